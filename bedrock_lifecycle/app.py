@@ -1,0 +1,52 @@
+"""Build the CDK app from a lifecycle file (used by ``app.py``, the tests and benchmarks)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import aws_cdk as cdk
+import cdk_nag
+
+from .config import ConfigError, LifecycleConfig, load_lifecycle
+from .nag import register_packs
+from .stacks import LifecycleStack, stack_name
+
+DEFAULT_LIFECYCLE_FILE = "lifecycle.yaml"
+
+
+def build_app(
+    config: LifecycleConfig, *, app: cdk.App | None = None
+) -> tuple[cdk.App, dict[str, LifecycleStack], list[cdk_nag.NagPack]]:
+    """Add one stack per environment of ``config`` to ``app`` and register cdk-nag.
+
+    :param app: Default: a new ``cdk.App()`` (reads the CLI's context and outdir).
+    :returns: the app, its stacks by environment name, and the registered nag packs.
+    """
+    app = app if app is not None else cdk.App()
+    packs = register_packs(app)
+    stacks = {
+        env: LifecycleStack(app, stack_name(env), config=config, environment=env)
+        for env in config.environment_names
+    }
+    for warning in config.warnings:
+        for stack in stacks.values():
+            cdk.Annotations.of(stack).add_warning_v2(
+                "bedrock-lifecycle:lifecycle", warning.render(config.label)
+            )
+    return app, stacks, packs
+
+
+def main() -> None:
+    """Synthesize every environment; print file problems one per line and exit 2."""
+    app = cdk.App()
+    path = app.node.try_get_context("lifecycle") or DEFAULT_LIFECYCLE_FILE
+    try:
+        config = load_lifecycle(Path(path))
+    except ConfigError as exc:
+        # Before any construct exists: nothing half written, no jsii traceback.
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        sys.exit(2)
+    build_app(config, app=app)
+    app.synth()

@@ -1,0 +1,134 @@
+"""``bedrock-lifecycle``: validate, lock, plan and inspect a lifecycle file.
+
+Exit codes: 0 success, 2 the file (or the request) has problems, 1 anything
+that should never happen. Problems print one per line on stderr; nothing
+prints a Python traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .config import ConfigError, Lock, load_lifecycle, lock_path_for
+from .config.loader import check_lock, parse_file
+from .config.problems import Problem
+from .config.schema import LifecycleFile
+from .config.versioning import updated_lock
+
+DEFAULT_FILE = "lifecycle.yaml"
+EXIT_OK = 0
+EXIT_PROBLEMS = 2
+
+
+def _print_problems(exc: ConfigError) -> int:
+    for line in exc.lines():
+        print(line, file=sys.stderr)
+    return EXIT_PROBLEMS
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check the file (schema, references, lifecycle rules, lock) without synthesizing."""
+    config = load_lifecycle(args.file, check_lock_file=not args.no_lock)
+    for warning in config.warnings:
+        print(warning.render(config.label), file=sys.stderr)
+    envs = config.environment_names
+    aliases = sum(len(config.aliases_for(e)) for e in envs)
+    print(f"{config.label}: valid ({len(envs)} environments, {aliases} aliases)")
+    return EXIT_OK
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    """Record the hashes of new versions; never rewrite a recorded one."""
+    path = Path(args.file)
+    # The lock is written only for a file that is otherwise valid.
+    config = load_lifecycle(path, check_lock_file=False)
+    lock_path = lock_path_for(path)
+    try:
+        existing = Lock.read(lock_path)
+    except ValueError as exc:
+        raise ConfigError(str(lock_path), [Problem((), str(exc))]) from None
+
+    changed = [
+        p
+        for p in check_lock(config.file, existing, lock_path.name)
+        if existing is not None and "content changed" in p.message
+    ]
+    if changed:
+        raise ConfigError(config.label, changed)
+    lock, added = updated_lock(config.file, existing)
+    if added or existing is None:
+        lock_path.write_text(lock.render(), encoding="utf-8")
+    for key in added:
+        print(f"{lock_path.name}: locked {key}")
+    if not added:
+        print(f"{lock_path.name}: up to date ({len(lock.versions)} versions)")
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print the JSON Schema of the file, for editors."""
+    schema = LifecycleFile.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "bedrock-lifecycle lifecycle.yaml"
+    print(json.dumps(schema, indent=2, sort_keys=True))
+    return EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Say in plain words what changes between a base file and this one."""
+    from .plan import plan_lines
+
+    config = load_lifecycle(args.file, check_lock_file=not args.no_lock)
+    base = parse_file(Path(args.base), args.base) if args.base else None
+    for line in plan_lines(config, base):
+        print(line)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bedrock-lifecycle",
+        description="Amazon Bedrock model lifecycle as code.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(
+        name: str, func: Callable[[argparse.Namespace], int], help_text: str
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("validate", cmd_validate, "check a lifecycle file without synthesizing")
+    p.add_argument("file", nargs="?", default=DEFAULT_FILE)
+    p.add_argument("--no-lock", action="store_true", help="skip the lifecycle.lock comparison")
+
+    p = add("lock", cmd_lock, "record the content hash of new versions in lifecycle.lock")
+    p.add_argument("file", nargs="?", default=DEFAULT_FILE)
+
+    add("schema", cmd_schema, "print the JSON Schema of lifecycle.yaml")
+
+    p = add("plan", cmd_plan, "describe, per environment, what a deploy of this file changes")
+    p.add_argument("file", nargs="?", default=DEFAULT_FILE)
+    p.add_argument("--base", help="the file as deployed (for example from the main branch)")
+    p.add_argument("--no-lock", action="store_true", help="skip the lifecycle.lock comparison")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``bedrock-lifecycle`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        return _print_problems(exc)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

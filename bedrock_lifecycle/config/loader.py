@@ -1,0 +1,244 @@
+"""Load, validate and resolve a lifecycle file.
+
+:func:`load_lifecycle` is the one entry point used by the CLI, the CDK app and
+the tests. It either returns a :class:`LifecycleConfig` or raises
+:class:`ConfigError` holding every problem, each renderable as one line.
+Checks run in stages (YAML, schema, cross-references, lock): a later stage
+only runs on a file that passed the earlier ones, so one mistake gives one
+line rather than a cascade.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from . import semantic
+from .problems import ConfigError, Problem, Severity, problems_from_validation
+from .schema import (
+    AlarmThresholds,
+    CanaryAnalysis,
+    Evaluation,
+    FamilyKind,
+    InferenceOverride,
+    LifecycleFile,
+    RolloutPolicy,
+    ThroughputSpec,
+    VersionSpec,
+)
+from .versioning import Lock, content_hash, lock_key, version_id
+from .yaml_loader import read_yaml
+
+Clock = Callable[[], dt.date]
+
+
+def utc_today() -> dt.date:
+    """Today's date in UTC: the default clock for sunset and end-of-life rules."""
+    return dt.datetime.now(dt.UTC).date()
+
+
+@dataclass(frozen=True)
+class ResolvedAlias:
+    """One alias in one environment, with every default applied."""
+
+    environment: str
+    family: str
+    family_kind: FamilyKind
+    name: str
+    version_label: str
+    version: VersionSpec
+    version_id: str
+    rollout: RolloutPolicy
+    alarms: AlarmThresholds
+    canary_analysis: CanaryAnalysis
+    evaluation: Evaluation | None
+    evaluation_file: Path | None
+    allowed_overrides: tuple[InferenceOverride, ...]
+
+    @property
+    def qualified_name(self) -> str:
+        """``family/alias``: the name callers and audit records use."""
+        return f"{self.family}/{self.name}"
+
+
+@dataclass(frozen=True)
+class LifecycleConfig:
+    """A valid lifecycle file and what it resolves to per environment."""
+
+    file: LifecycleFile
+    path: Path
+    label: str
+    warnings: tuple[Problem, ...] = field(default=())
+
+    @property
+    def environment_names(self) -> tuple[str, ...]:
+        """Environments in file order."""
+        return tuple(self.file.environments)
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder that relative paths in the file are resolved against."""
+        return self.path.parent
+
+    def aliases_for(self, environment: str) -> list[ResolvedAlias]:
+        """Every alias that exists in ``environment``, in file order."""
+        env = self.file.environments[environment]
+        out = []
+        for fam_name, family in self.file.families.items():
+            for alias_name, alias in family.aliases.items():
+                if environment not in semantic.alias_environments(self.file, family, alias_name):
+                    continue
+                label = alias.version_in(environment)
+                version = family.versions[label]
+                gate = alias.evaluation_gate and family.evaluation is not None
+                out.append(
+                    ResolvedAlias(
+                        environment=environment,
+                        family=fam_name,
+                        family_kind=family.kind,
+                        name=alias_name,
+                        version_label=label,
+                        version=version,
+                        version_id=version_id(label, version),
+                        rollout=alias.rollout if alias.rollout is not None else env.rollout,
+                        alarms=semantic.merged_alarms(env.alarms, alias.alarms),
+                        canary_analysis=alias.canary_analysis,
+                        evaluation=family.evaluation if gate else None,
+                        evaluation_file=(
+                            self.base_dir / family.evaluation.golden_prompts
+                            if gate and family.evaluation is not None
+                            else None
+                        ),
+                        allowed_overrides=alias.allowed_overrides,
+                    )
+                )
+        return out
+
+    def throughputs_for(self, environment: str) -> dict[str, ThroughputSpec]:
+        """Provisioned throughputs bought in ``environment``, by name."""
+        return {
+            name: spec
+            for name, spec in self.file.provisioned_throughputs.items()
+            if environment in spec.environments
+        }
+
+
+def lock_path_for(path: Path) -> Path:
+    """``lifecycle.yaml`` -> ``lifecycle.lock`` beside it."""
+    return path.with_suffix(".lock")
+
+
+def parse_file(path: Path, label: str) -> LifecycleFile:
+    """Read and schema-check the file; raise ConfigError with every problem."""
+
+    def fail(message: str, where: tuple[str | int, ...] = ()) -> ConfigError:
+        return ConfigError(label, [Problem(where, message)])
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise fail("no such file") from None
+    except IsADirectoryError:
+        raise fail("is a directory, expected a YAML file") from None
+    except UnicodeDecodeError:
+        raise fail("is not UTF-8 text") from None
+    except OSError as exc:
+        raise fail(f"cannot be read ({exc.strerror})") from None
+    try:
+        data, yaml_problems = read_yaml(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise fail(f"is not valid YAML: {reason}{where}") from None
+    if yaml_problems:
+        raise ConfigError(label, [Problem(p.path, p.message) for p in yaml_problems])
+    if data is None:
+        raise fail("is empty; expected a mapping with schema_version, environments and families")
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else repr(data)
+        raise fail(f"expected a mapping at the top level, got {kind}")
+    try:
+        return LifecycleFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(label, problems_from_validation(LifecycleFile, exc)) from None
+
+
+def check_lock(file: LifecycleFile, lock: Lock | None, lock_label: str) -> list[Problem]:
+    """Versions whose content changed since locked, and versions not locked yet."""
+    if lock is None:
+        return [
+            Problem(
+                (),
+                f"{lock_label} does not exist; run `bedrock-lifecycle lock` to record the "
+                "version hashes and commit it",
+            )
+        ]
+    problems = []
+    for fam_name, family in file.families.items():
+        for label, version in family.versions.items():
+            key = lock_key(fam_name, label)
+            recorded = lock.versions.get(key)
+            digest = content_hash(version)
+            path = ("families", fam_name, "versions", label)
+            if recorded is None:
+                problems.append(
+                    Problem(
+                        path,
+                        f"new version not in {lock_label}; run `bedrock-lifecycle lock` and "
+                        "commit the lock with it",
+                    )
+                )
+            elif recorded != digest:
+                problems.append(
+                    Problem(
+                        path,
+                        f"content changed since it was locked ({label}@{recorded[:12]} -> "
+                        f"{label}@{digest[:12]}); versions are immutable: declare a new version "
+                        f"label instead and point the aliases at it",
+                    )
+                )
+    return problems
+
+
+def load_lifecycle(
+    path: str | Path,
+    *,
+    check_lock_file: bool = True,
+    clock: Clock = utc_today,
+    label: str | None = None,
+) -> LifecycleConfig:
+    """Load and fully validate a lifecycle file.
+
+    :param path: the YAML file.
+    :param check_lock_file: compare with ``<file>.lock`` beside it. Default: true.
+    :param clock: today's date for sunset and end-of-life rules. Default: UTC today.
+    :param label: how the file is named in messages. Default: the path as given.
+    :raises ConfigError: with every problem found at the first stage that failed.
+    """
+    path = Path(path)
+    label = label if label is not None else str(path)
+    file = parse_file(path, label)
+    problems = semantic.check(file, path.parent)
+    from .lifecycle_rules import check_lifecycle  # late: it reads the model catalog
+
+    problems += check_lifecycle(file, clock())
+    errors = [p for p in problems if p.severity is Severity.ERROR]
+    if errors:
+        raise ConfigError(label, errors)
+    if check_lock_file:
+        lock_path = lock_path_for(path)
+        try:
+            lock = Lock.read(lock_path)
+        except ValueError as exc:
+            raise ConfigError(str(lock_path), [Problem((), str(exc))]) from None
+        lock_problems = check_lock(file, lock, lock_path.name)
+        if lock_problems:
+            raise ConfigError(label, lock_problems)
+    warnings = tuple(p for p in problems if p.severity is Severity.WARNING)
+    return LifecycleConfig(file=file, path=path, label=label, warnings=warnings)

@@ -1,0 +1,263 @@
+"""Rules that relate two parts of the lifecycle file to each other.
+
+Each check is a small function returning problems; :func:`check` runs them all
+so that a user sees every problem of the file in one run.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .problems import Problem, show
+from .schema import (
+    AlarmThresholds,
+    FamilyKind,
+    FamilySpec,
+    LifecycleFile,
+    LifecycleState,
+)
+
+Check = Callable[[LifecycleFile, Path], Iterator[Problem]]
+
+
+def _declared(names: object) -> str:
+    items = sorted(names)  # type: ignore[call-overload]
+    return ", ".join(items) if items else "none"
+
+
+def alias_environments(file: LifecycleFile, family: FamilySpec, alias_name: str) -> tuple[str, ...]:
+    """Environments an alias exists in (default: all)."""
+    alias = family.aliases[alias_name]
+    return alias.environments if alias.environments is not None else tuple(file.environments)
+
+
+def check_alias_versions(file: LifecycleFile, base: Path) -> Iterator[Problem]:
+    for fam_name, family in file.families.items():
+        for alias_name, alias in family.aliases.items():
+            path = ("families", fam_name, "aliases", alias_name)
+            if alias.version not in family.versions:
+                yield Problem(
+                    (*path, "version"),
+                    f"{alias.version!r} is not a declared version of {fam_name} "
+                    f"(declared: {_declared(family.versions)})",
+                )
+            envs = alias_environments(file, family, alias_name)
+            for env, label in alias.environment_versions.items():
+                where = (*path, "environment_versions", env)
+                if env not in envs:
+                    yield Problem(
+                        where,
+                        f"{env!r} is not an environment of this alias "
+                        f"(its environments: {_declared(envs)})",
+                    )
+                elif label not in family.versions:
+                    yield Problem(
+                        where,
+                        f"{label!r} is not a declared version of {fam_name} "
+                        f"(declared: {_declared(family.versions)})",
+                    )
+            for i, env in enumerate(alias.environments or ()):
+                if env not in file.environments:
+                    yield Problem(
+                        (*path, "environments", i),
+                        f"{env!r} is not a declared environment "
+                        f"(declared: {_declared(file.environments)})",
+                    )
+
+
+def check_retired_and_replacements(file: LifecycleFile, base: Path) -> Iterator[Problem]:
+    for fam_name, family in file.families.items():
+        for label, version in family.versions.items():
+            lc = version.lifecycle
+            path = ("families", fam_name, "versions", label, "lifecycle", "replacement")
+            if lc.replacement is None:
+                continue
+            if lc.replacement == label:
+                yield Problem(path, f"{label!r} cannot replace itself")
+            elif lc.replacement not in family.versions:
+                yield Problem(
+                    path,
+                    f"{lc.replacement!r} is not a declared version of {fam_name} "
+                    f"(declared: {_declared(family.versions)})",
+                )
+            elif family.versions[lc.replacement].lifecycle.state is not LifecycleState.ACTIVE:
+                state = family.versions[lc.replacement].lifecycle.state.value
+                yield Problem(
+                    path, f"{lc.replacement!r} is {state}; a replacement must be an active version"
+                )
+
+
+def check_throughputs(file: LifecycleFile, base: Path) -> Iterator[Problem]:
+    for pt_name, pt in file.provisioned_throughputs.items():
+        for i, env in enumerate(pt.environments):
+            path = ("provisioned_throughputs", pt_name, "environments", i)
+            if env not in file.environments:
+                yield Problem(
+                    path,
+                    f"{env!r} is not a declared environment "
+                    f"(declared: {_declared(file.environments)})",
+                )
+            elif not file.environments[env].provisioned_throughput:
+                yield Problem(
+                    path,
+                    f"environment {env!r} does not allow provisioned throughput "
+                    f"(set environments.{env}.provisioned_throughput: true)",
+                )
+            elif len(f"{file.project}-{env}-{pt_name}") > 63:
+                yield Problem(
+                    ("provisioned_throughputs", pt_name),
+                    f"the provisioned model name {file.project}-{env}-{pt_name!s} is longer than "
+                    "Bedrock's 63 characters; shorten the throughput or project name",
+                )
+    for fam_name, family in file.families.items():
+        for label, version in family.versions.items():
+            pt_name = version.target.provisioned_throughput
+            if pt_name is None:
+                continue
+            path = ("families", fam_name, "versions", label, "target", "provisioned_throughput")
+            if pt_name not in file.provisioned_throughputs:
+                yield Problem(
+                    path,
+                    f"{pt_name!r} is not a declared provisioned throughput "
+                    f"(declared: {_declared(file.provisioned_throughputs)})",
+                )
+                continue
+            bought_in = set(file.provisioned_throughputs[pt_name].environments)
+            for alias_name, alias in family.aliases.items():
+                missing = [
+                    e
+                    for e in alias_environments(file, family, alias_name)
+                    if e in file.environments
+                    and alias.version_in(e) == label
+                    and e not in bought_in
+                ]
+                if missing:
+                    yield Problem(
+                        ("families", fam_name, "aliases", alias_name, "environments"),
+                        f"version {label!r} runs on provisioned throughput {pt_name!r}, which "
+                        f"is only bought in {_declared(bought_in)}, not in {_declared(missing)}; "
+                        "limit the alias's environments or buy the throughput there",
+                    )
+
+
+def check_family_kinds(file: LifecycleFile, base: Path) -> Iterator[Problem]:
+    chat_only = ("max_tokens", "temperature", "top_p", "stop_sequences")
+    embedding_only = ("dimensions", "normalize")
+    for fam_name, family in file.families.items():
+        for label, version in family.versions.items():
+            path = ("families", fam_name, "versions", label)
+            set_fields = version.inference.model_fields_set
+            if family.kind is FamilyKind.EMBEDDING:
+                for name in sorted(set_fields & set(chat_only)):
+                    yield Problem(
+                        (*path, "inference", name),
+                        f"{name} applies to chat families only (allowed for embedding: "
+                        f"{', '.join(embedding_only)})",
+                    )
+                for name in ("system_prompt", "guardrail"):
+                    if getattr(version, name) is not None:
+                        yield Problem((*path, name), f"{name} applies to chat families only")
+                if version.target.kind not in ("foundation_model", "provisioned_throughput"):
+                    yield Problem(
+                        (*path, "target"),
+                        f"an embedding family needs a foundation_model or provisioned_throughput "
+                        f"target, got {version.target.kind}",
+                    )
+            else:
+                for name in sorted(set_fields & set(embedding_only)):
+                    yield Problem(
+                        (*path, "inference", name),
+                        f"{name} applies to embedding families only (allowed for chat: "
+                        f"{', '.join(chat_only)})",
+                    )
+        if family.kind is FamilyKind.EMBEDDING:
+            for alias_name, alias in family.aliases.items():
+                if alias.allowed_overrides:
+                    yield Problem(
+                        ("families", fam_name, "aliases", alias_name, "allowed_overrides"),
+                        "embedding aliases take no inference overrides",
+                    )
+
+
+def check_evaluations(file: LifecycleFile, base: Path) -> Iterator[Problem]:
+    for fam_name, family in file.families.items():
+        if family.evaluation is not None:
+            prompts = base / family.evaluation.golden_prompts
+            if not prompts.is_file():
+                yield Problem(
+                    ("families", fam_name, "evaluation", "golden_prompts"),
+                    f"{family.evaluation.golden_prompts!r}: no such file next to the lifecycle "
+                    "file",
+                )
+        for alias_name, alias in family.aliases.items():
+            if (
+                alias.evaluation_gate
+                and family.evaluation is None
+                and alias.model_fields_set >= {"evaluation_gate"}
+            ):
+                yield Problem(
+                    ("families", fam_name, "aliases", alias_name, "evaluation_gate"),
+                    f"an evaluation gate needs golden prompts: set families.{fam_name}.evaluation",
+                )
+
+
+def check_alarm_overrides(file: LifecycleFile, base: Path) -> Iterator[Problem]:
+    for fam_name, family in file.families.items():
+        for alias_name, alias in family.aliases.items():
+            if alias.alarms is None:
+                continue
+            for env in alias_environments(file, family, alias_name):
+                if env not in file.environments:
+                    continue
+                try:
+                    merged_alarms(file.environments[env].alarms, alias.alarms)
+                except ValidationError as exc:
+                    for err in exc.errors(include_url=False):
+                        yield Problem(
+                            ("families", fam_name, "aliases", alias_name, "alarms"),
+                            f"in {env}: {err['msg'].removeprefix('Value error, ')}",
+                        )
+
+
+def check_logging_owner(file: LifecycleFile, base: Path) -> Iterator[Problem]:
+    owners: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for env_name, env in file.environments.items():
+        if env.audit.invocation_logging and env.account and env.region:
+            owners[(env.account, env.region)].append(env_name)
+    for (account, region), names in owners.items():
+        for name in names[1:]:
+            yield Problem(
+                ("environments", name, "audit", "invocation_logging"),
+                f"{show(True)}: {names[0]} already owns Bedrock invocation logging in "
+                f"{account}/{region} (one setting per account and region); set it to false "
+                "here",
+            )
+
+
+def merged_alarms(env: AlarmThresholds, alias: AlarmThresholds | None) -> AlarmThresholds:
+    """The environment's thresholds with the alias's explicitly set keys on top."""
+    if alias is None:
+        return env
+    data = env.model_dump()
+    data.update({k: getattr(alias, k) for k in alias.model_fields_set})
+    return AlarmThresholds.model_validate(data)
+
+
+CHECKS: tuple[Check, ...] = (
+    check_alias_versions,
+    check_retired_and_replacements,
+    check_throughputs,
+    check_family_kinds,
+    check_evaluations,
+    check_alarm_overrides,
+    check_logging_owner,
+)
+
+
+def check(file: LifecycleFile, base: Path) -> list[Problem]:
+    """Every cross-reference problem of the file."""
+    return [problem for rule in CHECKS for problem in rule(file, base)]

@@ -1,0 +1,106 @@
+"""Version content hashes, version ids and the lock file.
+
+A version's content is everything that changes what the model answers: its
+target and inference settings, system prompt and guardrail. Its lifecycle state
+and description are not content: deprecating a version does not make it a
+different version.
+
+The hash covers only values that differ from the schema's defaults, so adding
+an optional setting to the schema later does not change existing ids, and
+writing a default out explicitly does not either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .schema import LifecycleFile, VersionSpec
+
+LOCK_FORMAT = 1
+ID_HEX_LENGTH = 12
+
+
+def canonical_content(version: VersionSpec) -> dict[str, Any]:
+    """The content of a version as plain JSON values, defaults left out."""
+    return version.model_dump(
+        mode="json", exclude=set(VersionSpec.NON_CONTENT), exclude_defaults=True
+    )
+
+
+def content_hash(version: VersionSpec) -> str:
+    """Full sha256 hex digest of the canonical JSON of a version's content."""
+    text = json.dumps(
+        canonical_content(version), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def version_id(label: str, version: VersionSpec) -> str:
+    """``label@<first 12 hex of the content hash>``: what audit records carry."""
+    return f"{label}@{content_hash(version)[:ID_HEX_LENGTH]}"
+
+
+def lock_key(family: str, label: str) -> str:
+    """The key of a version in the lock file."""
+    return f"{family}/{label}"
+
+
+@dataclass(frozen=True)
+class Lock:
+    """The recorded content hash of every version ever declared."""
+
+    versions: Mapping[str, str]
+
+    @classmethod
+    def read(cls, path: Path) -> Lock | None:
+        """The lock at ``path``, or None if there is no file. Raises ValueError if malformed."""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        if not isinstance(data, dict) or data.get("format") != LOCK_FORMAT:
+            raise ValueError(f'expected a JSON object with "format": {LOCK_FORMAT}')
+        versions = data.get("versions")
+        if not isinstance(versions, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and len(v) == 64 for k, v in versions.items()
+        ):
+            raise ValueError('"versions" must map "family/label" to a sha256 hex digest')
+        return cls(versions=dict(versions))
+
+    def render(self) -> str:
+        """The file text: stable order, one version per line, so diffs stay small."""
+        body = {"format": LOCK_FORMAT, "versions": dict(sorted(self.versions.items()))}
+        return json.dumps(body, indent=2) + "\n"
+
+
+def current_hashes(config: LifecycleFile) -> dict[str, str]:
+    """Hash of every version declared in the file, by lock key."""
+    return {
+        lock_key(family_name, label): content_hash(version)
+        for family_name, family in config.families.items()
+        for label, version in family.versions.items()
+    }
+
+
+def updated_lock(config: LifecycleFile, existing: Lock | None) -> tuple[Lock, list[str]]:
+    """The lock with new versions added; never rewrites an existing entry.
+
+    Entries of versions no longer in the file stay, so a label once used can
+    never come back with other content. Returns the lock and the keys added.
+    """
+    versions = dict(existing.versions) if existing else {}
+    added = []
+    for key, digest in current_hashes(config).items():
+        if key not in versions:
+            versions[key] = digest
+            added.append(key)
+    return Lock(versions=versions), added

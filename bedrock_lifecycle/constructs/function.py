@@ -1,0 +1,239 @@
+"""The project's Lambda function: one place for the defaults every function shares.
+
+Every function of the package (routers, custom resource handlers, hooks, the
+lifecycle watcher) is a :class:`LifecycleFunction`, so that they all get the
+same secure defaults: the newest Python runtime aws-cdk-lib knows, ARM64, an
+explicit KMS-encrypted log group with retention (an implicit one would be
+invisible to cdk-nag), X-Ray tracing, its own role with no managed policies,
+and Powertools from the public layer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from ..nag import acknowledge
+
+LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+ARCHITECTURE = lambda_.Architecture.ARM_64
+# Powertools for AWS Lambda (Python) v3, public layer published in every
+# commercial region by account 017000801446. Override with the CDK context
+# value ``powertools_layer_version``.
+POWERTOOLS_ACCOUNT = "017000801446"
+POWERTOOLS_LAYER_VERSION = 27
+DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_YEAR
+
+
+def asset_path(function: str) -> str:
+    """Folder of a Lambda asset root under ``bedrock_lifecycle/lambdas``."""
+    path = LAMBDAS_DIR / function
+    if not path.is_dir():
+        raise ValueError(f"no Lambda source folder {path}")
+    return str(path)
+
+
+def logs_key(scope: Construct) -> kms.Key:
+    """The stack's one KMS key for CloudWatch Logs (created on first use).
+
+    Rotation is on; the key policy lets CloudWatch Logs in this account and
+    region use it for log groups of this account only.
+    """
+    stack = cdk.Stack.of(scope)
+    existing = stack.node.try_find_child("LogsKey")
+    if isinstance(existing, kms.Key):
+        return existing
+    key = kms.Key(
+        stack,
+        "LogsKey",
+        description=f"{stack.stack_name}: encrypts the CloudWatch log groups of this stack",
+        enable_key_rotation=True,
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+    )
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowCloudWatchLogsOfThisAccount",
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            actions=[
+                "kms:Encrypt*",
+                "kms:Decrypt*",
+                "kms:ReEncrypt*",
+                "kms:GenerateDataKey*",
+                "kms:Describe*",
+            ],
+            resources=["*"],
+            conditions={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": (
+                        f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+                    )
+                }
+            },
+        )
+    )
+    return key
+
+
+def encrypted_log_group(
+    scope: Construct,
+    construct_id: str,
+    *,
+    retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
+    removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+) -> logs.LogGroup:
+    """A log group encrypted with the stack's logs key, with retention set.
+
+    :param retention: how long entries are kept. Default: one year.
+    :param removal_policy: what ``cdk destroy`` does. Default: RETAIN (logs are evidence).
+    """
+    return logs.LogGroup(
+        scope,
+        construct_id,
+        encryption_key=logs_key(scope),
+        retention=retention,
+        removal_policy=removal_policy,
+    )
+
+
+def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
+    """The public Powertools v3 layer for the project's runtime (one per stack)."""
+    stack = cdk.Stack.of(scope)
+    existing = stack.node.try_find_child("PowertoolsLayer")
+    if existing is not None:
+        return existing  # type: ignore[return-value]
+    version = stack.node.try_get_context("powertools_layer_version") or POWERTOOLS_LAYER_VERSION
+    runtime = RUNTIME.name.replace(".", "")  # python3.14 -> python314
+    arch = "arm64" if ARCHITECTURE == lambda_.Architecture.ARM_64 else "x86_64"
+    arn = (
+        f"arn:{stack.partition}:lambda:{stack.region}:{POWERTOOLS_ACCOUNT}:layer:"
+        f"AWSLambdaPowertoolsPythonV3-{runtime}-{arch}:{version}"
+    )
+    return lambda_.LayerVersion.from_layer_version_arn(stack, "PowertoolsLayer", arn)
+
+
+class LifecycleFunction(Construct):
+    """A Python Lambda function with the project's defaults.
+
+    :param source: folder name under ``bedrock_lifecycle/lambdas``.
+    :param handler: ``module.function``. Default: ``app.handler``.
+    :param description: shown in the Lambda console.
+    :param environment: environment variables. Default: none besides Powertools'.
+    :param timeout: Default: 30 seconds.
+    :param memory_size: MiB. Default: 256.
+    :param service_name: Powertools service name (log and metric field). Default: ``source``.
+    :param log_retention: Default: one year.
+    :param reserved_concurrent_executions: Default: unreserved (shares the account pool).
+    :param dead_letter_queue: for asynchronously invoked functions (schedules, events).
+        Default: none; synchronous callers see errors directly.
+
+    Attributes: ``function``, ``role``, ``log_group``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        source: str,
+        description: str,
+        handler: str = "app.handler",
+        environment: dict[str, str] | None = None,
+        timeout: cdk.Duration | None = None,
+        memory_size: int = 256,
+        service_name: str | None = None,
+        log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
+        reserved_concurrent_executions: int | None = None,
+        dead_letter_queue: sqs.IQueue | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{description} (execution role)",
+        )
+        self.log_group = encrypted_log_group(self, "LogGroup", retention=log_retention)
+        env = {
+            "POWERTOOLS_SERVICE_NAME": service_name if service_name is not None else source,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+        env.update(environment or {})
+        self.function = lambda_.Function(
+            self,
+            "Resource",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            code=lambda_.Code.from_asset(asset_path(source)),
+            handler=handler,
+            description=description,
+            role=self.role,
+            environment=env,
+            timeout=timeout if timeout is not None else cdk.Duration.seconds(30),
+            memory_size=memory_size,
+            log_group=self.log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            layers=[powertools_layer(self)],
+            reserved_concurrent_executions=reserved_concurrent_executions,
+            dead_letter_queue=dead_letter_queue,
+        )
+        self.log_group.grant_write(self.role)
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray PutTraceSegments and PutTelemetryRecords have no resource-level "
+            "permissions; the wildcard covers only those two actions",
+        )
+        for finding, reason in FUNCTION_ACKNOWLEDGEMENTS:
+            acknowledge(self.function, finding, reason)
+        if dead_letter_queue is None:
+            for finding, reason in SYNCHRONOUS_ACKNOWLEDGEMENTS:
+                acknowledge(self.function, finding, reason)
+
+
+# Findings every function of the project raises by design, with why.
+FUNCTION_ACKNOWLEDGEMENTS: tuple[tuple[str, str], ...] = (
+    (
+        "NIST.800.53.R5-LambdaInsideVPC",
+        "the functions call only AWS APIs (Bedrock, CloudWatch, CodeDeploy, SSM) over TLS "
+        "with SigV4; the project deploys no VPC of its own",
+    ),
+    (
+        "HIPAA.Security-LambdaInsideVPC",
+        "the functions call only AWS APIs over TLS with SigV4; the project deploys no VPC",
+    ),
+    (
+        "NIST.800.53.R5-LambdaConcurrency",
+        "concurrency is bounded by Bedrock's own quotas per model; reserving it per function "
+        "would strand account concurrency",
+    ),
+    (
+        "HIPAA.Security-LambdaConcurrency",
+        "concurrency is bounded by Bedrock's own quotas per model",
+    ),
+)
+
+# Findings of functions that are only invoked synchronously.
+SYNCHRONOUS_ACKNOWLEDGEMENTS: tuple[tuple[str, str], ...] = (
+    (
+        "NIST.800.53.R5-LambdaDLQ",
+        "invoked synchronously (callers, CloudFormation, CodeDeploy) so errors return to the "
+        "caller; a dead-letter queue only applies to asynchronous invocation",
+    ),
+    (
+        "HIPAA.Security-LambdaDLQ",
+        "invoked synchronously, so errors return to the caller",
+    ),
+    (
+        "Serverless-LambdaDLQ",
+        "invoked synchronously, so errors return to the caller",
+    ),
+)

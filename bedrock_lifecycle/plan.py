@@ -1,0 +1,78 @@
+"""Plain-words summary of what deploying a lifecycle file changes.
+
+``bedrock-lifecycle plan --base OLD`` compares the resolved aliases and
+throughputs of each environment, so a pull request can say
+"prod: summarizer/live v1 -> v2, canary 10 % for 10 min, ..." beside the raw
+``cdk diff``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from .config import LifecycleConfig, ResolvedAlias
+from .config.schema import LifecycleFile, RolloutPolicy, RolloutStrategy
+
+
+def describe_rollout(policy: RolloutPolicy) -> str:
+    """``canary 10 % for 10 min`` and the like."""
+    if policy.strategy is RolloutStrategy.ALL_AT_ONCE:
+        return "all at once"
+    if policy.strategy is RolloutStrategy.CANARY:
+        return f"canary {policy.percent} % for {policy.interval_minutes} min"
+    return (
+        f"linear {policy.percent} % every {policy.interval_minutes} min "
+        f"({policy.total_minutes} min in all)"
+    )
+
+
+def count_prompts(path: Path | None) -> int:
+    """Number of non-blank lines of a golden-prompt file."""
+    if path is None or not path.is_file():
+        return 0
+    return sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+
+
+def _alias_change(alias: ResolvedAlias, before: str | None) -> str:
+    gate = (
+        f"evaluation gate {count_prompts(alias.evaluation_file)} prompts"
+        if alias.evaluation is not None
+        else "no evaluation gate"
+    )
+    if before is None:
+        return f"{alias.qualified_name} new at {alias.version_label} (first deploy: no shifting)"
+    return (
+        f"{alias.qualified_name} {before} -> {alias.version_label}, "
+        f"{describe_rollout(alias.rollout)}, {gate}"
+    )
+
+
+def plan_lines(config: LifecycleConfig, base: LifecycleFile | None) -> Iterator[str]:
+    """One line per environment, naming every alias move and throughput change."""
+    for env in config.environment_names:
+        current = {a.qualified_name: a for a in config.aliases_for(env)}
+        before: dict[str, str] = {}
+        base_pts: set[str] = set()
+        if base is not None and env in base.environments:
+            for fam_name, family in base.families.items():
+                for alias_name, alias in family.aliases.items():
+                    envs = alias.environments or tuple(base.environments)
+                    if env in envs:
+                        before[f"{fam_name}/{alias_name}"] = alias.version_in(env)
+            base_pts = {
+                n for n, pt in base.provisioned_throughputs.items() if env in pt.environments
+            }
+        changes = [
+            _alias_change(alias, before.get(name) if base is not None else None)
+            for name, alias in current.items()
+            if base is None or before.get(name) != alias.version_label
+        ]
+        changes += [f"{name} removed" for name in sorted(set(before) - set(current))]
+        pts = set(config.throughputs_for(env))
+        pt_changes = [f"buys throughput {n}" for n in sorted(pts - base_pts)] + [
+            f"releases throughput {n}" for n in sorted(base_pts - pts)
+        ]
+        summary = "; ".join(changes) if changes else "no alias change"
+        pt_summary = ", ".join(pt_changes) if pt_changes else "no provisioned throughput change"
+        yield f"{env}: {summary}; {pt_summary}"

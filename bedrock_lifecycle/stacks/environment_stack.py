@@ -1,0 +1,96 @@
+"""One CloudFormation stack per environment, built from the lifecycle file.
+
+The stack is a composition: each part (throughputs, aliases, rollouts, audit,
+lifecycle watcher, manifest) is a construct from
+:mod:`bedrock_lifecycle.constructs`, so platform teams can build their own
+stacks from the same pieces.
+"""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from ..config import LifecycleConfig
+
+STACK_PREFIX = "BedrockLifecycle"
+
+
+def stack_name(environment: str) -> str:
+    """``BedrockLifecycle-<environment>``: the stack id and name."""
+    return f"{STACK_PREFIX}-{environment}"
+
+
+class LifecycleStack(cdk.Stack):
+    """Everything one environment of a lifecycle file declares.
+
+    :param config: the validated lifecycle file.
+    :param environment: which of its environments this stack is.
+
+    An environment without ``account`` synthesizes environment-agnostic.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: LifecycleConfig,
+        environment: str,
+        **kwargs: object,
+    ) -> None:
+        spec = config.file.environments[environment]
+        env = (
+            cdk.Environment(account=spec.account, region=spec.region)
+            if spec.account is not None or spec.region is not None
+            else None
+        )
+        super().__init__(
+            scope,
+            construct_id,
+            env=env,
+            stack_name=stack_name(environment),
+            description=(
+                f"bedrock-lifecycle: Amazon Bedrock model versions, aliases and rollouts of "
+                f"{config.file.project} in {environment}"
+            ),
+            **kwargs,  # type: ignore[arg-type]
+        )
+        self.config = config
+        self.environment_name = environment
+        self.spec = spec
+        for key, value in {
+            "bedrock-lifecycle:project": config.file.project,
+            "bedrock-lifecycle:environment": environment,
+            **spec.tags,
+        }.items():
+            cdk.Tags.of(self).add(key, value)
+
+        self.manifest = self._version_manifest()
+
+    def _version_manifest(self) -> ssm.StringParameter:
+        """SSM parameter naming the version every alias serves; its history is the alias history."""
+        manifest = {
+            alias.qualified_name: {
+                "version_id": alias.version_id,
+                "target": alias.version.target.value,
+                "state": alias.version.lifecycle.state.value,
+            }
+            for alias in self.config.aliases_for(self.environment_name)
+        }
+        text = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
+        parameter = ssm.StringParameter(
+            self,
+            "VersionManifest",
+            parameter_name=(
+                f"/bedrock-lifecycle/{self.config.file.project}/{self.environment_name}/manifest"
+            ),
+            string_value=text,
+            description="alias -> version id, model target and lifecycle state",
+            tier=ssm.ParameterTier.ADVANCED if len(text) > 4096 else ssm.ParameterTier.STANDARD,
+        )
+        cdk.CfnOutput(self, "VersionManifestOutput", value=text, description="alias -> version")
+        return parameter
