@@ -132,6 +132,8 @@ class LifecycleFunction(Construct):
     :param service_name: Powertools service name (log and metric field). Default: ``source``.
     :param log_retention: Default: one year.
     :param reserved_concurrent_executions: Default: unreserved (shares the account pool).
+    :param log_group: where the function logs (several functions may share one).
+        Default: a new log group encrypted with the stack's logs key, kept on delete.
     :param dead_letter_queue: for asynchronously invoked functions (schedules, events).
         Default: none; synchronous callers see errors directly.
 
@@ -153,6 +155,7 @@ class LifecycleFunction(Construct):
         log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
         reserved_concurrent_executions: int | None = None,
         dead_letter_queue: sqs.IQueue | None = None,
+        log_group: logs.ILogGroup | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
@@ -161,7 +164,11 @@ class LifecycleFunction(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"{description} (execution role)",
         )
-        self.log_group = encrypted_log_group(self, "LogGroup", retention=log_retention)
+        self.log_group = (
+            log_group
+            if log_group is not None
+            else encrypted_log_group(self, "LogGroup", retention=log_retention)
+        )
         env = {
             "POWERTOOLS_SERVICE_NAME": service_name if service_name is not None else source,
             "POWERTOOLS_LOG_LEVEL": "INFO",

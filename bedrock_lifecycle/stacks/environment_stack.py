@@ -15,6 +15,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ..config import LifecycleConfig
+from ..constructs.alarm_topic import AlarmTopic
 
 STACK_PREFIX = "BedrockLifecycle"
 
@@ -69,6 +70,8 @@ class LifecycleStack(cdk.Stack):
         }.items():
             cdk.Tags.of(self).add(key, value)
 
+        # The parts, in dependency order. Each builder below owns one concern.
+        self.alarm_topic = AlarmTopic(self, "AlarmTopic", emails=spec.alarm_emails)
         self.manifest = self._version_manifest()
 
     def _version_manifest(self) -> ssm.StringParameter:

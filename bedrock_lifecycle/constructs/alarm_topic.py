@@ -1,0 +1,80 @@
+"""The stack's one SNS topic for alarm notifications."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from ..nag import acknowledge
+
+
+class AlarmTopic(Construct):
+    """A KMS-encrypted SNS topic that every alarm of the stack notifies.
+
+    :param emails: addresses subscribed to the topic. Default: none (subscribe later
+        with ``topic.add_subscription``).
+
+    Attributes: ``topic``, ``key``, ``dead_letters`` (undeliverable notifications). The key has rotation on and lets CloudWatch
+    alarms of this account publish; the topic refuses requests without TLS.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, emails: Sequence[str] = ()) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self.key = kms.Key(
+            self,
+            "Key",
+            description=f"{stack.stack_name}: encrypts alarm notifications",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsOfThisAccount",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            )
+        )
+        self.topic = sns.Topic(
+            self,
+            "Resource",
+            display_name=f"{stack.stack_name} alarms",
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+        # Notifications SNS cannot deliver (a bouncing address) are kept for 14 days.
+        self.dead_letters = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.key,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        for finding in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
+            acknowledge(
+                self.dead_letters,
+                finding,
+                "this queue is itself the dead-letter queue of the topic's subscriptions",
+            )
+        for email in emails:
+            self.topic.add_subscription(
+                subscriptions.EmailSubscription(email, dead_letter_queue=self.dead_letters)
+            )
+        self.action = cw_actions.SnsAction(self.topic)
+
+    def notify(self, alarm: cloudwatch.IAlarm) -> None:
+        """Send ``alarm``'s ALARM and OK transitions to the topic."""
+        alarm.add_alarm_action(self.action)
+        alarm.add_ok_action(self.action)
