@@ -23,8 +23,9 @@ class AlarmTopic(Construct):
     :param emails: addresses subscribed to the topic. Default: none (subscribe later
         with ``topic.add_subscription``).
 
-    Attributes: ``topic``, ``key``, ``dead_letters`` (undeliverable notifications). The key has rotation on and lets CloudWatch
-    alarms of this account publish; the topic refuses requests without TLS.
+    Attributes: ``topic``, ``key``, ``dead_letters`` (undeliverable notifications).
+    The key has rotation on and lets CloudWatch alarms of this account publish;
+    the topic refuses requests without TLS.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, emails: Sequence[str] = ()) -> None:
