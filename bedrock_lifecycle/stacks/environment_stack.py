@@ -72,6 +72,11 @@ class LifecycleStack(cdk.Stack):
 
         # The parts, in dependency order. Each builder below owns one concern.
         self.alarm_topic = AlarmTopic(self, "AlarmTopic", emails=spec.alarm_emails)
+        # -- throughputs (provisioned throughput) --
+        # -- audit (invocation audit trail) --
+        # -- aliases (router functions) --
+        # -- rollouts (CodeDeploy, alarms, hooks) --
+        # -- watcher (Bedrock model lifecycle) --
         self.manifest = self._version_manifest()
 
     def _version_manifest(self) -> ssm.StringParameter:
