@@ -1,0 +1,107 @@
+"""The bedrock-lifecycle command line: validate, lock, schema, plan."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from bedrock_lifecycle.cli import main
+from tests.conftest import ROOT
+
+GOOD = ROOT / "tests/config/good/minimal.yaml"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    shutil.copy(GOOD, tmp_path / "lifecycle.yaml")
+    return tmp_path
+
+
+def test_validate_shipped_file_is_valid(capsys):
+    assert main(["validate", str(ROOT / "lifecycle.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert out.strip().endswith("valid (3 environments, 11 aliases)")
+
+
+def test_validate_prints_warnings_but_succeeds(capsys):
+    assert main(["validate", str(ROOT / "lifecycle.yaml")]) == 0
+    err = capsys.readouterr().err
+    assert "families.summarizer.versions.v1.lifecycle.state: warning: deprecated" in err
+
+
+def test_lock_creates_then_reports_up_to_date(workdir, capsys):
+    file = workdir / "lifecycle.yaml"
+    assert main(["validate", str(file)]) == 2  # no lock yet
+    capsys.readouterr()
+    assert main(["lock", str(file)]) == 0
+    assert capsys.readouterr().out.strip() == "lifecycle.lock: locked summarizer/v1"
+    assert main(["validate", str(file)]) == 0
+    assert main(["lock", str(file)]) == 0
+    assert capsys.readouterr().out.strip().endswith("lifecycle.lock: up to date (1 versions)")
+
+
+def test_lock_refuses_to_rewrite_a_changed_version(workdir, capsys):
+    file = workdir / "lifecycle.yaml"
+    assert main(["lock", str(file)]) == 0
+    before = (workdir / "lifecycle.lock").read_text()
+    file.write_text(file.read_text().replace("claude-3-haiku", "claude-3-5-haiku"))
+    capsys.readouterr()
+    assert main(["lock", str(file)]) == 2
+    err = capsys.readouterr().err
+    assert "families.summarizer.versions.v1: content changed since it was locked" in err
+    assert "declare a new version label" in err
+    assert (workdir / "lifecycle.lock").read_text() == before
+
+
+def test_lock_does_not_write_for_an_invalid_file(workdir):
+    file = workdir / "lifecycle.yaml"
+    file.write_text(file.read_text().replace("version: v1", "version: v9"))
+    assert main(["lock", str(file)]) == 2
+    assert not (workdir / "lifecycle.lock").exists()
+
+
+def test_schema_validates_the_shipped_file_and_rejects_a_typo(capsys):
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    shipped = yaml.safe_load((ROOT / "lifecycle.yaml").read_text())
+    # YAML dates are dates; JSON Schema sees the file as an editor does: as text.
+    jsonschema.validate(json.loads(json.dumps(shipped, default=str)), schema)
+    shipped["families"]["summarizer"]["aliases"]["live"]["verison"] = "v2"
+    with pytest.raises(jsonschema.ValidationError, match="verison"):
+        jsonschema.validate(json.loads(json.dumps(shipped, default=str)), schema)
+
+
+def test_committed_schema_is_up_to_date(capsys):
+    assert main(["schema"]) == 0
+    assert capsys.readouterr().out == (ROOT / "lifecycle.schema.json").read_text(), (
+        "run `make schema` and commit lifecycle.schema.json"
+    )
+
+
+def test_plan_names_alias_moves_and_throughput_changes(tmp_path, capsys):
+    base = tmp_path / "base.yaml"
+    data = yaml.safe_load((ROOT / "lifecycle.yaml").read_text())
+    data["families"]["summarizer"]["aliases"]["live"]["version"] = "v1"
+    del data["provisioned_throughputs"]
+    data["families"]["assistant"]["aliases"]["live"].pop("environment_versions")
+    base.write_text(yaml.safe_dump(data))
+    assert main(["plan", str(ROOT / "lifecycle.yaml"), "--base", str(base)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(
+        "dev: summarizer/live v1 -> v2, all at once, evaluation gate 3 prompts"
+    )
+    assert lines[0].endswith("; no provisioned throughput change")
+    assert lines[2].startswith("prod: summarizer/live v1 -> v2, canary 10 % for 10 min")
+    assert "assistant/live v1 -> v1-pt" in lines[2]
+    assert lines[2].endswith("; buys throughput assistant")
+
+
+def test_unknown_command_is_a_usage_error():
+    with pytest.raises(SystemExit) as exc:
+        main(["frobnicate"])
+    assert exc.value.code == 2
