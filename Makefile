@@ -15,7 +15,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 SETUP := $(VENV)/.setup-done
 
-.PHONY: setup synth test lint typecheck cfn-lint benchmark schema clean
+.PHONY: setup synth test lint typecheck benchmark schema validate plan diff deploy clean
 
 setup: $(SETUP)
 
@@ -38,6 +38,17 @@ test: $(SETUP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+validate: $(SETUP)
+	$(BIN)/bedrock-lifecycle validate
+
+# make diff ENV=prod / make deploy ENV=prod (deploy needs AWS credentials)
+ENV ?= dev
+diff: $(SETUP)
+	cdk diff BedrockLifecycle-$(ENV)
+
+deploy: $(SETUP)
+	cdk deploy BedrockLifecycle-$(ENV)
 
 lint: $(SETUP)
 	$(BIN)/ruff check .
