@@ -60,8 +60,13 @@ typecheck: $(SETUP)
 benchmark: $(SETUP)
 	$(BIN)/python -m benchmarks
 
+# Regenerate what is derived from the schema: the JSON Schema and the docs tables.
 schema: $(SETUP)
 	$(BIN)/bedrock-lifecycle schema > lifecycle.schema.json
+	$(BIN)/python -c 'import pathlib, subprocess, sys; \
+	  from bedrock_lifecycle.config.reference import BEGIN, END, render_reference; \
+	  p = pathlib.Path("docs/config-reference.md"); t = p.read_text(); \
+	  p.write_text(t[: t.index(BEGIN) + len(BEGIN)] + "\n" + render_reference() + t[t.index(END) :])'
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .ruff_cache .mypy_cache

@@ -70,7 +70,12 @@ def cmd_lock(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    """Print the JSON Schema of the file, for editors."""
+    """Print the JSON Schema of the file, for editors (or the markdown reference)."""
+    if args.markdown:
+        from .config.reference import render_reference
+
+        print(render_reference(), end="")
+        return EXIT_OK
     schema = LifecycleFile.model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "bedrock-lifecycle lifecycle.yaml"
@@ -110,7 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("lock", cmd_lock, "record the content hash of new versions in lifecycle.lock")
     p.add_argument("file", nargs="?", default=DEFAULT_FILE)
 
-    add("schema", cmd_schema, "print the JSON Schema of lifecycle.yaml")
+    p = add("schema", cmd_schema, "print the JSON Schema of lifecycle.yaml")
+    p.add_argument(
+        "--markdown", action="store_true", help="print the configuration reference tables instead"
+    )
 
     p = add("plan", cmd_plan, "describe, per environment, what a deploy of this file changes")
     p.add_argument("file", nargs="?", default=DEFAULT_FILE)

@@ -149,7 +149,9 @@ class AlarmThresholds(StrictModel):
     error_rate_percent: float = Field(
         default=5.0, gt=0, le=100, description="server errors + throttles over invocations"
     )
-    throttle_rate_percent: float = Field(default=10.0, gt=0, le=100)
+    throttle_rate_percent: float = Field(
+        default=10.0, gt=0, le=100, description="throttled requests over invocations"
+    )
     p99_latency_ms: int = Field(default=15000, ge=1, description="p99 of router latency")
     output_tokens_factor: float = Field(
         default=2.0,
@@ -163,8 +165,12 @@ class AlarmThresholds(StrictModel):
     period_seconds: Literal[10, 30, 60] = Field(
         default=10, description="alarm period; 10 and 30 use high-resolution metrics"
     )
-    evaluation_periods: int = Field(default=3, ge=1, le=30)
-    datapoints_to_alarm: int = Field(default=2, ge=1, le=30)
+    evaluation_periods: int = Field(
+        default=3, ge=1, le=30, description="periods each alarm looks back over"
+    )
+    datapoints_to_alarm: int = Field(
+        default=2, ge=1, le=30, description="breaching periods among them that raise the alarm"
+    )
 
     @model_validator(mode="after")
     def _datapoints_fit(self) -> AlarmThresholds:
@@ -200,33 +206,49 @@ class Evaluation(StrictModel):
 class InferenceConfig(StrictModel):
     """Inference settings a version fixes. Embedding families use dimensions/normalize."""
 
-    max_tokens: int | None = Field(default=None, ge=1, le=200000)
-    temperature: float | None = Field(default=None, ge=0, le=1)
-    top_p: float | None = Field(default=None, ge=0, le=1)
-    stop_sequences: tuple[Annotated[str, StringConstraints(min_length=1)], ...] = ()
-    dimensions: Literal[256, 384, 512, 1024] | None = None
-    normalize: bool | None = None
+    max_tokens: int | None = Field(
+        default=None, ge=1, le=200000, description="chat: most tokens to generate; unset: model's"
+    )
+    temperature: float | None = Field(default=None, ge=0, le=1, description="chat: 0 to 1")
+    top_p: float | None = Field(default=None, ge=0, le=1, description="chat: 0 to 1")
+    stop_sequences: tuple[Annotated[str, StringConstraints(min_length=1)], ...] = Field(
+        default=(), description="chat: sequences that end generation"
+    )
+    dimensions: Literal[256, 384, 512, 1024] | None = Field(
+        default=None, description="embedding: vector length (Titan Text Embeddings v2)"
+    )
+    normalize: bool | None = Field(default=None, description="embedding: unit-length vectors")
 
 
 class Guardrail(StrictModel):
     """A Bedrock guardrail applied to every request of a version."""
 
-    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{12}$")]
-    version: Annotated[str, StringConstraints(pattern=r"^([1-9][0-9]{0,7}|DRAFT)$")]
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{12}$")] = Field(
+        description="guardrail id"
+    )
+    version: Annotated[str, StringConstraints(pattern=r"^([1-9][0-9]{0,7}|DRAFT)$")] = Field(
+        description="a published version number (or DRAFT, not for production)"
+    )
 
 
 class Target(StrictModel):
     """Where a version's requests go. Exactly one kind of target is set."""
 
-    foundation_model: ModelId | None = None
+    foundation_model: ModelId | None = Field(
+        default=None, description="on-demand foundation model id"
+    )
     inference_profile: InferenceProfileId | None = Field(
         default=None, description="system-defined (cross-region) inference profile id"
     )
-    application_inference_profile: Arn | None = None
+    application_inference_profile: Arn | None = Field(
+        default=None, description="application inference profile ARN"
+    )
     provisioned_throughput: ThroughputName | None = Field(
         default=None, description="name of a throughput declared under provisioned_throughputs"
     )
-    custom_model_deployment: Arn | None = None
+    custom_model_deployment: Arn | None = Field(
+        default=None, description="custom model deployment ARN"
+    )
     model: ModelId | None = Field(
         default=None,
         description="foundation model behind an application inference profile or custom "
@@ -291,7 +313,9 @@ class Target(StrictModel):
 class VersionLifecycle(StrictModel):
     """The project's lifecycle state of a version. Default: active."""
 
-    state: LifecycleState = LifecycleState.ACTIVE
+    state: LifecycleState = Field(
+        default=LifecycleState.ACTIVE, description="active, deprecated or retired"
+    )
     sunset: dt.date | None = Field(
         default=None, description="deprecated: the date after which no alias may use it"
     )
@@ -315,12 +339,20 @@ class VersionLifecycle(StrictModel):
 class VersionSpec(StrictModel):
     """An immutable version: target plus inference settings (lifecycle is not content)."""
 
-    target: Target
-    inference: InferenceConfig = InferenceConfig()
-    system_prompt: Annotated[str, StringConstraints(min_length=1, max_length=20000)] | None = None
-    guardrail: Guardrail | None = None
-    lifecycle: VersionLifecycle = VersionLifecycle()
-    description: str | None = None
+    target: Target = Field(description="where requests go")
+    inference: InferenceConfig = Field(
+        default=InferenceConfig(), description="inference settings fixed by the version"
+    )
+    system_prompt: Annotated[str, StringConstraints(min_length=1, max_length=20000)] | None = Field(
+        default=None, description="chat: system prompt sent with every request"
+    )
+    guardrail: Guardrail | None = Field(
+        default=None, description="chat: guardrail applied to every request"
+    )
+    lifecycle: VersionLifecycle = Field(
+        default=VersionLifecycle(), description="lifecycle state (not part of the content)"
+    )
+    description: str | None = Field(default=None, description="free text (not content)")
 
     # Fields that are not part of the version's content hash.
     NON_CONTENT: ClassVar[tuple[str, ...]] = ("lifecycle", "description")
@@ -351,24 +383,34 @@ class AliasSpec(StrictModel):
         description="overrides of the environment's alarm thresholds; keys left out keep "
         "the environment's value",
     )
-    canary_analysis: CanaryAnalysis = CanaryAnalysis()
+    canary_analysis: CanaryAnalysis = Field(
+        default=CanaryAnalysis(), description="the after-traffic comparison with the old version"
+    )
     evaluation_gate: bool = Field(
-        default=True, description="run the family's golden prompts before traffic moves"
+        default=True,
+        description="run the family's golden prompts before traffic moves (only where the "
+        "family declares evaluation)",
     )
     allowed_overrides: tuple[InferenceOverride, ...] = Field(
         default=(), description="inference settings callers may override; default none"
     )
-    description: str | None = None
+    description: str | None = Field(default=None, description="free text")
 
 
 class FamilySpec(StrictModel):
     """A named use of models with its versions and aliases."""
 
-    kind: FamilyKind = FamilyKind.CHAT
-    description: str | None = None
-    evaluation: Evaluation | None = None
-    versions: dict[VersionLabel, VersionSpec] = Field(min_length=1)
-    aliases: dict[AliasName, AliasSpec] = Field(min_length=1)
+    kind: FamilyKind = Field(
+        default=FamilyKind.CHAT, description="chat (Converse) or embedding (InvokeModel)"
+    )
+    description: str | None = Field(default=None, description="free text")
+    evaluation: Evaluation | None = Field(
+        default=None, description="golden prompts; without them aliases have no evaluation gate"
+    )
+    versions: dict[VersionLabel, VersionSpec] = Field(
+        min_length=1, description="versions by label (v1, v2, ...)"
+    )
+    aliases: dict[AliasName, AliasSpec] = Field(min_length=1, description="aliases by name")
 
 
 class ThroughputSpec(StrictModel):
@@ -377,9 +419,14 @@ class ThroughputSpec(StrictModel):
     model: Annotated[str, StringConstraints(min_length=1, max_length=2048)] = Field(
         description="foundation model id (with context suffix) or custom model ARN"
     )
-    model_units: int = Field(ge=1, le=1000)
-    commitment: Commitment = Commitment.NONE
-    environments: tuple[EnvName, ...] = Field(min_length=1)
+    model_units: int = Field(ge=1, le=1000, description="model units to buy")
+    commitment: Commitment = Field(
+        default=Commitment.NONE,
+        description="none (hourly, deletable), one_month or six_months (kept until the term ends)",
+    )
+    environments: tuple[EnvName, ...] = Field(
+        min_length=1, description="environments that buy it (they must allow it)"
+    )
     allow_replacement: bool = Field(
         default=False, description="allow a change that replaces a committed throughput"
     )
@@ -388,9 +435,17 @@ class ThroughputSpec(StrictModel):
 class AuditSettings(StrictModel):
     """Tamper-proof invocation audit storage of an environment."""
 
-    object_lock_mode: ObjectLockMode = ObjectLockMode.GOVERNANCE
-    retention_days: int = Field(default=365, ge=1, le=36500)
-    log_retention_days: int = Field(default=365)
+    object_lock_mode: ObjectLockMode = Field(
+        default=ObjectLockMode.GOVERNANCE,
+        description="COMPLIANCE: nobody can delete before retention ends; GOVERNANCE: "
+        "privileged users can",
+    )
+    retention_days: int = Field(
+        default=365, ge=1, le=36500, description="Object Lock retention of the audit bucket"
+    )
+    log_retention_days: int = Field(
+        default=365, description="retention of the audit log group (a CloudWatch Logs value)"
+    )
     invocation_logging: bool = Field(
         default=True,
         description="this environment owns Bedrock's account-wide invocation logging "
@@ -410,16 +465,22 @@ class AuditSettings(StrictModel):
 class WatcherSettings(StrictModel):
     """The daily check of Bedrock's own model lifecycle."""
 
-    end_of_life_warning_days: int = Field(default=90, ge=1, le=3650)
+    end_of_life_warning_days: int = Field(
+        default=90, ge=1, le=3650, description="alarm when a model's end of life is nearer"
+    )
 
 
 class EnvironmentSpec(StrictModel):
     """One deployment environment: one CloudFormation stack."""
 
     account: AwsAccount | None = Field(default=None, description="default: environment-agnostic")
-    region: AwsRegion | None = None
-    rollout: RolloutPolicy = DEFAULT_ROLLOUT
-    alarms: AlarmThresholds = AlarmThresholds()
+    region: AwsRegion | None = Field(default=None, description="default: environment-agnostic")
+    rollout: RolloutPolicy = Field(
+        default=DEFAULT_ROLLOUT, description="rollout policy of aliases that set none"
+    )
+    alarms: AlarmThresholds = Field(
+        default=AlarmThresholds(), description="regression alarm thresholds of its aliases"
+    )
     provisioned_throughput: bool = Field(
         default=False, description="whether throughputs may be bought here"
     )
@@ -429,19 +490,32 @@ class EnvironmentSpec(StrictModel):
     require_evaluation_gate: bool = Field(
         default=False, description="every alias must run an evaluation gate before traffic moves"
     )
-    audit: AuditSettings = AuditSettings()
-    lifecycle_watcher: WatcherSettings = WatcherSettings()
-    alarm_emails: tuple[Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$")], ...] = ()
-    tags: dict[TagKey, TagValue] = {}
+    audit: AuditSettings = Field(default=AuditSettings(), description="invocation audit trail")
+    lifecycle_watcher: WatcherSettings = Field(
+        default=WatcherSettings(), description="daily check of Bedrock model lifecycle"
+    )
+    alarm_emails: tuple[Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$")], ...] = (
+        Field(default=(), description="addresses subscribed to the stack's alarm topic")
+    )
+    tags: dict[TagKey, TagValue] = Field(
+        default={}, description="tags on every resource of the stack"
+    )
 
 
 class LifecycleFile(StrictModel):
     """The whole ``lifecycle.yaml``."""
 
     schema_version: Literal[1] = Field(description="version of this file format")
-    project: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,31}$")] = (
-        "bedrock-lifecycle"
+    project: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,31}$")] = Field(
+        default="bedrock-lifecycle",
+        description="name used in tags, SSM paths and provisioned model names",
     )
-    environments: dict[EnvName, EnvironmentSpec] = Field(min_length=1)
-    provisioned_throughputs: dict[ThroughputName, ThroughputSpec] = {}
-    families: dict[FamilyName, FamilySpec] = Field(min_length=1)
+    environments: dict[EnvName, EnvironmentSpec] = Field(
+        min_length=1, description="environments by name; one stack each"
+    )
+    provisioned_throughputs: dict[ThroughputName, ThroughputSpec] = Field(
+        default={}, description="provisioned throughput purchases by name"
+    )
+    families: dict[FamilyName, FamilySpec] = Field(
+        min_length=1, description="model families by name"
+    )
