@@ -38,11 +38,15 @@ class _Reader:
 
     def _value(self, node: yaml.Node, path: tuple[str | int, ...]) -> Any:
         if isinstance(node, yaml.MappingNode):
-            # Merge keys (<<) are flattened by the constructor's own logic.
+            # Keys written in this mapping, before merge keys (<<) are flattened in.
+            explicit = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
             self._loader.flatten_mapping(node)
             result: dict[Any, Any] = {}
             first_line: dict[Any, int] = {}
-            for key_node, value_node in node.value:
+            # Merged pairs come first and may be overridden; explicit ones may not repeat.
+            pairs = [p for p in node.value if id(p[0]) not in explicit]
+            pairs += [p for p in node.value if id(p[0]) in explicit]
+            for key_node, value_node in pairs:
                 key = self._loader.construct_object(key_node, deep=True)
                 if not isinstance(key, str | int | float | bool) or key is None:
                     self.problems.append(
@@ -50,17 +54,18 @@ class _Reader:
                     )
                     continue
                 key_text = str(key)
-                line = key_node.start_mark.line + 1
-                if key_text in first_line:
-                    self.problems.append(
-                        YamlProblem(
-                            path,
-                            f"duplicate key {key_text!r} at line {line} "
-                            f"(first at line {first_line[key_text]}); each key may appear once",
+                if id(key_node) in explicit:
+                    line = key_node.start_mark.line + 1
+                    if key_text in first_line:
+                        self.problems.append(
+                            YamlProblem(
+                                path,
+                                f"duplicate key {key_text!r} at line {line} "
+                                f"(first at line {first_line[key_text]}); each key may appear once",
+                            )
                         )
-                    )
-                    continue
-                first_line[key_text] = line
+                        continue
+                    first_line[key_text] = line
                 result[key_text] = self._value(value_node, (*path, key_text))
             return result
         if isinstance(node, yaml.SequenceNode):
