@@ -30,10 +30,12 @@ def build_app(
         for env in config.environment_names
     }
     for warning in config.warnings:
-        for stack in stacks.values():
-            cdk.Annotations.of(stack).add_warning_v2(
-                "bedrock-lifecycle:lifecycle", warning.render(config.label)
-            )
+        # A warning lands on the stacks of the environments it concerns (all if it names none).
+        for env in warning.envs or tuple(stacks):
+            if env in stacks:
+                cdk.Annotations.of(stacks[env]).add_warning_v2(
+                    "bedrock-lifecycle:lifecycle", warning.render(config.label)
+                )
     return app, stacks, packs
 
 

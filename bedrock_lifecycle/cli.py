@@ -13,11 +13,12 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .catalog.cli import add_catalog_commands
 from .config import ConfigError, Lock, load_lifecycle, lock_path_for
 from .config.loader import check_lock, parse_file
 from .config.problems import Problem
 from .config.schema import LifecycleFile
-from .config.versioning import updated_lock
+from .config.versioning import moved_aliases, updated_lock
 
 DEFAULT_FILE = "lifecycle.yaml"
 EXIT_OK = 0
@@ -60,10 +61,12 @@ def cmd_lock(args: argparse.Namespace) -> int:
     if changed:
         raise ConfigError(config.label, changed)
     lock, added = updated_lock(config.file, existing)
-    if added or existing is None:
+    if existing is None or lock.render() != existing.render():
         lock_path.write_text(lock.render(), encoding="utf-8")
     for key in added:
         print(f"{lock_path.name}: locked {key}")
+    for line in moved_aliases(existing, lock):
+        print(f"{lock_path.name}: {line}")
     if not added:
         print(f"{lock_path.name}: up to date ({len(lock.versions)} versions)")
     return EXIT_OK
@@ -124,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", default=DEFAULT_FILE)
     p.add_argument("--base", help="the file as deployed (for example from the main branch)")
     p.add_argument("--no-lock", action="store_true", help="skip the lifecycle.lock comparison")
+
+    add_catalog_commands(sub)
     return parser
 
 

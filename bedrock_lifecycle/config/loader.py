@@ -227,7 +227,7 @@ def load_lifecycle(
     problems = semantic.check(file, path.parent)
     from .lifecycle_rules import check_lifecycle  # late: it reads the model catalog
 
-    problems += check_lifecycle(file, clock())
+    problems += check_lifecycle(file, clock(), lock_path=lock_path_for(path))
     errors = [p for p in problems if p.severity is Severity.ERROR]
     if errors:
         raise ConfigError(label, errors)

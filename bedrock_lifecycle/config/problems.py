@@ -29,11 +29,16 @@ class Severity(StrEnum):
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One problem, at one path inside the file."""
+    """One problem, at one path inside the file.
+
+    ``envs`` names the environments it concerns (synth annotates only their
+    stacks). Default: empty, meaning the whole file.
+    """
 
     path: Path
     message: str
     severity: Severity = Severity.ERROR
+    envs: tuple[str, ...] = ()
 
     def render(self, file_label: str) -> str:
         """The one-line form: ``file: path: message`` (warnings say so)."""

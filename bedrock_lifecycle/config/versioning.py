@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +52,18 @@ def lock_key(family: str, label: str) -> str:
 
 @dataclass(frozen=True)
 class Lock:
-    """The recorded content hash of every version ever declared."""
+    """The recorded content hash of every version ever declared.
+
+    ``aliases`` records, per environment, the version label each alias served
+    when the lock was last written (``{env: {"family/alias": label}}``); the
+    lifecycle rules compare with it to tell an alias that moves onto a Legacy
+    model from one that stays there. None in a lock written before aliases
+    were recorded.
+    """
 
     versions: Mapping[str, str]
+    # A record of where aliases stood, not part of the lock's identity (the hashes).
+    aliases: Mapping[str, Mapping[str, str]] | None = field(default=None, compare=False)
 
     @classmethod
     def read(cls, path: Path) -> Lock | None:
@@ -74,11 +83,32 @@ class Lock:
             isinstance(k, str) and isinstance(v, str) and len(v) == 64 for k, v in versions.items()
         ):
             raise ValueError('"versions" must map "family/label" to a sha256 hex digest')
-        return cls(versions=dict(versions))
+        aliases = data.get("aliases")
+        if aliases is not None and not (
+            isinstance(aliases, dict)
+            and all(
+                isinstance(env, dict)
+                and all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
+                for env in aliases.values()
+            )
+        ):
+            raise ValueError('"aliases" must map environment to {"family/alias": label}')
+        return cls(
+            versions=dict(versions),
+            aliases={e: dict(a) for e, a in aliases.items()} if aliases is not None else None,
+        )
 
     def render(self) -> str:
         """The file text: stable order, one version per line, so diffs stay small."""
-        body = {"format": LOCK_FORMAT, "versions": dict(sorted(self.versions.items()))}
+        body: dict[str, Any] = {
+            "format": LOCK_FORMAT,
+            "versions": dict(sorted(self.versions.items())),
+        }
+        if self.aliases is not None:
+            body["aliases"] = {
+                env: dict(sorted(positions.items()))
+                for env, positions in sorted(self.aliases.items())
+            }
         return json.dumps(body, indent=2) + "\n"
 
 
@@ -91,11 +121,24 @@ def current_hashes(config: LifecycleFile) -> dict[str, str]:
     }
 
 
+def alias_positions(config: LifecycleFile) -> dict[str, dict[str, str]]:
+    """The version label every alias serves, per environment: ``{env: {family/alias: label}}``."""
+    positions: dict[str, dict[str, str]] = {env: {} for env in config.environments}
+    for family_name, family in config.families.items():
+        for alias_name, alias in family.aliases.items():
+            envs = alias.environments if alias.environments is not None else config.environments
+            for env in envs:
+                if env in positions:
+                    positions[env][f"{family_name}/{alias_name}"] = alias.version_in(env)
+    return positions
+
+
 def updated_lock(config: LifecycleFile, existing: Lock | None) -> tuple[Lock, list[str]]:
     """The lock with new versions added; never rewrites an existing entry.
 
     Entries of versions no longer in the file stay, so a label once used can
-    never come back with other content. Returns the lock and the keys added.
+    never come back with other content. Alias positions are recorded as they
+    are now. Returns the lock and the keys added.
     """
     versions = dict(existing.versions) if existing else {}
     added = []
@@ -103,4 +146,20 @@ def updated_lock(config: LifecycleFile, existing: Lock | None) -> tuple[Lock, li
         if key not in versions:
             versions[key] = digest
             added.append(key)
-    return Lock(versions=versions), added
+    return Lock(versions=versions, aliases=alias_positions(config)), added
+
+
+def moved_aliases(existing: Lock | None, lock: Lock) -> list[str]:
+    """``env: family/alias v1 -> v2`` for every alias position that changed.
+
+    Empty when ``existing`` recorded no positions (the first recording is not a move).
+    """
+    if existing is None or existing.aliases is None or lock.aliases is None:
+        return []
+    lines = []
+    for env, by_alias in lock.aliases.items():
+        before = existing.aliases.get(env, {})
+        for alias, label in by_alias.items():
+            if before.get(alias) != label:
+                lines.append(f"{env}: {alias} {before.get(alias, '(new)')} -> {label}")
+    return lines
