@@ -115,18 +115,18 @@ def check_throughputs(file: LifecycleFile, base: Path) -> Iterator[Problem]:
                 )
     for fam_name, family in file.families.items():
         for label, version in family.versions.items():
-            pt_name = version.target.provisioned_throughput
-            if pt_name is None:
+            target_pt = version.target.provisioned_throughput
+            if target_pt is None:
                 continue
-            path = ("families", fam_name, "versions", label, "target", "provisioned_throughput")
-            if pt_name not in file.provisioned_throughputs:
+            where = ("families", fam_name, "versions", label, "target", "provisioned_throughput")
+            if target_pt not in file.provisioned_throughputs:
                 yield Problem(
-                    path,
-                    f"{pt_name!r} is not a declared provisioned throughput "
+                    where,
+                    f"{target_pt!r} is not a declared provisioned throughput "
                     f"(declared: {_declared(file.provisioned_throughputs)})",
                 )
                 continue
-            bought_in = set(file.provisioned_throughputs[pt_name].environments)
+            bought_in = set(file.provisioned_throughputs[target_pt].environments)
             for alias_name, alias in family.aliases.items():
                 missing = [
                     e
@@ -138,7 +138,7 @@ def check_throughputs(file: LifecycleFile, base: Path) -> Iterator[Problem]:
                 if missing:
                     yield Problem(
                         ("families", fam_name, "aliases", alias_name, "environments"),
-                        f"version {label!r} runs on provisioned throughput {pt_name!r}, which "
+                        f"version {label!r} runs on provisioned throughput {target_pt!r}, which "
                         f"is only bought in {_declared(bought_in)}, not in {_declared(missing)}; "
                         "limit the alias's environments or buy the throughput there",
                     )

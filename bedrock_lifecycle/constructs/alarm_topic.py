@@ -75,7 +75,7 @@ class AlarmTopic(Construct):
             )
         self.action = cw_actions.SnsAction(self.topic)
 
-    def notify(self, alarm: cloudwatch.IAlarm) -> None:
+    def notify(self, alarm: cloudwatch.Alarm | cloudwatch.CompositeAlarm) -> None:
         """Send ``alarm``'s ALARM and OK transitions to the topic."""
         alarm.add_alarm_action(self.action)
         alarm.add_ok_action(self.action)
