@@ -1,0 +1,413 @@
+"""ModelAlias: a stable name that serves one immutable model version through a router Lambda.
+
+One router function per alias (design.md): a Lambda version snapshots exactly
+one configuration, CodeDeploy shifts one Lambda alias per deployment group, and
+each alias then rolls out, rolls back, is granted and is alarmed on its own.
+The version served is written into the function's environment
+(``ROUTER_CONFIG``), so a new model version makes a new Lambda version.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from ..config.schema import FamilyKind, InferenceOverride
+from ..nag import acknowledge
+from ..versions import ModelVersion, ResolvedTarget
+from .function import DEFAULT_LOG_RETENTION, LifecycleFunction
+
+# The router's contract (bedrock_lifecycle/lambdas/router/app.py). CDK code
+# never imports Lambda code: tests/constructs/test_model_alias.py checks that
+# these match the router's constants.
+ROUTER_SOURCE = "router"
+CONFIG_ENV = "ROUTER_CONFIG"
+METRIC_NAMESPACE = "BedrockLifecycle/Router"
+LIVE_ALIAS_NAME = "live"
+# The router retries 3 attempts of at most 3 s connect + 60 s read, with
+# backoff between them: 4 minutes lets it always answer with a structured error.
+ROUTER_TIMEOUT = cdk.Duration.minutes(4)
+ROUTER_MEMORY_MIB = 256
+# Lambda limits all environment variables of a function to 4 KB together.
+LAMBDA_ENVIRONMENT_LIMIT = 4096
+ENVIRONMENT_HEADROOM = 512  # Powertools variables and tokens resolved at deploy time
+STANDARD_PARAMETER_LIMIT = 4096
+
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+_ENVIRONMENT = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+
+# Metric name -> (unit, default statistic). The router emits exactly these.
+ROUTER_METRICS: dict[str, tuple[cloudwatch.Unit, str]] = {
+    "Invocations": (cloudwatch.Unit.COUNT, "Sum"),
+    "ClientErrors": (cloudwatch.Unit.COUNT, "Sum"),
+    "ServerErrors": (cloudwatch.Unit.COUNT, "Sum"),
+    "Throttles": (cloudwatch.Unit.COUNT, "Sum"),
+    "Latency": (cloudwatch.Unit.MILLISECONDS, "Average"),
+    "InputTokens": (cloudwatch.Unit.COUNT, "Sum"),
+    "OutputTokens": (cloudwatch.Unit.COUNT, "Sum"),
+}
+OVERRIDE_KEYS = {
+    InferenceOverride.MAX_TOKENS: "maxTokens",
+    InferenceOverride.TEMPERATURE: "temperature",
+    InferenceOverride.TOP_P: "topP",
+    InferenceOverride.STOP_SEQUENCES: "stopSequences",
+}
+
+
+def pascal(name: str) -> str:
+    """``pinned-v1`` -> ``PinnedV1``: construct ids from lifecycle names."""
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[-._]", name) if part)
+
+
+def router_config(
+    model_version: ModelVersion,
+    target: ResolvedTarget,
+    *,
+    environment: str,
+    alias_name: str,
+    allowed_overrides: Sequence[InferenceOverride] = (),
+    prompt_logging: bool = False,
+) -> dict[str, Any]:
+    """The ``ROUTER_CONFIG`` object the router reads (see the router's ``RouterConfig``)."""
+    inference = model_version.inference
+    chat: dict[str, Any] = {}
+    embedding: dict[str, Any] = {}
+    if model_version.kind is FamilyKind.EMBEDDING:
+        if inference.dimensions is not None:
+            embedding["dimensions"] = inference.dimensions
+        if inference.normalize is not None:
+            embedding["normalize"] = inference.normalize
+    else:
+        if inference.max_tokens is not None:
+            chat["maxTokens"] = inference.max_tokens
+        if inference.temperature is not None:
+            chat["temperature"] = inference.temperature
+        if inference.top_p is not None:
+            chat["topP"] = inference.top_p
+        if inference.stop_sequences:
+            chat["stopSequences"] = list(inference.stop_sequences)
+    guardrail = model_version.guardrail
+    return {
+        "environment": environment,
+        "family": model_version.family,
+        "alias": alias_name,
+        "kind": model_version.kind.value,
+        "version_id": model_version.version_id,
+        "model_id": target.model_id,
+        "model_arn": target.model_arn,
+        "inference": chat,
+        "system": model_version.system_prompt,
+        "guardrail": (
+            {"guardrailIdentifier": guardrail.id, "guardrailVersion": guardrail.version}
+            if guardrail is not None
+            else None
+        ),
+        "embedding": embedding,
+        "allowed_overrides": [OVERRIDE_KEYS[o] for o in allowed_overrides],
+        "prompt_logging": prompt_logging,
+    }
+
+
+def _validate(
+    model_version: ModelVersion,
+    *,
+    alias_name: str,
+    environment: str,
+    allowed_overrides: Sequence[InferenceOverride],
+    parameter_name: str | None,
+    config_text: str,
+) -> None:
+    """Every prop check, before any resource exists."""
+    if not _NAME.match(alias_name):
+        raise ValueError(f"alias_name must match {_NAME.pattern}, got {alias_name!r}")
+    if not _ENVIRONMENT.match(environment):
+        raise ValueError(f"environment must match {_ENVIRONMENT.pattern}, got {environment!r}")
+    for override in allowed_overrides:
+        if not isinstance(override, InferenceOverride):
+            allowed = ", ".join(o.value for o in InferenceOverride)
+            raise ValueError(
+                f"allowed_overrides must be InferenceOverride ({allowed}), got {override!r}"
+            )
+    if allowed_overrides and model_version.kind is FamilyKind.EMBEDDING:
+        raise ValueError(
+            "allowed_overrides applies to chat families only, got "
+            f"{', '.join(o.value for o in allowed_overrides)} for embedding family "
+            f"{model_version.family}"
+        )
+    if len(set(allowed_overrides)) != len(allowed_overrides):
+        raise ValueError(
+            f"allowed_overrides has duplicates: {', '.join(o.value for o in allowed_overrides)}"
+        )
+    if (
+        parameter_name is not None
+        and not cdk.Token.is_unresolved(parameter_name)
+        and not re.match(r"^/[a-zA-Z0-9_.\-/]{1,1010}$", parameter_name)
+    ):
+        raise ValueError(
+            "parameter_name must start with / and hold only letters, digits, _ . - /, "
+            f"got {parameter_name!r}"
+        )
+    size = len(CONFIG_ENV) + len(config_text.encode("utf-8"))
+    if size > LAMBDA_ENVIRONMENT_LIMIT - ENVIRONMENT_HEADROOM:
+        raise ValueError(
+            f"version {model_version.version_id} of {model_version.family} needs {size} bytes of "
+            f"router configuration, at most {LAMBDA_ENVIRONMENT_LIMIT - ENVIRONMENT_HEADROOM} fit "
+            "in Lambda's 4 KB environment; shorten the system prompt"
+        )
+
+
+class ModelAlias(Construct):
+    """A stable alias (``family/alias``) serving one model version through a router function.
+
+    Creates the router function (``Function``, a :class:`LifecycleFunction`),
+    its Lambda version for the current configuration, the Lambda alias
+    ``live`` (``Resource``) that callers invoke and CodeDeploy shifts, an SSM
+    parameter with the current target (``Parameter``) for callers that call
+    Bedrock directly, and an output with the alias ARN (``AliasArn``).
+
+    :param model_version: the version the alias serves now.
+    :param alias_name: the alias name within its family, for example ``live``.
+    :param environment: the environment name, stamped into requests, metrics and audit.
+    :param allowed_overrides: inference settings callers may override per request.
+        Default: none (chat families only).
+    :param prompt_logging: audit records keep the request and response text.
+        Default: false (hashes and token counts only).
+    :param log_group: where the router logs its audit records and metrics, for
+        example a shared, retained, KMS-encrypted audit log group. Default: the
+        function's own log group, KMS-encrypted, kept for ``log_retention``.
+    :param log_retention: retention of the function's own log group (ignored with
+        ``log_group``). Default: one year.
+    :param parameter_name: SSM parameter holding the current target. Default:
+        ``/bedrock-lifecycle/<environment>/aliases/<family>/<alias>``.
+    :param description: shown on the function. Default: names alias and version.
+
+    Attributes: ``function`` (the router ``lambda_.Function``), ``router`` (its
+    LifecycleFunction), ``version`` (``lambda_.Version`` of the current
+    configuration), ``alias`` (``lambda_.Alias`` ``live``), ``model_version``,
+    ``target`` (resolved model id and ARNs), ``parameter``, ``qualified_name``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        model_version: ModelVersion,
+        alias_name: str,
+        environment: str,
+        allowed_overrides: Sequence[InferenceOverride] = (),
+        prompt_logging: bool = False,
+        log_group: logs.ILogGroup | None = None,
+        log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
+        parameter_name: str | None = None,
+        description: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        target = model_version.resolve(
+            partition=stack.partition, region=stack.region, account=stack.account
+        )
+        config = router_config(
+            model_version,
+            target,
+            environment=environment,
+            alias_name=alias_name,
+            allowed_overrides=tuple(allowed_overrides),
+            prompt_logging=prompt_logging,
+        )
+        config_text = json.dumps(config, separators=(",", ":"), ensure_ascii=False)
+        _validate(
+            model_version,
+            alias_name=alias_name,
+            environment=environment,
+            allowed_overrides=tuple(allowed_overrides),
+            parameter_name=parameter_name,
+            config_text=config_text,
+        )
+        self.model_version = model_version
+        self.target = target
+        self.alias_name = alias_name
+        self.environment_name = environment
+        self.qualified_name = f"{model_version.family}/{alias_name}"
+
+        self.router = LifecycleFunction(
+            self,
+            "Function",
+            source=ROUTER_SOURCE,
+            description=(
+                description
+                if description is not None
+                else f"{environment} {self.qualified_name}: serves {model_version.version_id}"
+            ),
+            environment={CONFIG_ENV: config_text},
+            timeout=ROUTER_TIMEOUT,
+            memory_size=ROUTER_MEMORY_MIB,
+            service_name="router",
+            log_retention=log_retention,
+            log_group=log_group,
+        )
+        self.function: lambda_.Function = self.router.function
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="InvokeTheVersionsModel",
+                actions=["bedrock:InvokeModel"],
+                resources=list(target.invoke_arns),
+            )
+        )
+        if target.guardrail_arn is not None:
+            self.function.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="ApplyTheVersionsGuardrail",
+                    actions=["bedrock:ApplyGuardrail"],
+                    resources=[target.guardrail_arn],
+                )
+            )
+        for finding in ("NIST.800.53.R5-IAMNoInlinePolicy", "HIPAA.Security-IAMNoInlinePolicy"):
+            acknowledge(
+                self.router.role,
+                finding,
+                "the router role's policy belongs to this one role and is deleted with it; "
+                "it names the version's model ARNs exactly, which change with every version",
+            )
+        self.version: lambda_.Version = self.function.current_version
+        self.alias = lambda_.Alias(
+            self,
+            "Resource",
+            alias_name=LIVE_ALIAS_NAME,
+            version=self.version,
+            description=f"{self.qualified_name} in {environment}",
+        )
+
+        parameter_value = json.dumps(
+            {
+                "alias": self.qualified_name,
+                "version_id": model_version.version_id,
+                "model_id": target.model_id,
+                "model_arn": target.model_arn,
+                "inference": config["inference"] or config["embedding"],
+                "system": model_version.system_prompt,
+                "guardrail": config["guardrail"],
+            },
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        self.parameter = ssm.StringParameter(
+            self,
+            "Parameter",
+            parameter_name=(
+                parameter_name
+                if parameter_name is not None
+                else f"/bedrock-lifecycle/{environment}/aliases/{model_version.family}/{alias_name}"
+            ),
+            string_value=parameter_value,
+            description=f"{self.qualified_name} in {environment}: current model target",
+            tier=(
+                ssm.ParameterTier.ADVANCED
+                if len(parameter_value.encode("utf-8")) + ENVIRONMENT_HEADROOM
+                > STANDARD_PARAMETER_LIMIT
+                else ssm.ParameterTier.STANDARD
+            ),
+        )
+        cdk.CfnOutput(
+            self,
+            "AliasArn",
+            value=self.alias.function_arn,
+            description=f"{self.qualified_name} in {environment}: invoke this Lambda alias",
+        )
+
+    # -- grants ------------------------------------------------------------
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` invoke the alias ``live`` (``lambda:InvokeFunction`` on its ARN)."""
+        return self.alias.grant_invoke(grantee)
+
+    # -- metrics -----------------------------------------------------------
+
+    def metric_dimensions(self, version_id: str | None = None) -> dict[str, str]:
+        """The router's metric dimensions for ``version_id``. Default: the current version."""
+        return {
+            "Environment": self.environment_name,
+            "Family": self.model_version.family,
+            "Alias": self.alias_name,
+            "Version": version_id if version_id is not None else self.model_version.version_id,
+        }
+
+    def metric(
+        self, metric_name: str, *, version_id: str | None = None, **metric_options: Any
+    ) -> cloudwatch.Metric:
+        """A router metric of this alias (namespace ``BedrockLifecycle/Router``).
+
+        :param metric_name: one of ``ROUTER_METRICS``.
+        :param version_id: whose requests. Default: the version this alias serves now.
+        :param metric_options: ``cloudwatch.Metric`` options. Default: period 1 minute,
+            the metric's unit, statistic Sum (Average for Latency).
+        """
+        if metric_name not in ROUTER_METRICS:
+            raise ValueError(
+                f"metric_name must be one of {', '.join(ROUTER_METRICS)}, got {metric_name!r}"
+            )
+        unit, statistic = ROUTER_METRICS[metric_name]
+        options: dict[str, Any] = {
+            "period": cdk.Duration.minutes(1),
+            "statistic": statistic,
+            "unit": unit,
+            **metric_options,
+        }
+        return cloudwatch.Metric(
+            namespace=METRIC_NAMESPACE,
+            metric_name=metric_name,
+            dimensions_map=self.metric_dimensions(version_id),
+            **options,
+        )
+
+    def metric_invocations(
+        self, *, version_id: str | None = None, **metric_options: Any
+    ) -> cloudwatch.Metric:
+        """Requests received (every request, valid or not). Default: Sum per minute."""
+        return self.metric("Invocations", version_id=version_id, **metric_options)
+
+    def metric_client_errors(
+        self, *, version_id: str | None = None, **metric_options: Any
+    ) -> cloudwatch.Metric:
+        """Requests refused as the caller's fault (malformed, Bedrock ValidationException)."""
+        return self.metric("ClientErrors", version_id=version_id, **metric_options)
+
+    def metric_server_errors(
+        self, *, version_id: str | None = None, **metric_options: Any
+    ) -> cloudwatch.Metric:
+        """Requests that failed after retries for any reason but the caller's or throttling."""
+        return self.metric("ServerErrors", version_id=version_id, **metric_options)
+
+    def metric_throttles(
+        self, *, version_id: str | None = None, **metric_options: Any
+    ) -> cloudwatch.Metric:
+        """Requests Bedrock still throttled after the router's retries."""
+        return self.metric("Throttles", version_id=version_id, **metric_options)
+
+    def metric_latency(
+        self, *, version_id: str | None = None, **metric_options: Any
+    ) -> cloudwatch.Metric:
+        """Milliseconds in the router for requests that reached Bedrock. Default: Average."""
+        return self.metric("Latency", version_id=version_id, **metric_options)
+
+    def metric_input_tokens(
+        self, *, version_id: str | None = None, **metric_options: Any
+    ) -> cloudwatch.Metric:
+        """Input tokens of successful requests, as Bedrock counted them."""
+        return self.metric("InputTokens", version_id=version_id, **metric_options)
+
+    def metric_output_tokens(
+        self, *, version_id: str | None = None, **metric_options: Any
+    ) -> cloudwatch.Metric:
+        """Output tokens of successful chat requests (embeddings emit none)."""
+        return self.metric("OutputTokens", version_id=version_id, **metric_options)

@@ -1,0 +1,296 @@
+"""Model versions: an immutable binding of a family to a model target and its settings.
+
+A :class:`ModelVersion` is the value object the router serves. Its
+``version_id`` is ``label@<12 hex of sha256 of its canonical content>``,
+computed by :mod:`bedrock_lifecycle.config.versioning`, the same hash the lock
+file records, so the id in an audit record can be checked against the lock.
+
+A version's target resolves to the exact ARNs the router needs
+``bedrock:InvokeModel`` on (:meth:`ModelVersion.resolve`):
+
+================================  ============================  ====================================
+target                            ``modelId`` sent to Bedrock   ARNs granted
+================================  ============================  ====================================
+``foundation_model``              the model id                  the model in the stack's region
+``inference_profile`` (system)    the profile id                the profile, and the model in the
+                                                                stack's region and every destination
+                                                                region of the profile
+``application_inference_profile`` the profile ARN               the profile, and ``model`` in the
+                                                                profile's region (or in each of
+                                                                ``destination_regions``)
+``provisioned_throughput``        the provisioned model ARN     the provisioned model
+``custom_model_deployment``       the deployment ARN            the deployment
+================================  ============================  ====================================
+
+The destination regions of a system (cross-region) inference profile come from
+the prefix of its id, per :data:`PROFILE_DESTINATION_REGIONS`, unless the
+target sets ``destination_regions``. Global profiles (``global.``) route to any
+commercial region; AWS documents their permission as the profile plus the
+model in the source region plus the region-less model ARN
+``arn:<partition>:bedrock:::foundation-model/<id>``, which is what they get.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config.schema import FamilyKind, Guardrail, InferenceConfig, Target, VersionSpec
+from .config.versioning import content_hash, version_id
+
+# Regions a system-defined cross-region inference profile may route to, by the
+# prefix of its id (Bedrock user guide, "Supported Regions and models for
+# inference profiles"). A superset is harmless: the grant still names one model
+# and nothing else. Set ``Target.destination_regions`` to override.
+PROFILE_DESTINATION_REGIONS: dict[str, tuple[str, ...]] = {
+    "us": ("us-east-1", "us-east-2", "us-west-1", "us-west-2"),
+    "us-gov": ("us-gov-east-1", "us-gov-west-1"),
+    "ca": ("ca-central-1", "ca-west-1"),
+    "eu": (
+        "eu-central-1",
+        "eu-central-2",
+        "eu-north-1",
+        "eu-south-1",
+        "eu-south-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+    ),
+    "apac": (
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-south-1",
+        "ap-south-2",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-southeast-3",
+        "ap-southeast-4",
+    ),
+    "jp": ("ap-northeast-1", "ap-northeast-3"),
+    "au": ("ap-southeast-2", "ap-southeast-4"),
+}
+GLOBAL_PROFILE_PREFIX = "global"
+
+
+@dataclass(frozen=True)
+class ResolvedTarget:
+    """A version's target in one partition, region and account.
+
+    Values may be CDK tokens (an environment-agnostic stack, a throughput ARN).
+
+    :ivar model_id: what the router passes as ``modelId``.
+    :ivar model_arn: the ARN of the target, recorded in every audit record.
+    :ivar invoke_arns: every ARN ``bedrock:InvokeModel`` must allow, no duplicates.
+    :ivar guardrail_arn: the guardrail's ARN, or None without a guardrail.
+    """
+
+    model_id: str
+    model_arn: str
+    invoke_arns: tuple[str, ...]
+    guardrail_arn: str | None
+
+
+def foundation_model_arn(partition: str, region: str, model_id: str) -> str:
+    """``arn:<partition>:bedrock:<region>::foundation-model/<id>`` (no account)."""
+    return f"arn:{partition}:bedrock:{region}::foundation-model/{model_id}"
+
+
+def profile_prefix(profile_id: str) -> str:
+    """The geography prefix of a system inference profile id: ``us.anthropic...`` -> ``us``."""
+    return profile_id.split(".", 1)[0]
+
+
+def profile_model_id(profile_id: str) -> str:
+    """The foundation model behind a system inference profile: the id without its prefix."""
+    return profile_id.split(".", 1)[1]
+
+
+def destination_regions(target: Target) -> tuple[str, ...]:
+    """Regions a system inference profile routes to: explicit, else from its prefix.
+
+    :raises ValueError: for a prefix with no known regions and no explicit list.
+    """
+    if target.destination_regions is not None:
+        return target.destination_regions
+    assert target.inference_profile is not None
+    prefix = profile_prefix(target.inference_profile)
+    if prefix == GLOBAL_PROFILE_PREFIX:
+        return ()
+    regions = PROFILE_DESTINATION_REGIONS.get(prefix)
+    if regions is None:
+        known = ", ".join(sorted([*PROFILE_DESTINATION_REGIONS, GLOBAL_PROFILE_PREFIX]))
+        raise ValueError(
+            f"inference profile {target.inference_profile!r} has prefix {prefix!r} with no known "
+            f"destination regions (known: {known}); set target.destination_regions"
+        )
+    return regions
+
+
+def _region_of_arn(arn: str) -> str:
+    return arn.split(":")[3]
+
+
+def _unique(items: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One immutable version of a family, as the router serves it.
+
+    Build it with :meth:`from_spec`. Two versions with equal content have the
+    same ``version_id`` whatever their key order or default values written out.
+
+    :param family: the family name.
+    :param label: the version label (``v2``).
+    :param spec: the version as declared in the lifecycle file.
+    :param kind: what the router calls. Default: chat (Converse).
+    :param provisioned_model_arn: the ARN of the provisioned throughput a
+        ``provisioned_throughput`` target names (usually a token). Required for
+        that target kind, refused for the others.
+    """
+
+    family: str
+    label: str
+    spec: VersionSpec
+    kind: FamilyKind = FamilyKind.CHAT
+    provisioned_model_arn: str | None = None
+
+    def __post_init__(self) -> None:
+        kind = self.target.kind
+        if kind == "provisioned_throughput" and self.provisioned_model_arn is None:
+            raise ValueError(
+                f"{self.family}/{self.label} targets provisioned throughput "
+                f"{self.target.value!r}: pass provisioned_model_arn (the throughput's ARN)"
+            )
+        if kind != "provisioned_throughput" and self.provisioned_model_arn is not None:
+            raise ValueError(
+                f"{self.family}/{self.label} targets {kind}, got a provisioned_model_arn; "
+                "it applies to provisioned_throughput targets only"
+            )
+        if kind == "application_inference_profile" and self.target.model is None:
+            raise ValueError(
+                f"{self.family}/{self.label}: an application_inference_profile target needs "
+                "model (the foundation model behind it) so the router can be granted it"
+            )
+        if kind == "inference_profile":
+            destination_regions(self.target)  # fail now on an unknown prefix
+        if self.kind is FamilyKind.EMBEDDING and kind != "foundation_model":
+            # Only Titan text embeddings' body is implemented by the router.
+            raise ValueError(
+                f"{self.family}/{self.label}: embedding versions must target a foundation_model, "
+                f"got {kind}"
+            )
+
+    @classmethod
+    def from_spec(
+        cls,
+        family: str,
+        label: str,
+        spec: VersionSpec,
+        *,
+        kind: FamilyKind = FamilyKind.CHAT,
+        provisioned_model_arn: str | None = None,
+    ) -> ModelVersion:
+        """The version ``family/label`` as declared in the lifecycle file.
+
+        :param kind: the family's kind. Default: chat.
+        :param provisioned_model_arn: for a ``provisioned_throughput`` target, the
+            throughput's ARN (``stack.throughputs[name].provisioned_model_arn``).
+        :raises ValueError: when the target cannot be served as declared.
+        """
+        return cls(
+            family=family,
+            label=label,
+            spec=spec,
+            kind=kind,
+            provisioned_model_arn=provisioned_model_arn,
+        )
+
+    @property
+    def target(self) -> Target:
+        """Where requests go."""
+        return self.spec.target
+
+    @property
+    def inference(self) -> InferenceConfig:
+        """The inference settings the version fixes."""
+        return self.spec.inference
+
+    @property
+    def system_prompt(self) -> str | None:
+        """The system prompt sent before the caller's, or None."""
+        return self.spec.system_prompt
+
+    @property
+    def guardrail(self) -> Guardrail | None:
+        """The guardrail applied to every request, or None."""
+        return self.spec.guardrail
+
+    @property
+    def content_hash(self) -> str:
+        """Full sha256 of the canonical content: the value the lock file records."""
+        return content_hash(self.spec)
+
+    @property
+    def version_id(self) -> str:
+        """``label@<first 12 hex of content_hash>``: what requests and audit records carry."""
+        return version_id(self.label, self.spec)
+
+    @property
+    def qualified_name(self) -> str:
+        """``family/label``: the version's key in the lock file."""
+        return f"{self.family}/{self.label}"
+
+    def resolve(self, *, partition: str, region: str, account: str) -> ResolvedTarget:
+        """The model id, target ARN and the exact ARNs to grant, in one place.
+
+        Arguments may be tokens (``Stack.partition``, ``Stack.region``, ``Stack.account``).
+        """
+        target = self.target
+        kind = target.kind
+        arns: list[str]
+        if kind == "foundation_model":
+            assert target.foundation_model is not None
+            model_id = target.foundation_model
+            model_arn = foundation_model_arn(partition, region, model_id)
+            arns = [model_arn]
+        elif kind == "inference_profile":
+            assert target.inference_profile is not None
+            model_id = target.inference_profile
+            model_arn = f"arn:{partition}:bedrock:{region}:{account}:inference-profile/{model_id}"
+            base = profile_model_id(model_id)
+            arns = [model_arn, foundation_model_arn(partition, region, base)]
+            arns += [foundation_model_arn(partition, r, base) for r in destination_regions(target)]
+            if profile_prefix(model_id) == GLOBAL_PROFILE_PREFIX:
+                arns.append(f"arn:{partition}:bedrock:::foundation-model/{base}")
+        elif kind == "application_inference_profile":
+            assert target.application_inference_profile is not None
+            assert target.model is not None
+            model_id = model_arn = target.application_inference_profile
+            regions = (
+                target.destination_regions
+                if target.destination_regions is not None
+                else (_region_of_arn(model_arn),)
+            )
+            arns = [model_arn, *(foundation_model_arn(partition, r, target.model) for r in regions)]
+        elif kind == "provisioned_throughput":
+            assert self.provisioned_model_arn is not None
+            model_id = model_arn = self.provisioned_model_arn
+            arns = [model_arn]
+        else:
+            assert target.custom_model_deployment is not None
+            model_id = model_arn = target.custom_model_deployment
+            arns = [model_arn]
+        guardrail = self.guardrail
+        guardrail_arn = (
+            f"arn:{partition}:bedrock:{region}:{account}:guardrail/{guardrail.id}"
+            if guardrail is not None
+            else None
+        )
+        return ResolvedTarget(
+            model_id=model_id,
+            model_arn=model_arn,
+            invoke_arns=_unique(arns),
+            guardrail_arn=guardrail_arn,
+        )
