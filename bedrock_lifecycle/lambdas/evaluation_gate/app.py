@@ -1,0 +1,281 @@
+"""BeforeAllowTraffic hook: the new version answers the family's golden prompts first.
+
+CodeDeploy calls this function with a deployment id before any traffic moves.
+It finds the new Lambda version from CodeDeploy's own records, invokes it once
+per golden prompt, checks each answer, publishes the pass rate as a metric,
+logs one structured report and tells CodeDeploy ``Succeeded`` or ``Failed``.
+It reports on every path: a hook that never reports holds the stack update
+for an hour before CodeDeploy gives up.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricResolution, MetricUnit, single_metric
+from botocore.config import Config
+from hook import (
+    FAILED,
+    SUCCEEDED,
+    DeploymentTarget,
+    HookEvent,
+    deployment_target,
+    group_settings,
+    load_settings,
+    report,
+    settings_path,
+)
+
+logger = Logger()
+
+METRIC_NAMESPACE = "BedrockLifecycle/Rollouts"
+PASS_RATE_METRIC = "EvaluationPassRate"  # noqa: S105 (a metric name)
+# Prompts run in parallel, but few at a time: the gate must not throttle the
+# model it is about to send production traffic to.
+PARALLEL_PROMPTS = 4
+# Stop starting prompts when this much of the Lambda timeout is left, so that
+# the report to CodeDeploy always goes out.
+RESERVE_MS = 20_000
+CHECKS = frozenset(
+    {"contains", "not_contains", "regex", "valid_json", "max_latency_ms", "max_output_tokens",
+     "dimensions"}
+)  # fmt: skip
+
+_FENCED = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
+
+
+@dataclass
+class PromptResult:
+    """One golden prompt's outcome; ``failures`` is empty when it passed."""
+
+    id: str
+    passed: bool
+    latency_ms: int
+    output_tokens: int | None = None
+    failures: list[str] = field(default_factory=list)
+
+
+def read_prompts(path: Path) -> list[dict[str, Any]]:
+    """The golden prompts, one JSON object per non-blank line (validated at synth)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def request_for(prompt: dict[str, Any]) -> dict[str, Any]:
+    """The router request of a golden prompt: Converse-shaped, or the text to embed."""
+    if "input" in prompt:
+        return {"inputText": prompt["input"]}
+    request: dict[str, Any] = {"messages": prompt["messages"]}
+    if "system" in prompt:
+        request["system"] = prompt["system"]
+    return request
+
+
+def answer_text(response: dict[str, Any]) -> str:
+    """The text blocks of a Converse response, joined."""
+    content = ((response.get("output") or {}).get("message") or {}).get("content") or []
+    return "".join(block.get("text", "") for block in content if isinstance(block, dict))
+
+
+def is_json(text: str) -> bool:
+    """Whether the answer is JSON, bare or in one fenced ```json block."""
+    stripped = text.strip()
+    match = _FENCED.match(stripped)
+    try:
+        json.loads(match.group(1) if match else stripped)
+    except ValueError:
+        return False
+    return True
+
+
+def check_answer(
+    checks: dict[str, Any], response: dict[str, Any], latency_ms: int
+) -> tuple[list[str], int | None]:
+    """Every failed check of one answer, and its output token count."""
+    failures = []
+    tokens = (response.get("usage") or {}).get("outputTokens")
+    if "dimensions" in checks:
+        embedding = response.get("embedding")
+        got = len(embedding) if isinstance(embedding, list) else None
+        if got != checks["dimensions"]:
+            failures.append(f"dimensions: expected {checks['dimensions']}, got {got}")
+    else:
+        text = answer_text(response)
+        failures += [
+            f"contains: {needle!r} missing"
+            for needle in checks.get("contains", ())
+            if needle not in text
+        ]
+        failures += [
+            f"not_contains: {needle!r} present"
+            for needle in checks.get("not_contains", ())
+            if needle in text
+        ]
+        if "regex" in checks and re.search(checks["regex"], text) is None:
+            failures.append(f"regex: {checks['regex']!r} does not match")
+        if checks.get("valid_json") and not is_json(text):
+            failures.append("valid_json: the answer is not JSON")
+        if "max_output_tokens" in checks:
+            if tokens is None:
+                failures.append("max_output_tokens: the response has no usage.outputTokens")
+            elif tokens > checks["max_output_tokens"]:
+                failures.append(f"max_output_tokens: {tokens} > {checks['max_output_tokens']}")
+    if "max_latency_ms" in checks and latency_ms > checks["max_latency_ms"]:
+        failures.append(f"max_latency_ms: {latency_ms} > {checks['max_latency_ms']}")
+    return failures, tokens
+
+
+def run_prompt(
+    lambda_client: Any, target: DeploymentTarget, prompt: dict[str, Any], clock: Callable[[], float]
+) -> PromptResult:
+    """Invoke the new version (by version number, not the alias) with one prompt."""
+    started = clock()
+    try:
+        response = lambda_client.invoke(
+            FunctionName=target.function_name,
+            Qualifier=target.target_version,
+            InvocationType="RequestResponse",
+            Payload=json.dumps(request_for(prompt)).encode(),
+        )
+        body = response["Payload"].read()
+    except Exception as exc:  # a prompt that cannot run fails; the gate goes on
+        latency = round((clock() - started) * 1000)
+        return PromptResult(prompt["id"], False, latency, failures=[f"invoke failed: {exc}"])
+    latency = round((clock() - started) * 1000)
+    if response.get("FunctionError"):
+        detail = body.decode(errors="replace")[:300]
+        return PromptResult(prompt["id"], False, latency, failures=[f"function error: {detail}"])
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return PromptResult(prompt["id"], False, latency, failures=["the answer is not JSON"])
+    if not isinstance(answer, dict) or "error" in answer:
+        error = answer.get("error") if isinstance(answer, dict) else answer
+        return PromptResult(prompt["id"], False, latency, failures=[f"router error: {error}"])
+    failures, tokens = check_answer(prompt.get("checks", {}), answer, latency)
+    return PromptResult(prompt["id"], not failures, latency, tokens, failures)
+
+
+def evaluate(
+    event: object,
+    *,
+    codedeploy: Any,
+    lambda_client: Any,
+    settings_file: str | None = None,
+    remaining_ms: Callable[[], int] = lambda: 900_000,
+    clock: Callable[[], float] = time.monotonic,
+    parallel: int = PARALLEL_PROMPTS,
+) -> str:
+    """Run the gate for one hook event and report the verdict. Returns the status sent."""
+    hook = HookEvent.parse(event)  # without the ids no report is possible: raise
+    status = FAILED
+    try:
+        status = _gate(
+            hook, codedeploy, lambda_client, settings_file, remaining_ms, clock, parallel
+        )
+    except Exception:
+        logger.exception("evaluation gate failed before a verdict; reporting Failed")
+        status = FAILED
+    finally:
+        report(codedeploy, hook, status)
+    return status
+
+
+def _gate(
+    hook: HookEvent,
+    codedeploy: Any,
+    lambda_client: Any,
+    settings_file: str | None,
+    remaining_ms: Callable[[], int],
+    clock: Callable[[], float],
+    parallel: int,
+) -> str:
+    settings_file_path = settings_path(settings_file)
+    settings = load_settings(settings_file_path)
+    target = deployment_target(codedeploy, hook.deployment_id)
+    group = group_settings(settings, target.deployment_group)
+    evaluation = group.get("evaluation")
+    if evaluation is None:
+        logger.info(
+            "no golden prompts for this alias; the gate passes",
+            extra={"deployment_group": target.deployment_group},
+        )
+        return SUCCEEDED
+    prompts = read_prompts(settings_file_path.parent / evaluation["file"])
+    results: list[PromptResult] = []
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        futures = []
+        for prompt in prompts:
+            if remaining_ms() < RESERVE_MS:
+                results.append(
+                    PromptResult(prompt["id"], False, 0, failures=["not run: out of time"])
+                )
+                continue
+            futures.append(pool.submit(run_prompt, lambda_client, target, prompt, clock))
+        results = [f.result() for f in futures] + results
+    passed = sum(result.passed for result in results)
+    pass_rate = passed / len(results) if results else 0.0
+    required = float(evaluation["pass_rate"])
+    status = SUCCEEDED if results and pass_rate >= required else FAILED
+    publish_pass_rate(group, pass_rate)
+    logger.info(
+        "evaluation report",
+        extra={
+            "verdict": status,
+            "deployment_id": hook.deployment_id,
+            "deployment_group": target.deployment_group,
+            "function_name": target.function_name,
+            "current_version": target.current_version,
+            "target_version": target.target_version,
+            "version_id": group.get("version_id"),
+            "pass_rate": round(pass_rate, 4),
+            "required_pass_rate": required,
+            "passed": passed,
+            "prompts": len(results),
+            "results": [asdict(result) for result in results],
+        },
+    )
+    return status
+
+
+def publish_pass_rate(group: dict[str, Any], pass_rate: float) -> None:
+    """One EMF datapoint: the pass rate in percent, per environment, family, alias and version."""
+    with single_metric(
+        name=PASS_RATE_METRIC,
+        unit=MetricUnit.Percent,
+        value=round(pass_rate * 100, 2),
+        namespace=METRIC_NAMESPACE,
+        resolution=MetricResolution.Standard,
+    ) as metric:
+        metric.add_dimension(name="Environment", value=group["environment"])
+        metric.add_dimension(name="Family", value=group["family"])
+        metric.add_dimension(name="Alias", value=group["alias"])
+        metric.add_dimension(name="Version", value=group["version_id"])
+
+
+# Clients are created once per execution environment. The router may take up
+# to its own timeout per answer, so the read timeout follows the slowest one.
+_CONFIG = Config(retries={"mode": "standard"}, read_timeout=120)
+_codedeploy = boto3.client("codedeploy", config=_CONFIG)
+_lambda = boto3.client("lambda", config=_CONFIG)
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, str]:
+    """Lambda entry point (CodeDeploy BeforeAllowTraffic hook)."""
+    status = evaluate(
+        event,
+        codedeploy=_codedeploy,
+        lambda_client=_lambda,
+        remaining_ms=context.get_remaining_time_in_millis,
+    )
+    return {"status": status}

@@ -1,0 +1,117 @@
+"""What a CodeDeploy lifecycle hook needs: the deployment's target and a report.
+
+This file is copied verbatim into every hook's asset root (each is zipped
+alone); tests/lambdas check the copies stay identical.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SUCCEEDED = "Succeeded"
+FAILED = "Failed"
+# Where the settings layer of the stack unpacks (/opt is the layer root).
+DEFAULT_SETTINGS_FILE = "/opt/rollout/settings.json"
+
+
+class HookInputError(ValueError):
+    """The invocation event is not a CodeDeploy lifecycle hook event."""
+
+
+@dataclass(frozen=True)
+class HookEvent:
+    """The two ids CodeDeploy passes to a lifecycle hook."""
+
+    deployment_id: str
+    execution_id: str
+
+    @classmethod
+    def parse(cls, event: object) -> HookEvent:
+        if not isinstance(event, dict):
+            raise HookInputError(f"expected a CodeDeploy hook event (a mapping), got {event!r}")
+        ids = {key: event.get(key) for key in ("DeploymentId", "LifecycleEventHookExecutionId")}
+        missing = [key for key, value in ids.items() if not isinstance(value, str) or not value]
+        if missing:
+            raise HookInputError(
+                f"CodeDeploy hook event lacks {' and '.join(missing)}, got keys {sorted(event)}"
+            )
+        return cls(ids["DeploymentId"], ids["LifecycleEventHookExecutionId"])  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class DeploymentTarget:
+    """The Lambda alias a deployment shifts, from CodeDeploy's own records."""
+
+    deployment_group: str
+    function_name: str
+    function_alias: str
+    current_version: str
+    target_version: str
+    created: dt.datetime | None
+
+
+def deployment_target(codedeploy: Any, deployment_id: str) -> DeploymentTarget:
+    """Read the deployment group and the Lambda versions of a deployment.
+
+    ``GetDeployment`` names the deployment group (the key of the hook's
+    settings); ``ListDeploymentTargets`` + ``GetDeploymentTarget`` give
+    ``lambdaTarget.lambdaFunctionInfo`` with the current and target versions.
+    """
+    info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
+    target_ids = codedeploy.list_deployment_targets(deploymentId=deployment_id).get("targetIds", [])
+    if len(target_ids) != 1:
+        raise RuntimeError(
+            f"deployment {deployment_id} has {len(target_ids)} targets, a Lambda deployment has 1"
+        )
+    target = codedeploy.get_deployment_target(deploymentId=deployment_id, targetId=target_ids[0])
+    function = (target["deploymentTarget"].get("lambdaTarget") or {}).get("lambdaFunctionInfo")
+    if not function:
+        raise RuntimeError(f"deployment {deployment_id} is not a Lambda deployment")
+    return DeploymentTarget(
+        deployment_group=info["deploymentGroupName"],
+        function_name=function["functionName"],
+        function_alias=function["functionAlias"],
+        current_version=function["currentVersion"],
+        target_version=function["targetVersion"],
+        created=info.get("createTime"),
+    )
+
+
+def report(codedeploy: Any, event: HookEvent, status: str) -> None:
+    """Tell CodeDeploy the hook's verdict; a hook that never reports blocks for an hour."""
+    codedeploy.put_lifecycle_event_hook_execution_status(
+        deploymentId=event.deployment_id,
+        lifecycleEventHookExecutionId=event.execution_id,
+        status=status,
+    )
+
+
+def settings_path(path: str | None = None) -> Path:
+    """The settings file: ``path``, else ``$ROLLOUT_SETTINGS``, else the layer's file."""
+    if path is not None:
+        return Path(path)
+    return Path(os.environ.get("ROLLOUT_SETTINGS", DEFAULT_SETTINGS_FILE))
+
+
+def load_settings(file: Path) -> dict[str, Any]:
+    """The stack's rollout settings: one entry per deployment group name."""
+    data = json.loads(file.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("groups"), dict):
+        raise ValueError(f"{file}: expected an object with a 'groups' mapping")
+    return data
+
+
+def group_settings(settings: dict[str, Any], group: str) -> dict[str, Any]:
+    """The settings of one deployment group; an unknown group is a configuration error."""
+    try:
+        return settings["groups"][group]
+    except KeyError:
+        known = ", ".join(sorted(settings["groups"])) or "none"
+        raise LookupError(
+            f"deployment group {group!r} has no rollout settings (known: {known})"
+        ) from None

@@ -1,0 +1,293 @@
+"""The AfterAllowTraffic analysis against stubbed CodeDeploy, Lambda and CloudWatch."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+DEPLOYMENT = "d-ABCDEF123"
+EXECUTION = "exec-42"
+EVENT = {"DeploymentId": DEPLOYMENT, "LifecycleEventHookExecutionId": EXECUTION}
+GROUP = "summarizer.live"
+FUNCTION = "BedrockLifecycle-prod-SummarizerLiveFunction-abc"
+NEW, OLD = "v2@0123456789ab", "v1@ba9876543210"
+CREATED = dt.datetime(2026, 11, 26, 6, 0, 30, tzinfo=dt.UTC)
+NOW = dt.datetime(2026, 11, 26, 6, 12, 10, tzinfo=dt.UTC)
+# Whole minutes around [CREATED, NOW]: 06:00 to 06:13, one 780 s period.
+START, END, PERIOD = (
+    dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC),
+    NOW.replace(minute=13, second=0),
+    780,
+)
+ANALYSIS = {
+    "min_samples": 20,
+    "error_rate_tolerance_percent": 2.0,
+    "latency_tolerance_percent": 25.0,
+}
+METRICS = {
+    "namespace": "BedrockLifecycle/Router",
+    "dimensions": {"Environment": "prod", "Family": "summarizer", "Alias": "live"},
+    "version_dimension": "Version",
+    "invocations": "Invocations",
+    "server_errors": "ServerErrors",
+    "throttles": "Throttles",
+    "latency": "Latency",
+}
+
+
+def client(name):
+    return boto3.client(
+        name, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> str:
+    group = {
+        "environment": "prod",
+        "family": "summarizer",
+        "alias": "live",
+        "kind": "chat",
+        "version_id": NEW,
+        "strategy": "canary",
+        "analysis": ANALYSIS,
+        "metrics": METRICS,
+        "previous_version": {"variable": "ROUTER_CONFIG", "key": "version_id"},
+    }
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"groups": {GROUP: group}}))
+    return str(path)
+
+
+def stub_target(stub: Stubber) -> None:
+    stub.add_response(
+        "get_deployment",
+        {"deploymentInfo": {"deploymentGroupName": GROUP, "createTime": CREATED}},
+        {"deploymentId": DEPLOYMENT},
+    )
+    stub.add_response(
+        "list_deployment_targets", {"targetIds": [FUNCTION]}, {"deploymentId": DEPLOYMENT}
+    )
+    stub.add_response(
+        "get_deployment_target",
+        {
+            "deploymentTarget": {
+                "deploymentTargetType": "LambdaTarget",
+                "lambdaTarget": {
+                    "lambdaFunctionInfo": {
+                        "functionName": FUNCTION,
+                        "functionAlias": "live",
+                        "currentVersion": "6",
+                        "targetVersion": "7",
+                    }
+                },
+            }
+        },
+        {"deploymentId": DEPLOYMENT, "targetId": FUNCTION},
+    )
+
+
+def stub_previous(stub: Stubber, version_id: str | None = OLD) -> None:
+    config = {"version_id": version_id, "family": "summarizer"} if version_id else {}
+    stub.add_response(
+        "get_function_configuration",
+        {
+            "FunctionName": FUNCTION,
+            "Environment": {"Variables": {"ROUTER_CONFIG": json.dumps(config)}},
+        },
+        {"FunctionName": FUNCTION, "Qualifier": "6"},  # the version being replaced
+    )
+
+
+def queries(key: str, version_id: str) -> list[dict]:
+    dimensions = [
+        {"Name": "Alias", "Value": "live"},
+        {"Name": "Environment", "Value": "prod"},
+        {"Name": "Family", "Value": "summarizer"},
+        {"Name": "Version", "Value": version_id},
+    ]
+    return [
+        {
+            "Id": f"{key}_{name}",
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": "BedrockLifecycle/Router",
+                    "MetricName": metric,
+                    "Dimensions": dimensions,
+                },
+                "Period": PERIOD,
+                "Stat": stat,
+            },
+            "ReturnData": True,
+        }
+        for name, metric, stat in (
+            ("inv", "Invocations", "Sum"),
+            ("err", "ServerErrors", "Sum"),
+            ("thr", "Throttles", "Sum"),
+            ("p99", "Latency", "p99"),
+        )
+    ]
+
+
+def stub_metrics(
+    stub: Stubber, values: dict[str, list[float]], versions=(("new", NEW), ("old", OLD))
+):
+    expected_queries = [q for key, vid in versions for q in queries(key, vid)]
+    stub.add_response(
+        "get_metric_data",
+        {
+            "MetricDataResults": [
+                {"Id": query_id, "Values": found, "StatusCode": "Complete"}
+                for query_id, found in values.items()
+            ]
+        },
+        {
+            "MetricDataQueries": expected_queries,
+            "StartTime": START,
+            "EndTime": END,
+            "ScanBy": "TimestampAscending",
+        },
+    )
+
+
+def stub_report(stub: Stubber, status: str) -> None:
+    stub.add_response(
+        "put_lifecycle_event_hook_execution_status",
+        {"lifecycleEventHookExecutionId": EXECUTION},
+        {"deploymentId": DEPLOYMENT, "lifecycleEventHookExecutionId": EXECUTION, "status": status},
+    )
+
+
+def run(analysis, settings, values, *, expected, previous=OLD, versions=None):
+    codedeploy, lam, cloudwatch = client("codedeploy"), client("lambda"), client("cloudwatch")
+    with Stubber(codedeploy) as cd, Stubber(lam) as lm, Stubber(cloudwatch) as cw:
+        stub_target(cd)
+        stub_previous(lm, previous)
+        if values is not None:
+            stub_metrics(cw, values, *([versions] if versions else []))
+        stub_report(cd, expected)
+        status = analysis.analyse(
+            EVENT,
+            codedeploy=codedeploy,
+            lambda_client=lam,
+            cloudwatch=cloudwatch,
+            settings_file=settings,
+            now=lambda: NOW,
+        )
+        for stub in (cd, lm, cw):
+            stub.assert_no_pending_responses()
+    return status
+
+
+def reports(caplog) -> list[dict]:
+    return [vars(r) for r in caplog.records if r.getMessage() == "canary analysis report"]
+
+
+HEALTHY = {
+    "new_inv": [120.0], "new_err": [1.0], "new_thr": [0.0], "new_p99": [2100.0],
+    "old_inv": [1080.0], "old_err": [9.0], "old_thr": [2.0], "old_p99": [2000.0],
+}  # fmt: skip
+
+
+def test_passes_when_the_canary_served_enough_and_no_worse(analysis, settings, caplog):
+    assert run(analysis, settings, HEALTHY, expected="Succeeded") == "Succeeded"
+    (report,) = reports(caplog)
+    assert report["reasons"] == []
+    assert report["new"]["invocations"] == 120
+    assert report["baseline"]["version_id"] == OLD
+
+
+def test_fails_a_silent_canary(analysis, settings, caplog):
+    values = {**HEALTHY, "new_inv": [12.0], "new_err": [], "new_p99": [1900.0]}
+    assert run(analysis, settings, values, expected="Failed") == "Failed"
+    (report,) = reports(caplog)
+    assert report["reasons"] == [
+        "silent canary: the new version served 12 requests, min_samples is 20"
+    ]
+
+
+def test_fails_a_canary_that_saw_no_data_at_all(analysis, settings, caplog):
+    assert run(analysis, settings, {}, expected="Failed") == "Failed"
+    (report,) = reports(caplog)
+    assert report["reasons"][0].startswith("silent canary: the new version served 0 requests")
+
+
+def test_fails_an_error_rate_regression_versus_baseline(analysis, settings, caplog):
+    # new: (5 + 1) / 120 = 5 %; old: 11 / 1080 = 1.02 %; tolerance 2 points.
+    values = {**HEALTHY, "new_err": [5.0], "new_thr": [1.0]}
+    assert run(analysis, settings, values, expected="Failed") == "Failed"
+    (report,) = reports(caplog)
+    assert report["reasons"] == [
+        "error rate 5.00 % is worse than the previous version's 1.02 % by more than 2 points"
+    ]
+
+
+def test_fails_a_latency_regression_versus_baseline(analysis, settings, caplog):
+    values = {**HEALTHY, "new_p99": [2600.0]}  # limit 2000 * 1.25 = 2500
+    assert run(analysis, settings, values, expected="Failed") == "Failed"
+    (report,) = reports(caplog)
+    assert report["reasons"] == [
+        "p99 latency 2600 ms is worse than the previous version's 2000 ms by more than 25 %"
+    ]
+
+
+def test_latency_within_tolerance_passes(analysis, settings):
+    values = {**HEALTHY, "new_p99": [2500.0]}
+    assert run(analysis, settings, values, expected="Succeeded") == "Succeeded"
+
+
+def test_without_a_comparable_previous_version_only_samples_count(analysis, settings, caplog):
+    # The previous Lambda version serves the same model version (a router-only change).
+    values = {"new_inv": [40.0], "new_err": [30.0], "new_p99": [9000.0]}
+    status = run(
+        analysis, settings, values, expected="Succeeded", previous=NEW, versions=(("new", NEW),)
+    )
+    assert status == "Succeeded"
+    (report,) = reports(caplog)
+    assert report["baseline"] is None and "no baseline" in report["baseline_note"]
+
+
+def test_an_exception_still_reports_failed(analysis, settings):
+    codedeploy, lam, cloudwatch = client("codedeploy"), client("lambda"), client("cloudwatch")
+    with Stubber(codedeploy) as cd, Stubber(lam) as lm, Stubber(cloudwatch) as cw:
+        stub_target(cd)
+        stub_previous(lm)
+        cw.add_client_error("get_metric_data", "Throttling", "Rate exceeded")
+        stub_report(cd, "Failed")
+        status = analysis.analyse(
+            EVENT,
+            codedeploy=codedeploy,
+            lambda_client=lam,
+            cloudwatch=cloudwatch,
+            settings_file=settings,
+            now=lambda: NOW,
+        )
+        for stub in (cd, lm, cw):
+            stub.assert_no_pending_responses()
+    assert status == "Failed"
+
+
+def test_an_event_without_ids_is_refused_before_any_call(analysis, settings):
+    codedeploy = client("codedeploy")
+    with (
+        Stubber(codedeploy),
+        pytest.raises(ValueError, match="lacks LifecycleEventHookExecutionId"),
+    ):
+        analysis.analyse(
+            {"DeploymentId": "d-1"},
+            codedeploy=codedeploy,
+            lambda_client=client("lambda"),
+            cloudwatch=client("cloudwatch"),
+            settings_file=settings,
+        )
+
+
+def test_the_hook_helpers_of_both_functions_are_identical():
+    lambdas = Path(__file__).resolve().parents[3] / "bedrock_lifecycle/lambdas"
+    gate = (lambdas / "evaluation_gate/hook.py").read_text()
+    assert gate == (lambdas / "canary_analysis/hook.py").read_text(), "copy hook.py to both"
