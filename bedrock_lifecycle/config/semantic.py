@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from .problems import Problem, show
+from .rollouts import check_golden_prompts, check_rollout_policies
 from .schema import (
     AlarmThresholds,
     FamilyKind,
@@ -255,6 +256,8 @@ CHECKS: tuple[Check, ...] = (
     check_evaluations,
     check_alarm_overrides,
     check_logging_owner,
+    check_rollout_policies,
+    check_golden_prompts,
 )
 
 
