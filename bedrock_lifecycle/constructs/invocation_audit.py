@@ -1,0 +1,410 @@
+"""The tamper-proof audit trail of one environment.
+
+- ``key``: a KMS key with rotation that encrypts the audit bucket.
+- ``bucket``: S3 with Object Lock (default retention in GOVERNANCE or
+  COMPLIANCE mode), versioning, TLS only, server access logging into
+  ``access_log_bucket``, kept when the stack is deleted. Bedrock writes its
+  model invocation logs here.
+- ``log_group``: a KMS-encrypted CloudWatch log group with retention, kept on
+  delete. Bedrock's invocation logs go here too, and so do the routers' own
+  audit records (pass it to ``ModelAlias(log_group=...)``): one retained trail.
+- ``logging``: a ``Custom::BedrockInvocationLogging`` resource that turns on
+  Bedrock's account-wide invocation logging (only when the environment owns it).
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from ..config.schema import LOG_RETENTION_DAYS, EnvironmentSpec, ObjectLockMode
+from ..nag import acknowledge
+from .function import LifecycleFunction, encrypted_log_group
+
+RESOURCE_TYPE = "Custom::BedrockInvocationLogging"
+PROVIDER_ID = "InvocationLoggingProvider"
+INVOCATION_LOG_PREFIX = "invocation-logs"
+LARGE_DATA_PREFIX = "invocation-logs-large-data"
+
+# CloudWatch Logs retention values and the aws-cdk-lib enum member of each.
+RETENTION = dict(
+    zip(
+        LOG_RETENTION_DAYS,
+        (
+            logs.RetentionDays.ONE_DAY, logs.RetentionDays.THREE_DAYS,
+            logs.RetentionDays.FIVE_DAYS, logs.RetentionDays.ONE_WEEK,
+            logs.RetentionDays.TWO_WEEKS, logs.RetentionDays.ONE_MONTH,
+            logs.RetentionDays.TWO_MONTHS, logs.RetentionDays.THREE_MONTHS,
+            logs.RetentionDays.FOUR_MONTHS, logs.RetentionDays.FIVE_MONTHS,
+            logs.RetentionDays.SIX_MONTHS, logs.RetentionDays.ONE_YEAR,
+            logs.RetentionDays.THIRTEEN_MONTHS, logs.RetentionDays.EIGHTEEN_MONTHS,
+            logs.RetentionDays.TWO_YEARS, logs.RetentionDays.THREE_YEARS,
+            logs.RetentionDays.FIVE_YEARS, logs.RetentionDays.SIX_YEARS,
+            logs.RetentionDays.SEVEN_YEARS, logs.RetentionDays.EIGHT_YEARS,
+            logs.RetentionDays.NINE_YEARS, logs.RetentionDays.TEN_YEARS,
+        ),
+        strict=True,
+    )
+)  # fmt: skip
+
+
+def log_retention(days: int) -> logs.RetentionDays:
+    """The RetentionDays member for ``days``; raises ValueError for a value CloudWatch refuses."""
+    try:
+        return RETENTION[days]
+    except KeyError:
+        allowed = ", ".join(map(str, LOG_RETENTION_DAYS))
+        raise ValueError(f"log_retention_days must be one of {allowed}, got {days}") from None
+
+
+def invocation_logging_provider(scope: Construct) -> cr.Provider:
+    """The stack's one provider for ``Custom::BedrockInvocationLogging`` (created on first use).
+
+    Its construct id is fixed: the service token of existing resources depends on it.
+    """
+    stack = cdk.Stack.of(scope)
+    existing = stack.node.try_find_child(PROVIDER_ID)
+    if isinstance(existing, cr.Provider):
+        return existing
+    holder = Construct(stack, f"{PROVIDER_ID}Handler")
+    handler = LifecycleFunction(
+        holder,
+        "Function",
+        source="invocation_logging",
+        description="Custom::BedrockInvocationLogging: puts and deletes Bedrock's model "
+        "invocation logging configuration",
+        timeout=cdk.Duration.minutes(2),
+    )
+    handler.role.add_to_policy(
+        iam.PolicyStatement(
+            actions=[
+                "bedrock:PutModelInvocationLoggingConfiguration",
+                "bedrock:GetModelInvocationLoggingConfiguration",
+                "bedrock:DeleteModelInvocationLoggingConfiguration",
+            ],
+            # These actions have no resource type: the account-wide setting is the resource.
+            resources=["*"],
+        )
+    )
+    acknowledge(
+        handler.role,
+        "AwsSolutions-IAM5[Resource::*]",
+        "X-Ray and Bedrock's *ModelInvocationLoggingConfiguration actions have no resource-level "
+        "permissions; the wildcard covers only those actions",
+    )
+    provider = cr.Provider(
+        stack,
+        PROVIDER_ID,
+        on_event_handler=handler.function,
+        log_group=encrypted_log_group(holder, "FrameworkLogGroup"),
+    )
+    _acknowledge_framework(provider, handler)
+    for finding in ("NIST.800.53.R5-IAMNoInlinePolicy", "HIPAA.Security-IAMNoInlinePolicy"):
+        acknowledge(
+            handler.role,
+            finding,
+            "the handler role's policy belongs to this one role and is deleted with it",
+        )
+    return provider
+
+
+def logical_id(resource: Construct) -> str:
+    """The CloudFormation logical id of ``resource`` (an L1 or the default child of an L2)."""
+    cfn = resource if isinstance(resource, cdk.CfnElement) else resource.node.default_child
+    assert isinstance(cfn, cdk.CfnElement)
+    stack = cdk.Stack.of(resource)
+    return str(stack.resolve(stack.get_logical_id(cfn)))
+
+
+def _acknowledge_framework(provider: cr.Provider, handler: LifecycleFunction) -> None:
+    """The provider framework's own function, as aws-cdk-lib builds it."""
+    framework = provider.node.find_child("framework-onEvent")
+    reasons = {
+        f"AwsSolutions-IAM5[Resource::<{logical_id(handler.function)}.Arn>:*]": (
+            "the provider framework invokes every version of its own handler function"
+        ),
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+        "AWSLambdaBasicExecutionRole]": (
+            "aws-cdk-lib's provider framework function uses the AWS managed basic execution "
+            "policy; it only writes its own logs"
+        ),
+        "Serverless-LambdaDefaultMemorySize": (
+            "the provider framework function only relays CloudFormation requests; aws-cdk-lib "
+            "sizes it"
+        ),
+        "Serverless-LambdaTracing": (
+            "the provider framework function only relays CloudFormation requests; the handler "
+            "it calls is traced"
+        ),
+        **{
+            f"{pack}-{rule}": reason
+            for pack in ("NIST.800.53.R5", "HIPAA.Security")
+            for rule, reason in FRAMEWORK_RULES.items()
+        },
+        "Serverless-LambdaDLQ": FRAMEWORK_RULES["LambdaDLQ"],
+    }
+    for finding, reason in reasons.items():
+        acknowledge(framework, finding, reason)
+
+
+FRAMEWORK_RULES = {
+    "LambdaDLQ": "invoked synchronously by CloudFormation through the provider framework, "
+    "which reports failures back to the stack",
+    "LambdaConcurrency": "runs once per stack operation; reserving concurrency would strand "
+    "account concurrency",
+    "LambdaInsideVPC": "calls only the handler function and CloudFormation's response URL; "
+    "the project deploys no VPC",
+    "IAMNoInlinePolicy": "aws-cdk-lib's provider framework grants its role exactly the "
+    "invoke permission on its handler",
+}
+
+
+class InvocationAudit(Construct):
+    """Tamper-proof storage of every model invocation of one environment.
+
+    :param object_lock_mode: Object Lock mode of the bucket's default retention.
+        Default: GOVERNANCE (COMPLIANCE cannot be shortened by anyone, root included).
+    :param retention_days: days each object is locked. Default: 365.
+    :param log_retention_days: days the log group keeps events (a CloudWatch
+        Logs value). Default: 365.
+    :param invocation_logging: turn on Bedrock's account-wide model invocation
+        logging into this trail. Only one environment per account and region may.
+        Default: true.
+    :param text_data_delivery: Bedrock logs prompt and answer text (otherwise
+        metadata only: model, token counts, request metadata). Default: false.
+
+    Attributes: ``key``, ``bucket``, ``access_log_bucket``, ``log_group``,
+    ``delivery_role`` (assumed by Bedrock), ``logging`` (the custom resource, or
+    None when this environment does not own invocation logging).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        object_lock_mode: ObjectLockMode = ObjectLockMode.GOVERNANCE,
+        retention_days: int = 365,
+        log_retention_days: int = 365,
+        invocation_logging: bool = True,
+        text_data_delivery: bool = False,
+    ) -> None:
+        if not 1 <= retention_days <= 36500:
+            raise ValueError(f"retention_days must be between 1 and 36500, got {retention_days}")
+        retention_of_logs = log_retention(log_retention_days)
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        bedrock_source = {
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {
+                "aws:SourceArn": f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:*"
+            },
+        }
+
+        self.key = kms.Key(
+            self,
+            "Key",
+            description=f"{stack.stack_name}: encrypts the model invocation audit trail",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowBedrockInvocationLogDelivery",
+                principals=[iam.ServicePrincipal("bedrock.amazonaws.com")],
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=["*"],
+                conditions=bedrock_source,
+            )
+        )
+
+        self.access_log_bucket = s3.Bucket(
+            self,
+            "AccessLogs",
+            # S3 server access logging delivers only to SSE-S3 buckets.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        for finding, reason in ACCESS_LOG_BUCKET_ACKNOWLEDGEMENTS:
+            acknowledge(self.access_log_bucket, finding, reason)
+
+        retention = cdk.Duration.days(retention_days)
+        self.bucket = s3.Bucket(
+            self,
+            "Resource",
+            object_lock_enabled=True,
+            object_lock_default_retention=(
+                s3.ObjectLockRetention.compliance(retention)
+                if object_lock_mode is ObjectLockMode.COMPLIANCE
+                else s3.ObjectLockRetention.governance(retention)
+            ),
+            versioned=True,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_log_bucket,
+            server_access_logs_prefix="audit-bucket/",
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        for finding, reason in AUDIT_BUCKET_ACKNOWLEDGEMENTS:
+            acknowledge(self.bucket, finding, reason)
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowBedrockInvocationLogDelivery",
+                principals=[iam.ServicePrincipal("bedrock.amazonaws.com")],
+                actions=["s3:PutObject"],
+                resources=[
+                    self.bucket.arn_for_objects(
+                        f"{INVOCATION_LOG_PREFIX}/AWSLogs/{stack.account}/"
+                        "BedrockModelInvocationLogs/*"
+                    )
+                ],
+                conditions=bedrock_source,
+            )
+        )
+
+        self.log_group = encrypted_log_group(self, "LogGroup", retention=retention_of_logs)
+
+        self.delivery_role = iam.Role(
+            self,
+            "DeliveryRole",
+            assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com", conditions=bedrock_source),  # type: ignore[arg-type]
+            description="Bedrock writes model invocation logs to the audit log group",
+        )
+        self.delivery_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[
+                    stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name=(
+                            f"{self.log_group.log_group_name}:log-stream:"
+                            "aws/bedrock/modelinvocations"
+                        ),
+                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+        # Bodies over 100 KB (and binary data) go to S3 beside the log.
+        self.delivery_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"],
+                resources=[self.bucket.arn_for_objects(f"{LARGE_DATA_PREFIX}/*")],
+            )
+        )
+        self.delivery_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[self.key.key_arn]
+            )
+        )
+        acknowledge(
+            self.delivery_role,
+            f"AwsSolutions-IAM5[Resource::<{logical_id(self.bucket)}.Arn>/{LARGE_DATA_PREFIX}/*]",
+            "Bedrock names the objects of large invocation bodies itself; the role may only "
+            "put objects under the large-data prefix of the audit bucket",
+        )
+        for finding in ("NIST.800.53.R5-IAMNoInlinePolicy", "HIPAA.Security-IAMNoInlinePolicy"):
+            acknowledge(
+                self.delivery_role,
+                finding,
+                "the delivery role's policy belongs to this one role and names the audit log "
+                "group, prefix and key exactly",
+            )
+
+        self.logging: cdk.CustomResource | None = None
+        if invocation_logging:
+            provider = invocation_logging_provider(self)
+            self.logging = cdk.CustomResource(
+                self,
+                "InvocationLogging",
+                service_token=provider.service_token,
+                resource_type=RESOURCE_TYPE,
+                properties={
+                    "BucketName": self.bucket.bucket_name,
+                    "KeyPrefix": INVOCATION_LOG_PREFIX,
+                    "LogGroupName": self.log_group.log_group_name,
+                    "RoleArn": self.delivery_role.role_arn,
+                    "LargeDataKeyPrefix": LARGE_DATA_PREFIX,
+                    "TextDataDelivery": "true" if text_data_delivery else "false",
+                },
+            )
+            # Bedrock checks the bucket policy and the role when the configuration is put.
+            self.logging.node.add_dependency(self.bucket.policy)  # type: ignore[arg-type]
+            self.logging.node.add_dependency(self.delivery_role)
+            handler_role = provider.on_event_handler.role
+            assert handler_role is not None
+            self.delivery_role.grant_pass_role(handler_role)
+
+
+AUDIT_BUCKET_ACKNOWLEDGEMENTS: tuple[tuple[str, str], ...] = (
+    (
+        "NIST.800.53.R5-S3BucketReplicationEnabled",
+        "Object Lock with versioning keeps every audit object immutable for its retention; "
+        "cross-region replication is a per-organisation decision outside this stack",
+    ),
+    (
+        "HIPAA.Security-S3BucketReplicationEnabled",
+        "Object Lock with versioning keeps every audit object immutable for its retention; "
+        "cross-region replication is a per-organisation decision outside this stack",
+    ),
+)
+
+ACCESS_LOG_BUCKET_ACKNOWLEDGEMENTS: tuple[tuple[str, str], ...] = (
+    (
+        "AwsSolutions-S1",
+        "this bucket is the server access log destination; logging it into itself would loop",
+    ),
+    (
+        "NIST.800.53.R5-S3BucketLoggingEnabled",
+        "this bucket is the server access log destination; logging it into itself would loop",
+    ),
+    (
+        "HIPAA.Security-S3BucketLoggingEnabled",
+        "this bucket is the server access log destination; logging it into itself would loop",
+    ),
+    (
+        "NIST.800.53.R5-S3DefaultEncryptionKMS",
+        "S3 server access logging delivers only to buckets encrypted with SSE-S3, not SSE-KMS",
+    ),
+    (
+        "HIPAA.Security-S3DefaultEncryptionKMS",
+        "S3 server access logging delivers only to buckets encrypted with SSE-S3, not SSE-KMS",
+    ),
+    (
+        "NIST.800.53.R5-S3BucketReplicationEnabled",
+        "access logs of the audit bucket stay in the region of the audit trail",
+    ),
+    (
+        "HIPAA.Security-S3BucketReplicationEnabled",
+        "access logs of the audit bucket stay in the region of the audit trail",
+    ),
+)
+
+
+def audit_for_environment(
+    scope: Construct, construct_id: str, spec: EnvironmentSpec
+) -> InvocationAudit:
+    """The audit trail an environment declares (its ``audit`` and ``prompt_logging``)."""
+    return InvocationAudit(
+        scope,
+        construct_id,
+        object_lock_mode=spec.audit.object_lock_mode,
+        retention_days=spec.audit.retention_days,
+        log_retention_days=spec.audit.log_retention_days,
+        invocation_logging=spec.audit.invocation_logging,
+        text_data_delivery=spec.prompt_logging,
+    )
