@@ -136,22 +136,24 @@ class RouterConfig:
         return cls(**data)
 
 
-def new_bedrock_client(**config: Any) -> Any:
+def new_bedrock_client(session: boto3.session.Session | None = None, **config: Any) -> Any:
     """A Bedrock Runtime client: standard retry mode, bounded timeouts.
 
-    Keyword arguments override the defaults (tests pass ``endpoint_url`` and
-    shorter timeouts).
+    :param session: Default: boto3's default session (the function's role).
+    :param config: override the defaults (tests pass ``endpoint_url``,
+        ``region_name`` and shorter timeouts).
     """
     endpoint_url = config.pop("endpoint_url", None)
     region = config.pop("region_name", None)
     settings = {
         "connect_timeout": CONNECT_TIMEOUT_SECONDS,
         "read_timeout": READ_TIMEOUT_SECONDS,
-        "retries": {"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+        "retries": {"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
         "tcp_keepalive": True,
         **config,
     }
-    return boto3.client(
+    factory = session.client if session is not None else boto3.client
+    return factory(
         "bedrock-runtime",
         endpoint_url=endpoint_url,
         region_name=region,
@@ -397,7 +399,11 @@ class Router:
             "body": json.dumps(body, separators=(",", ":")),
             "contentType": "application/json",
             "accept": "application/json",
-            "requestMetadata": {**self.request_metadata, "request_id": request_id},
+            # InvokeModel takes the map as one string (the X-Amzn-Bedrock-Request-Metadata
+            # header): the same keys as Converse, JSON-encoded.
+            "requestMetadata": json.dumps(
+                {**self.request_metadata, "request_id": request_id}, separators=(",", ":")
+            ),
         }
         if self.config.guardrail is not None:
             params.update(self.config.guardrail)
