@@ -17,6 +17,7 @@ from constructs import Construct
 from ..config import LifecycleConfig
 from ..constructs.alarm_topic import AlarmTopic
 from ..constructs.invocation_audit import audit_for_environment
+from ..constructs.provisioned_throughput import throughputs_of_environment
 
 STACK_PREFIX = "BedrockLifecycle"
 
@@ -74,6 +75,7 @@ class LifecycleStack(cdk.Stack):
         # The parts, in dependency order. Each builder below owns one concern.
         self.alarm_topic = AlarmTopic(self, "AlarmTopic", emails=spec.alarm_emails)
         # -- throughputs (provisioned throughput) --
+        self.throughputs = throughputs_of_environment(self, config=config, environment=environment)
         # -- audit (invocation audit trail) --
         self.audit = audit_for_environment(self, "Audit", spec)
         # -- aliases (router functions) --
