@@ -1,0 +1,211 @@
+"""InvocationAudit: the retained, locked, encrypted trail, per environment and in isolation."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from bedrock_lifecycle.config.schema import ObjectLockMode
+from bedrock_lifecycle.constructs.invocation_audit import (
+    RESOURCE_TYPE,
+    InvocationAudit,
+    log_retention,
+)
+from tests.conftest import new_app
+
+# -- the shipped example, per environment -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "mode", "days"),
+    [("dev", "GOVERNANCE", 30), ("staging", "GOVERNANCE", 90), ("prod", "COMPLIANCE", 400)],
+)
+def test_bucket_object_lock_follows_the_environment(synthesized, env, mode, days):
+    template = synthesized.template(env)
+    template.has_resource(
+        "AWS::S3::Bucket",
+        {
+            "Properties": {
+                "ObjectLockEnabled": True,
+                "ObjectLockConfiguration": {
+                    "ObjectLockEnabled": "Enabled",
+                    "Rule": {"DefaultRetention": {"Mode": mode, "Days": days}},
+                },
+                "VersioningConfiguration": {"Status": "Enabled"},
+                "LoggingConfiguration": {
+                    "DestinationBucketName": Match.any_value(),
+                    "LogFilePrefix": "audit-bucket/",
+                },
+                "BucketEncryption": {
+                    "ServerSideEncryptionConfiguration": [
+                        Match.object_like(
+                            {
+                                "ServerSideEncryptionByDefault": {
+                                    "SSEAlgorithm": "aws:kms",
+                                    "KMSMasterKeyID": Match.any_value(),
+                                }
+                            }
+                        )
+                    ]
+                },
+            },
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+        },
+    )
+
+
+@pytest.mark.parametrize(("env", "days"), [("dev", 30), ("staging", 90), ("prod", 400)])
+def test_audit_log_group_is_encrypted_retained_and_kept(synthesized, env, days):
+    template = synthesized.template(env)
+    groups = template.find_resources(
+        "AWS::Logs::LogGroup", {"Properties": {"RetentionInDays": days}}
+    )
+    audit = {k: v for k, v in groups.items() if k.startswith("AuditLogGroup")}
+    assert len(audit) == 1, sorted(groups)
+    (group,) = audit.values()
+    assert "KmsKeyId" in group["Properties"]
+    assert group["DeletionPolicy"] == "Retain"
+
+
+def test_every_log_group_of_every_stack_has_kms_and_retention(synthesized):
+    for env in synthesized.stacks:
+        for name, group in synthesized.template(env).find_resources("AWS::Logs::LogGroup").items():
+            assert "KmsKeyId" in group["Properties"], f"{env} {name}"
+            assert "RetentionInDays" in group["Properties"], f"{env} {name}"
+
+
+def test_audit_key_rotates_and_is_kept(synthesized):
+    synthesized.template("prod").has_resource(
+        "AWS::KMS::Key",
+        {
+            "Properties": {
+                "EnableKeyRotation": True,
+                "Description": Match.string_like_regexp("model invocation audit trail"),
+            },
+            "DeletionPolicy": "Retain",
+        },
+    )
+
+
+def test_bucket_refuses_plain_http_and_lets_only_this_accounts_bedrock_write(synthesized):
+    policies = synthesized.template("prod").find_resources("AWS::S3::BucketPolicy")
+    all_statements = [
+        s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in all_statements
+    )
+    (bedrock,) = [s for s in all_statements if s.get("Sid") == "AllowBedrockInvocationLogDelivery"]
+    assert bedrock["Principal"] == {"Service": "bedrock.amazonaws.com"}
+    assert bedrock["Action"] == "s3:PutObject"
+    assert bedrock["Condition"]["StringEquals"] == {"aws:SourceAccount": "222222222222"}
+    assert bedrock["Condition"]["ArnLike"] == {
+        "aws:SourceArn": "arn:aws:bedrock:us-east-1:222222222222:*"
+    }
+
+
+def test_logging_resource_per_environment_and_one_provider_per_stack(synthesized):
+    for env in ("dev", "staging", "prod"):
+        template = synthesized.template(env)
+        template.resource_count_is(RESOURCE_TYPE, 1)
+        template.has_resource_properties(
+            RESOURCE_TYPE,
+            {
+                "KeyPrefix": "invocation-logs",
+                "LargeDataKeyPrefix": "invocation-logs-large-data",
+                "TextDataDelivery": "false",  # no environment of the example opts in
+                "RoleArn": {"Fn::GetAtt": [Match.string_like_regexp("^AuditDeliveryRole"), "Arn"]},
+            },
+        )
+
+
+def test_delivery_role_trusts_only_bedrock_of_this_account(synthesized):
+    synthesized.template("prod").has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "AssumeRolePolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": "sts:AssumeRole",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "bedrock.amazonaws.com"},
+                        "Condition": Match.object_like(
+                            {"StringEquals": {"aws:SourceAccount": "222222222222"}}
+                        ),
+                    }
+                ]
+            }
+        },
+    )
+
+
+# -- the construct in isolation ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def isolated(tmp_path_factory) -> dict[str, Template]:
+    app = new_app(tmp_path_factory.mktemp("audit"))
+    env = cdk.Environment(account="333333333333", region="eu-west-1")
+    owner = cdk.Stack(app, "Owner", env=env)
+    InvocationAudit(owner, "Audit", text_data_delivery=True)
+    InvocationAudit(owner, "Second", invocation_logging=True)  # shares the one provider
+    bystander = cdk.Stack(app, "Bystander", env=env)
+    InvocationAudit(
+        bystander,
+        "Audit",
+        invocation_logging=False,
+        object_lock_mode=ObjectLockMode.COMPLIANCE,
+        retention_days=7,
+        log_retention_days=14,
+    )
+    return {"owner": Template.from_stack(owner), "bystander": Template.from_stack(bystander)}
+
+
+def test_defaults_are_governance_for_a_year(isolated):
+    isolated["owner"].has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "ObjectLockConfiguration": {
+                "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 365}}
+            }
+        },
+    )
+
+
+def test_text_delivery_opt_in_reaches_the_resource(isolated):
+    isolated["owner"].has_resource_properties(RESOURCE_TYPE, {"TextDataDelivery": "true"})
+
+
+def test_one_provider_function_serves_every_logging_resource_of_a_stack(isolated):
+    template = isolated["owner"]
+    template.resource_count_is(RESOURCE_TYPE, 2)
+    tokens = {
+        str(r["Properties"]["ServiceToken"])
+        for r in template.find_resources(RESOURCE_TYPE).values()
+    }
+    assert len(tokens) == 1
+
+
+def test_an_environment_not_owning_logging_has_no_custom_resource(isolated):
+    template = isolated["bystander"]
+    template.resource_count_is(RESOURCE_TYPE, 0)
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "ObjectLockConfiguration": {
+                "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 7}}
+            }
+        },
+    )
+    template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 14})
+
+
+def test_invalid_settings_are_refused_with_the_value():
+    stack = cdk.Stack(cdk.App(), "S")
+    with pytest.raises(ValueError, match="retention_days must be between 1 and 36500, got 0"):
+        InvocationAudit(stack, "A", retention_days=0)
+    with pytest.raises(ValueError, match=r"log_retention_days must be one of 1, 3, .* got 2$"):
+        log_retention(2)
