@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aws_cdk as cdk
@@ -22,10 +22,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from ..config.loader import LifecycleConfig
 from ..config.schema import FamilyKind, InferenceOverride
 from ..nag import acknowledge
 from ..versions import ModelVersion, ResolvedTarget
 from .function import DEFAULT_LOG_RETENTION, LifecycleFunction
+from .invocation_audit import log_retention
 
 # The router's contract (bedrock_lifecycle/lambdas/router/app.py). CDK code
 # never imports Lambda code: tests/constructs/test_model_alias.py checks that
@@ -411,3 +413,79 @@ class ModelAlias(Construct):
     ) -> cloudwatch.Metric:
         """Output tokens of successful chat requests (embeddings emit none)."""
         return self.metric("OutputTokens", version_id=version_id, **metric_options)
+
+
+def alias_construct_id(family: str, alias_name: str) -> str:
+    """``summarizer`` + ``pinned-v1`` -> ``SummarizerPinnedV1``: stable, public."""
+    return pascal(family) + pascal(alias_name)
+
+
+def aliases_of_environment(
+    scope: Construct,
+    *,
+    config: LifecycleConfig,
+    environment: str,
+    throughputs: Mapping[str, Any],
+    log_group: logs.ILogGroup | None = None,
+) -> dict[str, ModelAlias]:
+    """Every alias of every family ``config`` declares in ``environment``, by ``family/alias``.
+
+    :param throughputs: the environment's provisioned throughputs by name (objects
+        with ``provisioned_model_arn``), for versions that target one.
+    :param log_group: where every router logs its audit records. Default: each
+        router's own log group, kept for the environment's ``log_retention_days``.
+
+    Construct path: ``Aliases/<Family><Alias>``, for example ``Aliases/SummarizerPinnedV1``.
+    SSM parameter: ``/bedrock-lifecycle/<project>/<environment>/aliases/<family>/<alias>``.
+    """
+    resolved = config.aliases_for(environment)
+    if not resolved:
+        return {}
+    spec = config.file.environments[environment]
+    ids: dict[str, str] = {}
+    for alias in resolved:
+        construct_id = alias_construct_id(alias.family, alias.name)
+        if construct_id in ids:
+            raise ValueError(
+                f"aliases {ids[construct_id]} and {alias.qualified_name} both make construct id "
+                f"{construct_id}; rename one"
+            )
+        ids[construct_id] = alias.qualified_name
+        target = alias.version.target
+        if target.provisioned_throughput is not None and target.value not in throughputs:
+            raise ValueError(
+                f"{alias.qualified_name} in {environment} serves {alias.version_id}, which targets "
+                f"provisioned throughput {target.value!r}; none is built in {environment} "
+                f"(built: {', '.join(sorted(throughputs)) or 'none'})"
+            )
+    parent = Construct(scope, "Aliases")
+    out: dict[str, ModelAlias] = {}
+    for alias in resolved:
+        target = alias.version.target
+        model_version = ModelVersion.from_spec(
+            alias.family,
+            alias.version_label,
+            alias.version,
+            kind=alias.family_kind,
+            provisioned_model_arn=(
+                throughputs[target.value].provisioned_model_arn
+                if target.provisioned_throughput is not None
+                else None
+            ),
+        )
+        out[alias.qualified_name] = ModelAlias(
+            parent,
+            alias_construct_id(alias.family, alias.name),
+            model_version=model_version,
+            alias_name=alias.name,
+            environment=environment,
+            allowed_overrides=alias.allowed_overrides,
+            prompt_logging=spec.prompt_logging,
+            log_group=log_group,
+            log_retention=log_retention(spec.audit.log_retention_days),
+            parameter_name=(
+                f"/bedrock-lifecycle/{config.file.project}/{environment}/aliases/"
+                f"{alias.family}/{alias.name}"
+            ),
+        )
+    return out

@@ -17,6 +17,7 @@ from constructs import Construct
 from ..config import LifecycleConfig
 from ..constructs.alarm_topic import AlarmTopic
 from ..constructs.invocation_audit import audit_for_environment
+from ..constructs.model_alias import aliases_of_environment
 from ..constructs.provisioned_throughput import throughputs_of_environment
 
 STACK_PREFIX = "BedrockLifecycle"
@@ -79,6 +80,13 @@ class LifecycleStack(cdk.Stack):
         # -- audit (invocation audit trail) --
         self.audit = audit_for_environment(self, "Audit", spec)
         # -- aliases (router functions) --
+        self.aliases = aliases_of_environment(
+            self,
+            config=config,
+            environment=environment,
+            throughputs=self.throughputs,
+            log_group=self.audit.log_group,
+        )
         # -- rollouts (CodeDeploy, alarms, hooks) --
         # -- watcher (Bedrock model lifecycle) --
         self.manifest = self._version_manifest()
