@@ -1,0 +1,228 @@
+"""RolloutHooks: the stack's CodeDeploy hooks, one function each, shared by every alias.
+
+- ``EvaluationGate`` (BeforeAllowTraffic): invokes the new Lambda version with
+  the family's golden prompts, checks each answer, requires the pass rate,
+  publishes ``BedrockLifecycle/Rollouts`` ``EvaluationPassRate`` and logs a
+  structured report.
+- ``CanaryAnalysis`` (AfterAllowTraffic): compares the new version's router
+  metrics over the rollout window with the previous version's and fails a
+  silent canary (fewer than ``min_samples`` requests). Left out when every
+  alias rolls out all at once.
+
+How a hook learns what to check: CodeDeploy passes only a deployment id. The
+hook reads the deployment group name (``GetDeployment``) and the function and
+versions (``ListDeploymentTargets`` + ``GetDeploymentTarget``:
+``lambdaTarget.lambdaFunctionInfo``), then looks the group name up in its
+settings.
+
+Where the settings and golden prompts live: in a Lambda layer built at synth
+from the validated files (``/opt/rollout/settings.json`` and
+``/opt/rollout/golden/<family>.jsonl``). They are then part of the reviewed
+template (a changed prompt is a new layer version in ``cdk diff``), they cannot
+drift from the file between review and deploy (an SSM parameter could be
+edited by hand), there is no 4 KB (environment) or 8 KB (SSM) size limit, and
+reading them takes no API call and no IAM permission.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from ..nag import acknowledge
+from .function import ARCHITECTURE, RUNTIME, LifecycleFunction
+
+if TYPE_CHECKING:
+    from .rollout import AliasRollout
+
+SETTINGS_DIR = "rollout"  # under /opt, the layer root
+SETTINGS_FILE = f"/opt/{SETTINGS_DIR}/settings.json"
+GATE_TIMEOUT = cdk.Duration.minutes(10)
+ANALYSIS_TIMEOUT = cdk.Duration.minutes(1)
+# Read what CodeDeploy says about a deployment of the group.
+DEPLOYMENT_READ_ACTIONS = (
+    "codedeploy:GetDeployment",
+    "codedeploy:ListDeploymentTargets",
+    "codedeploy:GetDeploymentTarget",
+)
+
+
+def stage_settings(rollouts: Sequence[AliasRollout]) -> Path:
+    """Write the settings layer's content to a folder named by its hash; return the folder.
+
+    The folder is deterministic, so repeated synths reuse it and the asset hash
+    changes only when a setting or a golden prompt changes.
+    """
+    files: dict[str, bytes] = {}
+    groups = {}
+    for rollout in rollouts:
+        path = None
+        if rollout.evaluation_file is not None:
+            path = f"golden/{rollout.model_alias.model_version.family}.jsonl"
+            files[path] = rollout.evaluation_file.read_bytes()
+        groups[rollout.deployment_group_name] = rollout.hook_settings(path)
+    files["settings.json"] = json.dumps(
+        {"groups": groups}, indent=1, sort_keys=True, ensure_ascii=False
+    ).encode()
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name] + b"\0")
+    root = Path(tempfile.gettempdir()) / f"bedrock-lifecycle-rollout-{digest.hexdigest()[:16]}"
+    for name, content in files.items():
+        target = root / SETTINGS_DIR / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.is_file() or target.read_bytes() != content:
+            target.write_bytes(content)
+    return root
+
+
+class RolloutHooks(Construct):
+    """The evaluation gate and canary analysis functions of a stack, attached to each rollout.
+
+    :param rollouts: the alias rollouts to hook (each gets the gate; every one
+        that does not roll out all at once also gets the analysis).
+
+    Grants, each on exact ARNs: both hooks may read their own deployment groups'
+    deployments and report to them; the gate may invoke exactly the Lambda
+    version each alias rolls out; the analysis may read the configuration of
+    the router functions' versions (to learn the previous model version id) and
+    call ``cloudwatch:GetMetricData`` (which has no resource-level permission).
+
+    Attributes: ``settings`` (the layer), ``gate`` and ``analysis``
+    (:class:`LifecycleFunction`; ``analysis`` is None when no rollout needs it),
+    ``settings_folder`` (the staged layer content).
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, rollouts: Sequence[AliasRollout]
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not rollouts:
+            raise ValueError("rollouts must name at least one AliasRollout, got none")
+        names = [r.deployment_group_name for r in rollouts]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"deployment group names must be unique, got {duplicates}")
+        self.settings_folder = stage_settings(rollouts)
+        self.settings = lambda_.LayerVersion(
+            self,
+            "Settings",
+            code=lambda_.Code.from_asset(str(self.settings_folder)),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="bedrock-lifecycle rollout hook settings and golden prompts",
+        )
+        environment = {"ROLLOUT_SETTINGS": SETTINGS_FILE}
+        self.gate = LifecycleFunction(
+            self,
+            "EvaluationGate",
+            source="evaluation_gate",
+            description="CodeDeploy BeforeAllowTraffic: golden prompts against the new version",
+            environment=environment,
+            timeout=GATE_TIMEOUT,
+        )
+        self.gate.function.add_layers(self.settings)
+        analysed = [r for r in rollouts if r.runs_canary_analysis]
+        self.analysis: LifecycleFunction | None = None
+        if analysed:
+            self.analysis = LifecycleFunction(
+                self,
+                "CanaryAnalysis",
+                source="canary_analysis",
+                description="CodeDeploy AfterAllowTraffic: the new version served enough, "
+                "and no worse than the previous one",
+                environment=environment,
+                timeout=ANALYSIS_TIMEOUT,
+            )
+            self.analysis.function.add_layers(self.settings)
+            metrics_policy = iam.Policy(
+                self,
+                "ReadRouterMetrics",
+                statements=[
+                    iam.PolicyStatement(
+                        actions=["cloudwatch:GetMetricData"],
+                        resources=["*"],
+                    )
+                ],
+                roles=[self.analysis.role],
+            )
+            acknowledge(
+                metrics_policy,
+                "AwsSolutions-IAM5[Resource::*]",
+                "cloudwatch:GetMetricData has no resource-level permissions; this policy "
+                "holds only that read-only action",
+            )
+            _acknowledge_inline(metrics_policy, "the canary analysis's metric read")
+        for rollout in rollouts:
+            group = rollout.deployment_group
+            alias = rollout.model_alias
+            hooks = [self.gate]
+            group.add_pre_hook(self.gate.function)
+            alias.version.grant_invoke(self.gate.function)
+            if rollout.runs_canary_analysis and self.analysis is not None:
+                group.add_post_hook(self.analysis.function)
+                hooks.append(self.analysis)
+                self.analysis.function.add_to_role_policy(
+                    iam.PolicyStatement(
+                        actions=["lambda:GetFunctionConfiguration"],
+                        resources=[f"{alias.function.function_arn}:*"],
+                    )
+                )
+            for hook in hooks:
+                hook.function.add_to_role_policy(
+                    iam.PolicyStatement(
+                        actions=list(DEPLOYMENT_READ_ACTIONS),
+                        resources=[group.deployment_group_arn],
+                    )
+                )
+                # The alias update starts the deployment: the hooks, their
+                # permissions and their settings must be updated before it.
+                alias.alias.node.add_dependency(hook)
+            alias.alias.node.add_dependency(self.settings)
+            # aws-cdk-lib grants the deployment group's role lambda:InvokeFunction on each
+            # hook and its versions (<arn>:*).
+            for hook in hooks:
+                acknowledge(
+                    group,
+                    f"AwsSolutions-IAM5[Resource::<{logical_id(hook.function)}.Arn>:*]",
+                    "aws-cdk-lib lets CodeDeploy invoke the rollout hook function and its "
+                    "versions; the hook is this stack's own function",
+                )
+            _acknowledge_inline(group, "the CodeDeploy service role's hook invocation")
+            if rollout.runs_canary_analysis and self.analysis is not None:
+                acknowledge(
+                    self.analysis.role,
+                    f"AwsSolutions-IAM5[Resource::<{logical_id(alias.function)}.Arn>:*]",
+                    "the canary analysis reads the configuration of the router's previous "
+                    "version, whose number is only known during the deployment",
+                )
+        for function in (self.gate, self.analysis):
+            if function is not None:
+                _acknowledge_inline(function.role, "the hook role's own grants")
+
+
+def logical_id(resource: Construct) -> str:
+    """The CloudFormation logical id of ``resource`` (an L1 or the default child of an L2)."""
+    cfn = resource if isinstance(resource, cdk.CfnElement) else resource.node.default_child
+    assert isinstance(cfn, cdk.CfnElement)
+    stack = cdk.Stack.of(resource)
+    return str(stack.resolve(stack.get_logical_id(cfn)))
+
+
+def _acknowledge_inline(scope: Construct, what: str) -> None:
+    for finding in ("NIST.800.53.R5-IAMNoInlinePolicy", "HIPAA.Security-IAMNoInlinePolicy"):
+        acknowledge(
+            scope,
+            finding,
+            f"{what}: a policy that belongs to one role, names exact ARNs and is deleted with "
+            "it; a managed policy would outlive the stack",
+        )

@@ -1,0 +1,219 @@
+"""RegressionAlarms: the CloudWatch alarms that roll a rollout back.
+
+Every alarm watches the NEW version only: the router's metrics carry the
+model version id in their ``Version`` dimension, and the Lambda errors alarm
+uses Lambda's ``ExecutedVersion`` dimension of the alias. The alarms are
+built from the alias's metric factories (``ModelAlias.metric_*``,
+``Alias.metric_errors``), never from the deployment group, so that the
+deployment group can list them without a circular dependency.
+
+Missing data is ``notBreaching`` on every alarm: no data means no requests in
+that period, which is not a regression. A canary that saw too few requests is
+failed by the AfterAllowTraffic canary analysis instead (an alarm that never
+breaches never rolls back).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from ..config.schema import AlarmThresholds
+from .alarm_topic import AlarmTopic
+
+# CodeDeploy's own limit per deployment group (design.md).
+MAX_ALARMS_PER_DEPLOYMENT_GROUP = 10
+# Lambda publishes its own metrics once per minute.
+LAMBDA_METRIC_PERIOD = cdk.Duration.minutes(1)
+
+
+class AliasMetrics(Protocol):
+    """What RegressionAlarms needs of an alias: ModelAlias satisfies it."""
+
+    function: lambda_.IFunction
+    alias: lambda_.Alias
+    version: lambda_.IVersion
+
+    def metric_invocations(self, **options: Any) -> cloudwatch.Metric: ...
+    def metric_server_errors(self, **options: Any) -> cloudwatch.Metric: ...
+    def metric_throttles(self, **options: Any) -> cloudwatch.Metric: ...
+    def metric_latency(self, **options: Any) -> cloudwatch.Metric: ...
+    def metric_output_tokens(self, **options: Any) -> cloudwatch.Metric: ...
+
+
+class RegressionAlarms(Construct):
+    """Alarms on the new version of one alias: errors, latency, throttles, cost, crashes.
+
+    - ``ErrorRate``: 100 * (ServerErrors + Throttles) / Invocations (Sum) above
+      ``error_rate_percent``.
+    - ``LatencyP99``: router Latency, p99, above ``p99_latency_ms``.
+    - ``ThrottleRate``: 100 * Throttles / Invocations (Sum) above ``throttle_rate_percent``.
+    - ``OutputTokens``: router OutputTokens, Average (tokens per answered request),
+      above ``output_tokens_factor`` x ``baseline_output_tokens``; only when the
+      baseline is declared (a cost regression).
+    - ``LambdaErrors``: AWS/Lambda Errors of the alias with ``ExecutedVersion`` = the
+      new Lambda version, Sum >= 1 (a router crash or timeout, not a model error).
+
+    The router alarms use ``period_seconds`` (10 and 30 s read the router's
+    high-resolution EMF metrics); Lambda's own metrics exist per minute, so
+    ``LambdaErrors`` uses 60 s. All use ``evaluation_periods`` and
+    ``datapoints_to_alarm`` and treat missing data as not breaching.
+
+    :param model_alias: the alias (a ``ModelAlias``) whose new version is watched.
+    :param thresholds: Default: ``AlarmThresholds()`` (documented defaults).
+    :param version_id: the model version id to watch. Default: the version the
+        alias serves in this synth (the one being rolled out).
+    :param alarm_name_prefix: Default: ``<stack name>-<family>-<alias>``.
+    :param alarm_topic: notified on ALARM and OK. Default: no notification.
+
+    Attributes: ``alarms`` (tuple of every alarm), ``error_rate``, ``latency_p99``,
+    ``throttle_rate``, ``output_tokens`` (None without ``baseline_output_tokens``),
+    ``lambda_errors``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        model_alias: AliasMetrics,
+        thresholds: AlarmThresholds | None = None,
+        version_id: str | None = None,
+        alarm_name_prefix: str | None = None,
+        alarm_topic: AlarmTopic | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        t = thresholds if thresholds is not None else AlarmThresholds()
+        period = cdk.Duration.seconds(t.period_seconds)
+        prefix = (
+            alarm_name_prefix
+            if alarm_name_prefix is not None
+            else f"{cdk.Stack.of(self).stack_name}-{_qualified(model_alias, '-')}"
+        )
+        label = _qualified(model_alias, "/")
+
+        def metric(factory: Any, statistic: str) -> cloudwatch.Metric:
+            options: dict[str, Any] = {"period": period, "statistic": statistic}
+            if version_id is not None:
+                options["version_id"] = version_id
+            return factory(**options)
+
+        invocations = metric(model_alias.metric_invocations, "Sum")
+        server_errors = metric(model_alias.metric_server_errors, "Sum")
+        throttles = metric(model_alias.metric_throttles, "Sum")
+        common: dict[str, Any] = {
+            "evaluation_periods": t.evaluation_periods,
+            "datapoints_to_alarm": t.datapoints_to_alarm,
+            "treat_missing_data": cloudwatch.TreatMissingData.NOT_BREACHING,
+        }
+        alarms: list[cloudwatch.Alarm] = []
+
+        def alarm(
+            construct: str,
+            metric: cloudwatch.IMetric,
+            threshold: float,
+            what: str,
+            operator: cloudwatch.ComparisonOperator = (
+                cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+            ),
+        ) -> cloudwatch.Alarm:
+            created = cloudwatch.Alarm(
+                self,
+                construct,
+                metric=metric,
+                threshold=threshold,
+                comparison_operator=operator,
+                alarm_name=f"{prefix}-{_kebab(construct)}",
+                alarm_description=(
+                    f"{label}: {what} on the new version. While a rollout runs, ALARM makes "
+                    "CodeDeploy roll the alias back (docs/rollouts.md)."
+                ),
+                **common,
+            )
+            if alarm_topic is not None:
+                alarm_topic.notify(created)
+            alarms.append(created)
+            return created
+
+        self.error_rate = alarm(
+            "ErrorRate",
+            cloudwatch.MathExpression(
+                expression="100 * (FILL(errors, 0) + FILL(throttles, 0)) / invocations",
+                using_metrics={
+                    "invocations": invocations,
+                    "errors": server_errors,
+                    "throttles": throttles,
+                },
+                period=period,
+                label="error rate (%)",
+            ),
+            t.error_rate_percent,
+            f"server errors and throttles above {t.error_rate_percent:g} % of requests",
+        )
+        self.latency_p99 = alarm(
+            "LatencyP99",
+            metric(model_alias.metric_latency, "p99"),
+            t.p99_latency_ms,
+            f"p99 latency above {t.p99_latency_ms} ms",
+        )
+        self.throttle_rate = alarm(
+            "ThrottleRate",
+            cloudwatch.MathExpression(
+                expression="100 * FILL(throttles, 0) / invocations",
+                using_metrics={"invocations": invocations, "throttles": throttles},
+                period=period,
+                label="throttle rate (%)",
+            ),
+            t.throttle_rate_percent,
+            f"throttles above {t.throttle_rate_percent:g} % of requests",
+        )
+        self.output_tokens: cloudwatch.Alarm | None = None
+        if t.baseline_output_tokens is not None:
+            limit = t.output_tokens_factor * t.baseline_output_tokens
+            self.output_tokens = alarm(
+                "OutputTokens",
+                metric(model_alias.metric_output_tokens, "Average"),
+                limit,
+                f"output tokens per request above {limit:g} ({t.output_tokens_factor:g} x the "
+                f"declared baseline of {t.baseline_output_tokens}): a cost regression",
+            )
+        function_name = model_alias.function.function_name
+        self.lambda_errors = alarm(
+            "LambdaErrors",
+            model_alias.alias.metric_errors(
+                period=LAMBDA_METRIC_PERIOD,
+                statistic="Sum",
+                dimensions_map={
+                    "FunctionName": function_name,
+                    "Resource": f"{function_name}:{model_alias.alias.alias_name}",
+                    "ExecutedVersion": model_alias.version.version,
+                },
+            ),
+            1,
+            "router invocations that failed in Lambda (a crash or timeout, not a model error)",
+            cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        )
+        self.alarms: tuple[cloudwatch.Alarm, ...] = tuple(alarms)
+
+
+def _qualified(model_alias: AliasMetrics, separator: str) -> str:
+    model_version = getattr(model_alias, "model_version", None)
+    family = getattr(model_version, "family", None)
+    name = getattr(model_alias, "alias_name", None)
+    if family is None or name is None:
+        return model_alias.alias.alias_name
+    return f"{family}{separator}{name}"
+
+
+def _kebab(name: str) -> str:
+    """``LatencyP99`` -> ``latency-p99``."""
+    out = ""
+    for i, char in enumerate(name):
+        if char.isupper() and i and not name[i - 1].isupper():
+            out += "-"
+        out += char.lower()
+    return out

@@ -1,0 +1,354 @@
+"""AliasRollout and Rollouts: CodeDeploy shifts each alias to its new version, safely.
+
+When ``cdk deploy`` moves an alias's ``live`` Lambda alias to a new version,
+CloudFormation hands the move to CodeDeploy (``UpdatePolicy:
+CodeDeployLambdaAliasUpdate``). CodeDeploy then
+
+1. runs the BeforeAllowTraffic hook, the evaluation gate (golden prompts);
+2. shifts traffic by the alias's rollout policy, watching the regression
+   alarms: an alarm in ALARM stops the deployment and rolls the alias back;
+3. runs the AfterAllowTraffic hook, the canary analysis (enough requests, no
+   worse than the previous version), except for all-at-once policies.
+
+A failed or stopped deployment, or an alarm, rolls back: the alias update
+fails and CloudFormation rolls the stack back (docs/rollouts.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_codedeploy as codedeploy
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from ..config import ResolvedAlias
+from ..config.rollouts import golden_prompt_errors, policy_errors
+from ..config.schema import (
+    DEFAULT_ROLLOUT,
+    AlarmThresholds,
+    CanaryAnalysis,
+    Evaluation,
+    FamilyKind,
+    RolloutPolicy,
+    RolloutStrategy,
+)
+from ..nag import acknowledge
+from .alarm_topic import AlarmTopic
+from .model_alias import CONFIG_ENV, ModelAlias, pascal
+from .regression_alarms import MAX_ALARMS_PER_DEPLOYMENT_GROUP, RegressionAlarms
+
+# CodeDeploy's predefined Lambda configurations, used when a policy has their
+# shape: they cost nothing, while custom configurations count against a quota
+# of 50 per account and region that cannot be raised.
+_CONFIG = codedeploy.LambdaDeploymentConfig
+PREDEFINED_CONFIGS: dict[tuple[RolloutStrategy, int, int], codedeploy.ILambdaDeploymentConfig] = {
+    (RolloutStrategy.CANARY, 10, 5): _CONFIG.CANARY_10_PERCENT_5_MINUTES,
+    (RolloutStrategy.CANARY, 10, 10): _CONFIG.CANARY_10_PERCENT_10_MINUTES,
+    (RolloutStrategy.CANARY, 10, 15): _CONFIG.CANARY_10_PERCENT_15_MINUTES,
+    (RolloutStrategy.CANARY, 10, 30): _CONFIG.CANARY_10_PERCENT_30_MINUTES,
+    (RolloutStrategy.LINEAR, 10, 1): _CONFIG.LINEAR_10_PERCENT_EVERY_1_MINUTE,
+    (RolloutStrategy.LINEAR, 10, 2): _CONFIG.LINEAR_10_PERCENT_EVERY_2_MINUTES,
+    (RolloutStrategy.LINEAR, 10, 3): _CONFIG.LINEAR_10_PERCENT_EVERY_3_MINUTES,
+    (RolloutStrategy.LINEAR, 10, 10): _CONFIG.LINEAR_10_PERCENT_EVERY_10_MINUTES,
+}
+CONFIGS_ID = "RolloutConfigs"
+
+
+def validate_policy(policy: RolloutPolicy) -> None:
+    """Raise ValueError naming every reason CodeDeploy could not run ``policy``."""
+    errors = policy_errors(policy)
+    if errors:
+        raise ValueError(f"invalid rollout policy: {'; '.join(errors)}")
+
+
+def deployment_config_for(
+    scope: Construct, policy: RolloutPolicy
+) -> codedeploy.ILambdaDeploymentConfig:
+    """The CodeDeploy configuration of ``policy``, one per distinct shape in the stack.
+
+    All at once and the shapes CodeDeploy predefines use the predefined
+    configuration; any other percent and interval becomes one
+    ``LambdaDeploymentConfig`` under ``<stack>/RolloutConfigs``, shared by
+    every alias of the stack with that shape.
+
+    :raises ValueError: when the policy cannot run (percent outside 1-99,
+        interval below 1 minute, a linear policy longer than 48 hours).
+    """
+    validate_policy(policy)
+    if policy.strategy is RolloutStrategy.ALL_AT_ONCE:
+        return codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE
+    assert policy.percent is not None and policy.interval_minutes is not None
+    key = (policy.strategy, policy.percent, policy.interval_minutes)
+    if key in PREDEFINED_CONFIGS:
+        return PREDEFINED_CONFIGS[key]
+    stack = cdk.Stack.of(scope)
+    container = stack.node.try_find_child(CONFIGS_ID)
+    if container is None:
+        container = Construct(stack, CONFIGS_ID)
+    if policy.strategy is RolloutStrategy.CANARY:
+        shape = f"Canary{policy.percent}Percent{policy.interval_minutes}Minutes"
+        routing: codedeploy.TrafficRouting = codedeploy.TimeBasedCanaryTrafficRouting(
+            percentage=policy.percent, interval=cdk.Duration.minutes(policy.interval_minutes)
+        )
+    else:
+        shape = f"Linear{policy.percent}PercentEvery{policy.interval_minutes}Minutes"
+        routing = codedeploy.TimeBasedLinearTrafficRouting(
+            percentage=policy.percent, interval=cdk.Duration.minutes(policy.interval_minutes)
+        )
+    existing = container.node.try_find_child(shape)
+    if existing is not None:
+        return existing  # type: ignore[return-value]
+    return codedeploy.LambdaDeploymentConfig(container, shape, traffic_routing=routing)
+
+
+class AliasRollout(Construct):
+    """How one alias moves to a new version: CodeDeploy group, policy and regression alarms.
+
+    Creates a ``LambdaDeploymentGroup`` (``Resource``) for the alias's ``live``
+    Lambda alias with the policy's deployment configuration, automatic
+    rollback on a failed deployment, a stopped deployment and an alarm, and
+    :class:`RegressionAlarms` (``Alarms``) on the new version. The hooks
+    (evaluation gate, canary analysis) are shared by the stack and attached by
+    :class:`~bedrock_lifecycle.constructs.evaluation_gate.RolloutHooks`.
+
+    :param model_alias: the alias to roll out.
+    :param policy: how traffic moves. Default: canary 10 % for 10 minutes.
+    :param alarms: regression alarm thresholds. Default: ``AlarmThresholds()``.
+    :param canary_analysis: what the AfterAllowTraffic hook requires. Default:
+        ``CanaryAnalysis()`` (20 requests, 2 points of error rate, 25 % of p99).
+    :param evaluation: golden prompts and pass rate of the BeforeAllowTraffic gate,
+        with ``evaluation_file``. Default: no golden prompts (the gate passes).
+    :param evaluation_file: the golden-prompt JSONL file, validated now.
+        Default: none; required with ``evaluation``.
+    :param alarm_topic: notified by every alarm. Default: no notification.
+    :param application: the CodeDeploy application. Default: a new one.
+    :param deployment_group_name: the group's name, which the shared hooks use
+        to find this alias's settings. Default: ``<family>.<alias>``.
+
+    Attributes: ``deployment_group``, ``deployment_config``, ``alarms`` (every
+    alarm the group watches), ``regression_alarms``, ``policy``, ``model_alias``,
+    ``deployment_group_name``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        model_alias: ModelAlias,
+        policy: RolloutPolicy | None = None,
+        alarms: AlarmThresholds | None = None,
+        canary_analysis: CanaryAnalysis | None = None,
+        evaluation: Evaluation | None = None,
+        evaluation_file: Path | None = None,
+        alarm_topic: AlarmTopic | None = None,
+        application: codedeploy.ILambdaApplication | None = None,
+        deployment_group_name: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        policy = policy if policy is not None else DEFAULT_ROLLOUT
+        family = model_alias.model_version.family
+        group_name = (
+            deployment_group_name
+            if deployment_group_name is not None
+            else f"{family}.{model_alias.alias_name}"
+        )
+        _validate(model_alias, policy, evaluation, evaluation_file, group_name)
+        self.model_alias = model_alias
+        self.policy = policy
+        self.thresholds = alarms if alarms is not None else AlarmThresholds()
+        self.canary_analysis = canary_analysis if canary_analysis is not None else CanaryAnalysis()
+        self.evaluation = evaluation
+        self.evaluation_file = evaluation_file
+        self.deployment_group_name = group_name
+        self.deployment_config = deployment_config_for(self, policy)
+        self.regression_alarms = RegressionAlarms(
+            self,
+            "Alarms",
+            model_alias=model_alias,
+            thresholds=self.thresholds,
+            alarm_topic=alarm_topic,
+        )
+        self.deployment_group = codedeploy.LambdaDeploymentGroup(
+            self,
+            "Resource",
+            alias=model_alias.alias,
+            application=application,
+            deployment_config=self.deployment_config,
+            deployment_group_name=group_name,
+            auto_rollback=codedeploy.AutoRollbackConfig(
+                failed_deployment=True, stopped_deployment=True, deployment_in_alarm=True
+            ),
+        )
+        self._alarms: list[cloudwatch.IAlarm] = []
+        for alarm in self.regression_alarms.alarms:
+            self.add_alarm(alarm)
+        # The group (with its alarms) must be in place before CloudFormation
+        # updates the alias, which is what starts a deployment.
+        model_alias.alias.node.add_dependency(self.deployment_group)
+        acknowledge(
+            self.deployment_group,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSCodeDeployRoleForLambdaLimited]",
+            "CodeDeploy's own service-role policy for Lambda deployments, which aws-cdk-lib "
+            "attaches to every Lambda deployment group; AWS maintains it for this one use",
+        )
+
+    @property
+    def alarms(self) -> tuple[cloudwatch.IAlarm, ...]:
+        """Every alarm the deployment group watches."""
+        return tuple(self._alarms)
+
+    def add_alarm(self, alarm: cloudwatch.IAlarm) -> None:
+        """Watch one more alarm during deployments; CodeDeploy allows 10 per group.
+
+        :raises ValueError: on the eleventh alarm.
+        """
+        if len(self._alarms) >= MAX_ALARMS_PER_DEPLOYMENT_GROUP:
+            raise ValueError(
+                f"a deployment group watches at most {MAX_ALARMS_PER_DEPLOYMENT_GROUP} alarms, "
+                f"got {len(self._alarms) + 1} for {self.model_alias.qualified_name}"
+            )
+        self._alarms.append(alarm)
+        self.deployment_group.add_alarm(alarm)
+
+    @property
+    def runs_canary_analysis(self) -> bool:
+        """All at once leaves no window to analyse: the AfterAllowTraffic hook is left out."""
+        return self.policy.strategy is not RolloutStrategy.ALL_AT_ONCE
+
+    def hook_settings(self, evaluation_path: str | None) -> dict[str, Any]:
+        """What the shared hooks need to know of this alias (keyed by group name).
+
+        :param evaluation_path: where the golden prompts sit in the settings layer,
+            relative to the settings file. Default: none (no golden prompts).
+        """
+        alias = self.model_alias
+        version_id = alias.model_version.version_id
+        invocations = alias.metric_invocations()
+        dimensions = dict(invocations.dimensions or {})
+        version_keys = [k for k, v in dimensions.items() if v == version_id]
+        if len(version_keys) != 1:
+            raise ValueError(
+                f"the router metrics of {alias.qualified_name} must name the version in exactly "
+                f"one dimension, got {dimensions}"
+            )
+        version_key = version_keys[0]
+        del dimensions[version_key]
+        return {
+            "environment": alias.environment_name,
+            "family": alias.model_version.family,
+            "alias": alias.alias_name,
+            "kind": alias.model_version.kind.value,
+            "version_id": version_id,
+            "strategy": self.policy.strategy.value,
+            "evaluation": (
+                {"file": evaluation_path, "pass_rate": self.evaluation.pass_rate}
+                if self.evaluation is not None and evaluation_path is not None
+                else None
+            ),
+            "analysis": self.canary_analysis.model_dump(mode="json"),
+            "metrics": {
+                "namespace": invocations.namespace,
+                "dimensions": dimensions,
+                "version_dimension": version_key,
+                "invocations": invocations.metric_name,
+                "server_errors": alias.metric_server_errors().metric_name,
+                "throttles": alias.metric_throttles().metric_name,
+                "latency": alias.metric_latency().metric_name,
+            },
+            # Where the previous Lambda version names the model version it serves.
+            "previous_version": {"variable": CONFIG_ENV, "key": "version_id"},
+        }
+
+
+def _validate(
+    model_alias: ModelAlias,
+    policy: RolloutPolicy,
+    evaluation: Evaluation | None,
+    evaluation_file: Path | None,
+    group_name: str,
+) -> None:
+    validate_policy(policy)
+    if (evaluation is None) != (evaluation_file is None):
+        raise ValueError(
+            "evaluation and evaluation_file go together, got "
+            f"evaluation={evaluation!r} and evaluation_file={evaluation_file!r}"
+        )
+    if evaluation_file is not None:
+        if not evaluation_file.is_file():
+            raise ValueError(f"evaluation_file {evaluation_file}: no such file")
+        kind = model_alias.model_version.kind
+        errors = golden_prompt_errors(evaluation_file, FamilyKind(kind))
+        if errors:
+            raise ValueError(f"{evaluation_file}: {errors[0]}")
+    if not re.fullmatch(r"[A-Za-z0-9.\-_+=,@]{1,100}", group_name):
+        raise ValueError(
+            "deployment_group_name must be 1-100 letters, digits or . _ - + = , @, "
+            f"got {group_name!r}"
+        )
+    cfn_alias = model_alias.alias.node.default_child
+    if isinstance(cfn_alias, lambda_.CfnAlias) and (
+        cfn_alias.provisioned_concurrency_config is not None
+    ):
+        raise ValueError(
+            f"{model_alias.qualified_name}: CodeDeploy shifts this alias with weights, and an "
+            "alias with weights cannot use provisioned concurrency; remove it"
+        )
+
+
+class Rollouts(Construct):
+    """Every alias rollout of a stack, with one CodeDeploy application and shared hooks.
+
+    :param aliases: the stack's aliases by ``family/alias``.
+    :param resolved: the lifecycle file's resolved aliases of this environment
+        (policy, thresholds, analysis and golden prompts of each).
+    :param alarm_topic: notified by every alarm. Default: no notification.
+
+    Attributes: ``application``, ``rollouts`` (``family/alias`` -> AliasRollout),
+    ``hooks`` (:class:`RolloutHooks`).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        aliases: Mapping[str, ModelAlias],
+        resolved: Sequence[ResolvedAlias],
+        alarm_topic: AlarmTopic | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        from .evaluation_gate import RolloutHooks  # it types AliasRollout
+
+        missing = sorted({r.qualified_name for r in resolved} - set(aliases))
+        if missing:
+            raise ValueError(
+                f"no ModelAlias for {', '.join(missing)} (have: {', '.join(sorted(aliases))})"
+            )
+        self.application = codedeploy.LambdaApplication(self, "Application")
+        self.rollouts: dict[str, AliasRollout] = {}
+        for spec in resolved:
+            self.rollouts[spec.qualified_name] = AliasRollout(
+                self,
+                pascal(f"{spec.family}-{spec.name}"),
+                model_alias=aliases[spec.qualified_name],
+                policy=spec.rollout,
+                alarms=spec.alarms,
+                canary_analysis=spec.canary_analysis,
+                evaluation=spec.evaluation,
+                evaluation_file=spec.evaluation_file,
+                alarm_topic=alarm_topic,
+                application=self.application,
+            )
+        self.hooks = (
+            RolloutHooks(self, "Hooks", rollouts=list(self.rollouts.values()))
+            if self.rollouts
+            else None
+        )
