@@ -404,7 +404,7 @@ def create(
         params["tags"] = [{"key": k, "value": v} for k, v in props.tags]
     logger.info(
         "creating provisioned throughput",
-        name=name,
+        provisioned_model_name=name,
         model_id=props.model_id,
         model_units=props.model_units,
         commitment=props.commitment,
@@ -422,7 +422,7 @@ def create(
                 f"{props.commitment}): {aws_message(error)}"
             ) from error
         return adopt_after_ambiguous_create(name, props, error, client, now=now, sleep=sleep)
-    logger.info("provisioned throughput created", arn=arn, name=name)
+    logger.info("provisioned throughput created", arn=arn, provisioned_model_name=name)
     return result(arn, wait="InService")
 
 
