@@ -19,6 +19,7 @@ from ..constructs.alarm_topic import AlarmTopic
 from ..constructs.invocation_audit import audit_for_environment
 from ..constructs.model_alias import aliases_of_environment
 from ..constructs.provisioned_throughput import throughputs_of_environment
+from ..constructs.rollout import Rollouts
 
 STACK_PREFIX = "BedrockLifecycle"
 
@@ -88,6 +89,13 @@ class LifecycleStack(cdk.Stack):
             log_group=self.audit.log_group,
         )
         # -- rollouts (CodeDeploy, alarms, hooks) --
+        self.rollouts = Rollouts(
+            self,
+            "Rollouts",
+            aliases=self.aliases,
+            resolved=config.aliases_for(environment),
+            alarm_topic=self.alarm_topic,
+        )
         # -- watcher (Bedrock model lifecycle) --
         self.manifest = self._version_manifest()
 
