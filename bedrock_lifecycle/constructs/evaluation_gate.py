@@ -161,7 +161,11 @@ class RolloutHooks(Construct):
                 "cloudwatch:GetMetricData has no resource-level permissions; this policy "
                 "holds only that read-only action",
             )
-            _acknowledge_inline(metrics_policy, "the canary analysis's metric read")
+            _acknowledge_inline(
+                metrics_policy,
+                "the canary analysis's one read-only metric action, attached to its own role "
+                "only and deleted with it",
+            )
         for rollout in rollouts:
             group = rollout.deployment_group
             alias = rollout.model_alias
@@ -197,7 +201,11 @@ class RolloutHooks(Construct):
                     "aws-cdk-lib lets CodeDeploy invoke the rollout hook function and its "
                     "versions; the hook is this stack's own function",
                 )
-            _acknowledge_inline(group, "the CodeDeploy service role's hook invocation")
+            _acknowledge_inline(
+                group,
+                "the CodeDeploy service role may invoke exactly this stack's hook functions; "
+                "the policy belongs to that one role and is deleted with it",
+            )
             if rollout.runs_canary_analysis and self.analysis is not None:
                 acknowledge(
                     self.analysis.role,
@@ -207,7 +215,11 @@ class RolloutHooks(Construct):
                 )
         for function in (self.gate, self.analysis):
             if function is not None:
-                _acknowledge_inline(function.role, "the hook role's own grants")
+                _acknowledge_inline(
+                    function.role,
+                    "the hook role's policy names exact ARNs (deployment groups, router "
+                    "versions, its log group), belongs to this one role and is deleted with it",
+                )
 
 
 def logical_id(resource: Construct) -> str:
@@ -218,11 +230,6 @@ def logical_id(resource: Construct) -> str:
     return str(stack.resolve(stack.get_logical_id(cfn)))
 
 
-def _acknowledge_inline(scope: Construct, what: str) -> None:
+def _acknowledge_inline(scope: Construct, reason: str) -> None:
     for finding in ("NIST.800.53.R5-IAMNoInlinePolicy", "HIPAA.Security-IAMNoInlinePolicy"):
-        acknowledge(
-            scope,
-            finding,
-            f"{what}: a policy that belongs to one role, names exact ARNs and is deleted with "
-            "it; a managed policy would outlive the stack",
-        )
+        acknowledge(scope, finding, reason)
