@@ -17,6 +17,7 @@ from constructs import Construct
 from ..config import LifecycleConfig
 from ..constructs.alarm_topic import AlarmTopic
 from ..constructs.invocation_audit import audit_for_environment
+from ..constructs.lifecycle_watcher import watcher_for_environment
 from ..constructs.model_alias import aliases_of_environment
 from ..constructs.provisioned_throughput import throughputs_of_environment
 from ..constructs.rollout import Rollouts
@@ -97,6 +98,7 @@ class LifecycleStack(cdk.Stack):
             alarm_topic=self.alarm_topic,
         )
         # -- watcher (Bedrock model lifecycle) --
+        self.watcher = watcher_for_environment(self)
         self.manifest = self._version_manifest()
 
     def _version_manifest(self) -> ssm.StringParameter:

@@ -1,0 +1,296 @@
+"""LifecycleWatcher: a daily look at Bedrock's lifecycle of every model an environment uses.
+
+A scheduled Lambda function (EventBridge, once a day) calls GetFoundationModel
+for each model behind the environment's aliases and publishes, per alias,
+``IsLegacy`` and ``DaysUntilEndOfLife``. Alarms fire when a model turns Legacy,
+when its end of life is nearer than a threshold, and when Bedrock's own
+``LegacyModelInvocations`` shows calls to a Legacy model. A model that no longer
+answers (end of life reached) counts as Legacy with 0 days left: the most
+urgent state. The function is invoked asynchronously, so failed runs land in a
+dead-letter queue, and an alarm watches its errors.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from ..catalog import target_model_ids
+from ..config import LifecycleConfig
+from ..nag import acknowledge
+from .alarm_topic import AlarmTopic
+from .function import LifecycleFunction
+
+if TYPE_CHECKING:
+    from ..stacks.environment_stack import LifecycleStack
+
+# The watcher's contract (bedrock_lifecycle/lambdas/lifecycle_watcher/app.py);
+# tests/constructs/test_lifecycle_watcher.py checks both sides agree.
+NAMESPACE = "BedrockLifecycle/ModelLifecycle"
+CONFIG_ENV = "WATCHER_CONFIG"
+DEFAULT_END_OF_LIFE_WARNING_DAYS = 90
+ONE_DAY = cdk.Duration.days(1)
+
+
+class LifecycleWatcher(Construct):
+    """Watch Bedrock's Legacy and end-of-life status of the models behind some aliases.
+
+    :param environment: the environment name (the ``Environment`` metric dimension).
+    :param aliases: ``family/alias`` -> the foundation model ids it runs on.
+    :param invoked_model_ids: ``ModelId`` values of Bedrock's own metrics to watch
+        for ``LegacyModelInvocations``. Default: every model id of ``aliases``.
+    :param end_of_life_warning_days: alarm when fewer days are left. Default: 90.
+    :param schedule: when the check runs. Default: once a day.
+    :param alarm_topic: notified of every alarm's ALARM and OK transitions.
+        Default: none (add actions to ``alarms`` yourself).
+
+    Attributes: ``function`` (a LifecycleFunction), ``dead_letter_queue``, ``rule``,
+    ``alarms`` (every alarm, by name), ``legacy_alarms`` and
+    ``end_of_life_alarms`` (by alias), ``legacy_invocation_alarms`` (by model id).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment: str,
+        aliases: Mapping[str, Sequence[str]],
+        invoked_model_ids: Sequence[str] | None = None,
+        end_of_life_warning_days: int = DEFAULT_END_OF_LIFE_WARNING_DAYS,
+        schedule: events.Schedule | None = None,
+        alarm_topic: AlarmTopic | None = None,
+    ) -> None:
+        if not 1 <= end_of_life_warning_days <= 3650:
+            raise ValueError(
+                f"end_of_life_warning_days must be between 1 and 3650, got "
+                f"{end_of_life_warning_days}"
+            )
+        for alias in aliases:
+            if "/" not in alias:
+                raise ValueError(f"aliases keys must be 'family/alias', got {alias!r}")
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self.environment_name = environment
+        self.aliases = {alias: tuple(dict.fromkeys(models)) for alias, models in aliases.items()}
+        models = sorted({m for ms in self.aliases.values() for m in ms})
+        invoked = sorted(set(invoked_model_ids if invoked_model_ids is not None else models))
+
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetters",
+            # SSE-SQS: EventBridge cannot use the AWS managed aws/sqs KMS key of a DLQ.
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        for finding in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
+            acknowledge(
+                self.dead_letter_queue,
+                finding,
+                "this queue is itself the dead-letter queue of the lifecycle watcher (its "
+                "schedule target and its asynchronous invocations)",
+            )
+        self.function = LifecycleFunction(
+            self,
+            "Function",
+            source="lifecycle_watcher",
+            description=f"{environment}: daily check of Bedrock's Legacy and end-of-life status "
+            "of the models the aliases use",
+            environment={
+                CONFIG_ENV: json.dumps(
+                    {"environment": environment, "namespace": NAMESPACE, "aliases": self.aliases},
+                    separators=(",", ":"),
+                )
+            },
+            timeout=cdk.Duration.minutes(5),
+            service_name="lifecycle_watcher",
+            dead_letter_queue=self.dead_letter_queue,
+        )
+        if models:
+            self.function.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="ReadTheModelsLifecycle",
+                    actions=["bedrock:GetFoundationModel"],
+                    resources=[
+                        f"arn:{stack.partition}:bedrock:{stack.region}::foundation-model/{m}"
+                        for m in models
+                    ],
+                )
+            )
+        self.function.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PublishLifecycleMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": NAMESPACE}},
+            )
+        )
+        acknowledge(
+            self.function.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray and cloudwatch:PutMetricData have no resource-level permissions; "
+            "PutMetricData is limited to the watcher's namespace by condition",
+        )
+        for finding in ("NIST.800.53.R5-IAMNoInlinePolicy", "HIPAA.Security-IAMNoInlinePolicy"):
+            acknowledge(
+                self.function.role,
+                finding,
+                "the watcher role's policy belongs to this one role and names each model's ARN",
+            )
+
+        self.rule = events.Rule(
+            self,
+            "Schedule",
+            schedule=schedule if schedule is not None else events.Schedule.rate(ONE_DAY),
+            description=f"{environment}: daily Bedrock model lifecycle check",
+            targets=[
+                targets.LambdaFunction(
+                    self.function.function,
+                    retry_attempts=2,
+                    dead_letter_queue=self.dead_letter_queue,
+                )
+            ],
+        )
+
+        self.alarms: dict[str, cloudwatch.Alarm] = {}
+        self.legacy_alarms: dict[str, cloudwatch.Alarm] = {}
+        self.end_of_life_alarms: dict[str, cloudwatch.Alarm] = {}
+        self.legacy_invocation_alarms: dict[str, cloudwatch.Alarm] = {}
+        for index, alias in enumerate(sorted(self.aliases)):
+            if not self.aliases[alias]:
+                continue
+            self.legacy_alarms[alias] = self._alarm(
+                f"Legacy{index}",
+                metric=self.metric_is_legacy(alias),
+                threshold=1,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                description=f"{environment} {alias}: Bedrock marks a model of this alias "
+                "Legacy, or it reached its end of life; see docs/governance.md",
+            )
+            self.end_of_life_alarms[alias] = self._alarm(
+                f"EndOfLife{index}",
+                metric=self.metric_days_until_end_of_life(alias),
+                threshold=end_of_life_warning_days,
+                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                description=f"{environment} {alias}: fewer than {end_of_life_warning_days} days "
+                "until a model of this alias reaches its end of life (0: reached)",
+            )
+        for index, model_id in enumerate(invoked):
+            self.legacy_invocation_alarms[model_id] = self._alarm(
+                f"LegacyInvocations{index}",
+                metric=cloudwatch.Metric(
+                    namespace="AWS/Bedrock",
+                    metric_name="LegacyModelInvocations",
+                    dimensions_map={"ModelId": model_id},
+                    statistic="Sum",
+                    period=cdk.Duration.hours(1),
+                ),
+                threshold=1,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                description=f"{environment}: calls to {model_id}, which Bedrock marks Legacy",
+                missing=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        self._alarm(
+            "WatcherErrors",
+            metric=self.function.function.metric_errors(period=ONE_DAY, statistic="Sum"),
+            threshold=1,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            description=f"{environment}: the lifecycle watcher could not check every model",
+            missing=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        if alarm_topic is not None:
+            for alarm in self.alarms.values():
+                alarm_topic.notify(alarm)
+
+    def _alarm(
+        self,
+        construct_id: str,
+        *,
+        metric: cloudwatch.IMetric,
+        threshold: float,
+        comparison: cloudwatch.ComparisonOperator,
+        description: str,
+        missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.IGNORE,
+    ) -> cloudwatch.Alarm:
+        # The watcher publishes once a day: between runs the alarm keeps its state (IGNORE).
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            metric=metric,
+            threshold=threshold,
+            comparison_operator=comparison,
+            evaluation_periods=1,
+            treat_missing_data=missing,
+            alarm_description=description,
+        )
+        self.alarms[construct_id] = alarm
+        return alarm
+
+    def metric_is_legacy(self, alias: str, **options: object) -> cloudwatch.Metric:
+        """1 when a model of ``alias`` is Legacy or ended, else 0 (Maximum per day)."""
+        return self._metric("IsLegacy", alias, "Maximum", options)
+
+    def metric_days_until_end_of_life(self, alias: str, **options: object) -> cloudwatch.Metric:
+        """Days to the nearest end of life of ``alias``'s models (Minimum per day)."""
+        return self._metric("DaysUntilEndOfLife", alias, "Minimum", options)
+
+    def _metric(
+        self, name: str, alias: str, statistic: str, options: Mapping[str, object]
+    ) -> cloudwatch.Metric:
+        if alias not in self.aliases:
+            raise ValueError(f"{alias!r} is not watched here (watched: {', '.join(self.aliases)})")
+        props: dict[str, object] = {"period": ONE_DAY, "statistic": statistic, **options}
+        return cloudwatch.Metric(
+            namespace=NAMESPACE,
+            metric_name=name,
+            dimensions_map={"Environment": self.environment_name, "Alias": alias},
+            **props,  # type: ignore[arg-type]
+        )
+
+
+def watched_models(config: LifecycleConfig, environment: str) -> dict[str, tuple[str, ...]]:
+    """``family/alias`` -> the foundation model ids it runs on in ``environment``."""
+    return {
+        alias.qualified_name: target_model_ids(alias.version.target, config.file)
+        for alias in config.aliases_for(environment)
+    }
+
+
+def invoked_model_ids(config: LifecycleConfig, environment: str) -> list[str]:
+    """``ModelId`` values Bedrock's metrics carry for the environment's on-demand calls.
+
+    The foundation models, plus the ids of system inference profiles (calls
+    through a profile are counted under the profile's id).
+    """
+    ids: dict[str, None] = {}
+    for alias in config.aliases_for(environment):
+        ids.update(dict.fromkeys(target_model_ids(alias.version.target, config.file)))
+        if alias.version.target.inference_profile is not None:
+            ids[alias.version.target.inference_profile] = None
+    return list(ids)
+
+
+def watcher_for_environment(
+    stack: LifecycleStack, construct_id: str = "LifecycleWatcher"
+) -> LifecycleWatcher:
+    """The watcher of one environment stack: its aliases, threshold and alarm topic."""
+    config, environment = stack.config, stack.environment_name
+    return LifecycleWatcher(
+        stack,
+        construct_id,
+        environment=environment,
+        aliases=watched_models(config, environment),
+        invoked_model_ids=invoked_model_ids(config, environment),
+        end_of_life_warning_days=stack.spec.lifecycle_watcher.end_of_life_warning_days,
+        alarm_topic=stack.alarm_topic,
+    )

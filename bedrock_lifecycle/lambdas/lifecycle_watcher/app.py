@@ -1,0 +1,224 @@
+"""Daily check of Bedrock's own lifecycle of every model an environment's aliases use.
+
+For each model, ``GetFoundationModel`` returns ``modelDetails.modelLifecycle``
+(``status`` ACTIVE | LEGACY, ``legacyTime``, ``publicExtendedAccessTime``,
+``endOfLifeTime``). After its end of life Bedrock answers ResourceNotFound: that
+is the most urgent state (every call of the alias fails), reported as Legacy
+with 0 days left, never as a crash of the watcher.
+
+Per alias it publishes to CloudWatch (namespace ``BedrockLifecycle/ModelLifecycle``,
+dimensions ``Environment`` and ``Alias``):
+
+- ``IsLegacy``: 1 when any model of the alias is Legacy or ended, else 0;
+- ``DaysUntilEndOfLife``: whole days to the nearest published end of life
+  (0 once reached); not published while no model has an end-of-life date.
+
+A model it could not check (throttled past the retries, access denied) is
+logged, the others are still published, and the invocation then fails, so
+the asynchronous retries and the dead-letter queue (and the watcher's error
+alarm) show it.
+
+Configuration (environment variable ``WATCHER_CONFIG``, JSON):
+``{"environment": "prod", "namespace": "...", "aliases": {"family/alias": ["model id", ...]}}``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+try:  # Powertools comes from the Lambda layer; tests have it from PyPI
+    from aws_lambda_powertools import Logger
+
+    logger: Any = Logger()
+except ImportError:  # pragma: no cover - never in the Lambda runtime
+    import logging
+
+    logger = logging.getLogger(__name__)
+
+NAMESPACE = "BedrockLifecycle/ModelLifecycle"
+METRIC_IS_LEGACY = "IsLegacy"
+METRIC_DAYS_UNTIL_END_OF_LIFE = "DaysUntilEndOfLife"
+THROTTLE_CODES = frozenset({"ThrottlingException", "TooManyRequestsException"})
+MAX_ATTEMPTS = 4
+
+
+class ConfigurationError(ValueError):
+    """WATCHER_CONFIG is not what the construct writes."""
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """What Bedrock says about one model today."""
+
+    model_id: str
+    status: str  # ACTIVE | LEGACY | ENDED (ResourceNotFound: end of life reached)
+    end_of_life: dt.datetime | None = None
+
+    @property
+    def is_legacy(self) -> bool:
+        return self.status in ("LEGACY", "ENDED")
+
+    def days_until_end_of_life(self, now: dt.datetime) -> int | None:
+        if self.status == "ENDED":
+            return 0
+        if self.end_of_life is None:
+            return None
+        return max(0, math.ceil((self.end_of_life - now).total_seconds() / 86400))
+
+
+class ModelCheckFailed(RuntimeError):
+    """Some models could not be checked; the others were published."""
+
+
+def parse_config(text: str | None) -> dict[str, Any]:
+    """Validate WATCHER_CONFIG before any AWS call."""
+    try:
+        config = json.loads(text or "")
+    except json.JSONDecodeError:
+        raise ConfigurationError(f"WATCHER_CONFIG must be JSON, got {text!r}") from None
+    if not isinstance(config, dict):
+        raise ConfigurationError(f"WATCHER_CONFIG must be a JSON object, got {text!r}")
+    env = config.get("environment")
+    aliases = config.get("aliases")
+    if not isinstance(env, str) or not env:
+        raise ConfigurationError(f"environment must be a non-empty string, got {env!r}")
+    if not isinstance(aliases, dict) or not all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(m, str) for m in v)
+        for k, v in aliases.items()
+    ):
+        raise ConfigurationError(
+            f"aliases must map 'family/alias' to a list of model ids, got {aliases!r}"
+        )
+    config.setdefault("namespace", NAMESPACE)
+    return config
+
+
+def model_state(bedrock: Any, model_id: str, sleep: Callable[[float], None]) -> ModelState:
+    """GetFoundationModel for one model; ResourceNotFound means its end of life is reached."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            details = bedrock.get_foundation_model(modelIdentifier=model_id)["modelDetails"]
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code == "ResourceNotFoundException":
+                logger.error(
+                    "model no longer answers: end of life reached",
+                    extra={"model_id": model_id, "error": str(exc)},
+                )
+                return ModelState(model_id, "ENDED")
+            if code in THROTTLE_CODES and attempt < MAX_ATTEMPTS:
+                sleep(min(2**attempt, 30))
+                continue
+            raise
+        lifecycle = details.get("modelLifecycle") or {}
+        end = lifecycle.get("endOfLifeTime")
+        if isinstance(end, dt.datetime) and end.tzinfo is None:
+            end = end.replace(tzinfo=dt.UTC)
+        return ModelState(model_id, str(lifecycle.get("status", "ACTIVE")), end)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def alias_metrics(
+    environment: str,
+    aliases: Mapping[str, Sequence[str]],
+    states: Mapping[str, ModelState],
+    now: dt.datetime,
+) -> list[dict[str, Any]]:
+    """The MetricData of every alias whose models were all checked."""
+    data: list[dict[str, Any]] = []
+    for alias, models in aliases.items():
+        if not models or any(m not in states for m in models):
+            continue
+        dims = [{"Name": "Environment", "Value": environment}, {"Name": "Alias", "Value": alias}]
+        legacy = any(states[m].is_legacy for m in models)
+        data.append(
+            {
+                "MetricName": METRIC_IS_LEGACY,
+                "Dimensions": dims,
+                "Timestamp": now,
+                "Value": 1.0 if legacy else 0.0,
+                "Unit": "Count",
+            }
+        )
+        days = [d for m in models if (d := states[m].days_until_end_of_life(now)) is not None]
+        if days:
+            data.append(
+                {
+                    "MetricName": METRIC_DAYS_UNTIL_END_OF_LIFE,
+                    "Dimensions": dims,
+                    "Timestamp": now,
+                    "Value": float(min(days)),
+                    "Unit": "Count",
+                }
+            )
+    return data
+
+
+def check(
+    config: Mapping[str, Any],
+    bedrock: Any,
+    cloudwatch: Any,
+    *,
+    now: dt.datetime,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Check every model once, publish per alias, then fail if any model could not be checked."""
+    aliases: Mapping[str, Sequence[str]] = config["aliases"]
+    states: dict[str, ModelState] = {}
+    failed: dict[str, str] = {}
+    for model_id in sorted({m for models in aliases.values() for m in models}):
+        try:
+            states[model_id] = model_state(bedrock, model_id, sleep)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            failed[model_id] = f"{error.get('Code')}: {error.get('Message')}"
+            logger.error(
+                "model could not be checked",
+                extra={"model_id": model_id, "error": failed[model_id]},
+            )
+    data = alias_metrics(config["environment"], aliases, states, now)
+    for start in range(0, len(data), 1000):  # PutMetricData takes at most 1000 values
+        cloudwatch.put_metric_data(
+            Namespace=config["namespace"], MetricData=data[start : start + 1000]
+        )
+    for state in states.values():
+        if state.is_legacy:
+            logger.warning(
+                "model is Legacy",
+                extra={
+                    "model_id": state.model_id,
+                    "status": state.status,
+                    "days_until_end_of_life": state.days_until_end_of_life(now),
+                },
+            )
+    if failed:
+        raise ModelCheckFailed(
+            "could not check " + "; ".join(f"{m} ({why})" for m, why in sorted(failed.items()))
+        )
+    return {
+        "models": {m: s.status for m, s in sorted(states.items())},
+        "published": len(data),
+    }
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Lambda entry point (thin adapter): EventBridge's daily schedule invokes it."""
+    import os
+
+    import boto3
+
+    config = parse_config(os.environ.get("WATCHER_CONFIG"))
+    return check(
+        config,
+        boto3.client("bedrock"),
+        boto3.client("cloudwatch"),
+        now=dt.datetime.now(dt.UTC),
+    )
