@@ -1,0 +1,666 @@
+"""ModelAlias: template, exact IAM, the router contract, and metrics that match the router's EMF."""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk.assertions import Capture, Match, Template
+
+from bedrock_lifecycle.config.schema import FamilyKind, InferenceOverride, VersionSpec
+from bedrock_lifecycle.constructs import model_alias as model_alias_module
+from bedrock_lifecycle.constructs.model_alias import ModelAlias, alias_construct_id
+from bedrock_lifecycle.nag import acknowledge, register_packs
+from bedrock_lifecycle.versions import ModelVersion
+from tests.conftest import new_app
+from tests.support.bedrock_standin import converse_reply, error_reply, shared_standin
+from tests.support.router import harness_for, load_router, render_intrinsics
+
+ACCOUNT, REGION = "111111111111", "us-east-1"
+PROVISIONED_ARN = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:provisioned-model/abcdef123456"
+APP_PROFILE_ARN = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:application-inference-profile/a1b2c3d4e5f6"
+DEPLOYMENT_ARN = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:custom-model-deployment/a1b2c3d4e5f6"
+HAIKU_PROFILE = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0"
+
+
+def spec(**data) -> VersionSpec:
+    return VersionSpec.model_validate(data)
+
+
+VERSIONS = {
+    "SummarizerLive": (
+        ModelVersion.from_spec(
+            "summarizer",
+            "v2",
+            spec(
+                target={"inference_profile": HAIKU_PROFILE},
+                inference={"max_tokens": 512, "temperature": 0.2},
+                system_prompt="You summarize tickets.",
+                guardrail={"id": "abcdefghijkl", "version": "3"},
+            ),
+        ),
+        "live",
+        (InferenceOverride.MAX_TOKENS, InferenceOverride.TEMPERATURE),
+    ),
+    "SummarizerPinnedV1": (
+        ModelVersion.from_spec(
+            "summarizer",
+            "v1",
+            spec(target={"foundation_model": "anthropic.claude-3-haiku-20240307-v1:0"}),
+        ),
+        "pinned-v1",
+        (),
+    ),
+    "AssistantLive": (
+        ModelVersion.from_spec(
+            "assistant",
+            "v1-pt",
+            spec(target={"provisioned_throughput": "assistant"}),
+            provisioned_model_arn=PROVISIONED_ARN,
+        ),
+        "live",
+        (),
+    ),
+    "ProfiledLive": (
+        ModelVersion.from_spec(
+            "profiled",
+            "v1",
+            spec(
+                target={
+                    "application_inference_profile": APP_PROFILE_ARN,
+                    "model": "amazon.nova-pro-v1:0",
+                }
+            ),
+        ),
+        "live",
+        (),
+    ),
+    "TunedLive": (
+        ModelVersion.from_spec(
+            "tuned", "v1", spec(target={"custom_model_deployment": DEPLOYMENT_ARN})
+        ),
+        "live",
+        (),
+    ),
+    "EmbedderLive": (
+        ModelVersion.from_spec(
+            "embedder",
+            "v1",
+            spec(
+                target={"foundation_model": "amazon.titan-embed-text-v2:0"},
+                inference={"dimensions": 1024, "normalize": True},
+            ),
+            kind=FamilyKind.EMBEDDING,
+        ),
+        "live",
+        (),
+    ),
+}
+
+
+def arn(suffix: str) -> str:
+    """``f"arn:{stack.partition}{suffix}"`` in a stack with a known region (partition aws)."""
+    return f"arn:aws{suffix}"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """One app with every target kind, synthesized once (cdk-nag runs on it too)."""
+    app = new_app(tmp_path_factory.mktemp("model-alias"))
+    register_packs(app)
+    stack = cdk.Stack(app, "Aliases", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    aliases = {
+        cid: ModelAlias(
+            stack,
+            cid,
+            model_version=version,
+            alias_name=name,
+            environment="prod",
+            allowed_overrides=overrides,
+        )
+        for cid, (version, name, overrides) in VERSIONS.items()
+    }
+    caller = iam.Role(stack, "Caller", assumed_by=iam.AccountPrincipal(ACCOUNT))
+    grant = aliases["SummarizerLive"].grant_invoke(caller)
+    for finding in ("NIST.800.53.R5-IAMNoInlinePolicy", "HIPAA.Security-IAMNoInlinePolicy"):
+        acknowledge(caller, finding, "a test caller; its grant is what the test inspects")
+    template = Template.from_stack(stack)  # synthesizes: nag findings would raise here
+    return stack, aliases, template, grant
+
+
+def lid(stack: cdk.Stack, construct) -> str:
+    """The logical id CDK gave a construct's CloudFormation resource (never hard-coded)."""
+    resource = construct if isinstance(construct, cdk.CfnResource) else construct.node.default_child
+    return stack.resolve(resource.logical_id)
+
+
+def function_id(stack, alias: ModelAlias) -> str:
+    return lid(stack, alias.function)
+
+
+def policy_statements(template: Template, stack: cdk.Stack, alias: ModelAlias) -> list[dict]:
+    role_id = lid(stack, alias.router.role)
+    policies = template.find_resources(
+        "AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role_id}]}}
+    )
+    (policy,) = policies.values()
+    return policy["Properties"]["PolicyDocument"]["Statement"]
+
+
+def bedrock_statements(template, stack, alias) -> list[dict]:
+    return [
+        s
+        for s in policy_statements(template, stack, alias)
+        if any(str(a).startswith("bedrock:") for a in _as_list(s["Action"]))
+    ]
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+# -- IAM: exactly the version's ARNs ----------------------------------------
+
+
+def test_cross_region_profile_grants_profile_and_model_in_each_destination_region(built):
+    stack, aliases, template, _ = built
+    statements = bedrock_statements(template, stack, aliases["SummarizerLive"])
+    assert statements == [
+        {
+            "Sid": "InvokeTheVersionsModel",
+            "Effect": "Allow",
+            "Action": "bedrock:InvokeModel",
+            "Resource": [
+                arn(f":bedrock:{REGION}:{ACCOUNT}:inference-profile/{HAIKU_PROFILE}"),
+                arn(f":bedrock:us-east-1::foundation-model/{HAIKU}"),
+                arn(f":bedrock:us-east-2::foundation-model/{HAIKU}"),
+                arn(f":bedrock:us-west-1::foundation-model/{HAIKU}"),
+                arn(f":bedrock:us-west-2::foundation-model/{HAIKU}"),
+            ],
+        },
+        {
+            "Sid": "ApplyTheVersionsGuardrail",
+            "Effect": "Allow",
+            "Action": "bedrock:ApplyGuardrail",
+            "Resource": arn(f":bedrock:{REGION}:{ACCOUNT}:guardrail/abcdefghijkl"),
+        },
+    ]
+
+
+@pytest.mark.parametrize(
+    ("construct_id", "resources"),
+    [
+        (
+            "SummarizerPinnedV1",
+            arn(":bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"),
+        ),
+        ("AssistantLive", PROVISIONED_ARN),
+        (
+            "ProfiledLive",
+            [APP_PROFILE_ARN, arn(":bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0")],
+        ),
+        ("TunedLive", DEPLOYMENT_ARN),
+        ("EmbedderLive", arn(":bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0")),
+    ],
+)
+def test_each_target_kind_grants_exactly_its_arns(built, construct_id, resources):
+    stack, aliases, template, _ = built
+    assert bedrock_statements(template, stack, aliases[construct_id]) == [
+        {
+            "Sid": "InvokeTheVersionsModel",
+            "Effect": "Allow",
+            "Action": "bedrock:InvokeModel",
+            "Resource": resources,
+        }
+    ]
+
+
+def test_role_has_nothing_but_bedrock_logs_and_xray(built):
+    stack, aliases, template, _ = built
+    actions = set()
+    for statement in policy_statements(template, stack, aliases["SummarizerLive"]):
+        actions.update(_as_list(statement["Action"]))
+    assert actions == {
+        "bedrock:InvokeModel",
+        "bedrock:ApplyGuardrail",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }
+
+
+def test_grant_invoke_names_the_alias_arn(built):
+    stack, aliases, template, grant = built
+    alias_id = lid(stack, aliases["SummarizerLive"].alias)
+    assert grant.success
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": [{"Ref": lid(stack, stack.node.find_child("Caller"))}],
+            "PolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": "lambda:InvokeFunction",
+                        "Effect": "Allow",
+                        "Resource": {"Ref": alias_id},
+                    }
+                ]
+            },
+        },
+    )
+
+
+# -- function, version, alias, parameter, log group ------------------------
+
+
+def test_function_version_and_live_alias(built):
+    stack, aliases, template, _ = built
+    alias = aliases["SummarizerLive"]
+    fn = function_id(stack, alias)
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Runtime": "python3.14",
+            "Handler": "app.handler",
+            "Timeout": 240,
+            "TracingConfig": {"Mode": "Active"},
+            "Environment": {"Variables": Match.object_like({"ROUTER_CONFIG": Match.any_value()})},
+        },
+    )
+    version_id = lid(stack, alias.version)
+    template.has_resource("AWS::Lambda::Version", {"Properties": {"FunctionName": {"Ref": fn}}})
+    assert version_id in template.find_resources("AWS::Lambda::Version")
+    template.has_resource_properties(
+        "AWS::Lambda::Alias",
+        {
+            "Name": "live",
+            "FunctionName": {"Ref": fn},
+            "FunctionVersion": {"Fn::GetAtt": [version_id, "Version"]},
+        },
+    )
+
+
+def test_every_alias_is_independent(built):
+    stack, aliases, template, _ = built
+    functions = {function_id(stack, a) for a in aliases.values()}
+    roles = {lid(stack, a.router.role) for a in aliases.values()}
+    assert len(functions) == len(roles) == len(aliases)
+    assert len(template.find_resources("AWS::Lambda::Alias", {"Properties": {"Name": "live"}})) == 6
+
+
+def test_own_log_group_is_kms_encrypted_with_retention(built):
+    stack, aliases, template, _ = built
+    alias = aliases["SummarizerLive"]
+    group_id = lid(stack, alias.router.log_group)
+    template.has_resource(
+        "AWS::Logs::LogGroup",
+        {
+            "Properties": {
+                "KmsKeyId": {"Fn::GetAtt": [Match.string_like_regexp("^LogsKey"), "Arn"]},
+                "RetentionInDays": 365,
+            },
+            "DeletionPolicy": "Retain",
+        },
+    )
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Environment": {
+                "Variables": Match.object_like({"ROUTER_CONFIG": Match.string_like_regexp("v2@")})
+            },
+            "LoggingConfig": {"LogGroup": {"Ref": group_id}},
+        },
+    )
+
+
+def test_ssm_parameter_holds_the_current_target(built):
+    _, aliases, template, _ = built
+    alias = aliases["AssistantLive"]
+    param = template.find_resources(
+        "AWS::SSM::Parameter",
+        {"Properties": {"Name": "/bedrock-lifecycle/prod/aliases/assistant/live"}},
+    )
+    (resource,) = param.values()
+    assert resource["Properties"]["Type"] == "String"
+    assert json.loads(resource["Properties"]["Value"]) == {
+        "alias": "assistant/live",
+        "version_id": alias.model_version.version_id,
+        "model_id": PROVISIONED_ARN,
+        "model_arn": PROVISIONED_ARN,
+        "inference": {},
+        "system": None,
+        "guardrail": None,
+    }
+
+
+def test_output_names_the_alias_arn(built):
+    stack, aliases, template, _ = built
+    alias_id = lid(stack, aliases["EmbedderLive"].alias)
+    outputs = template.find_outputs("*", {"Value": {"Ref": alias_id}})
+    assert len(outputs) == 1
+
+
+# -- the router contract -----------------------------------------------------
+
+
+def router_config_of(template: Template, stack, alias: ModelAlias) -> dict:
+    fn = template.to_json()["Resources"][function_id(stack, alias)]
+    value = fn["Properties"]["Environment"]["Variables"]["ROUTER_CONFIG"]
+    return json.loads(render_intrinsics(value))
+
+
+def test_router_reads_what_the_construct_writes(built):
+    stack, aliases, template, _ = built
+    router = load_router()
+    config = router.RouterConfig.from_json(
+        json.dumps(router_config_of(template, stack, aliases["SummarizerLive"]))
+    )
+    assert config.version_id == aliases["SummarizerLive"].model_version.version_id
+    assert config.model_id == HAIKU_PROFILE
+    assert config.model_arn == (
+        f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/{HAIKU_PROFILE}"
+    )
+    assert dict(config.inference) == {"maxTokens": 512, "temperature": 0.2}
+    assert config.system == "You summarize tickets."
+    assert config.guardrail == {"guardrailIdentifier": "abcdefghijkl", "guardrailVersion": "3"}
+    assert config.allowed_overrides == ("maxTokens", "temperature")
+    embedder = router.RouterConfig.from_json(
+        json.dumps(router_config_of(template, stack, aliases["EmbedderLive"]))
+    )
+    assert (embedder.kind, dict(embedder.embedding)) == (
+        "embedding",
+        {"dimensions": 1024, "normalize": True},
+    )
+
+
+def test_constants_shared_with_the_router_agree():
+    router = load_router()
+    assert model_alias_module.CONFIG_ENV == router.CONFIG_ENV
+    assert model_alias_module.METRIC_NAMESPACE == router.NAMESPACE
+    worst_case = router.MAX_ATTEMPTS * (
+        router.CONNECT_TIMEOUT_SECONDS + router.READ_TIMEOUT_SECONDS
+    )
+    backoff = 20 * (router.MAX_ATTEMPTS - 1)  # botocore's standard mode caps each wait at 20 s
+    assert model_alias_module.ROUTER_TIMEOUT.to_seconds() >= worst_case + backoff
+    assert set(model_alias_module.OVERRIDE_KEYS.values()) == set(router.OVERRIDE_KEYS.values())
+
+
+# -- metrics: the router's EMF is what metric_* describes ------------------
+
+
+def test_metrics_match_the_emf_the_router_prints(built):
+    """Run the router with the construct's own configuration; compare every EMF metric."""
+    stack, aliases, template, _ = built
+    alias = aliases["SummarizerLive"]
+    standin = shared_standin()
+    standin.reset()
+    harness = harness_for(standin, router_config_of(template, stack, alias))
+    messages = [{"role": "user", "content": [{"text": "hi"}]}]
+    standin.script(converse_reply())
+    harness.invoke({"messages": messages})  # Invocations, Latency, InputTokens, OutputTokens
+    harness.invoke({"messages": []})  # ClientErrors
+    standin.script(*[error_reply("InternalServerException", 500)] * 3)
+    harness.invoke({"messages": messages})  # ServerErrors
+    standin.script(*[error_reply("ThrottlingException", 429)] * 3)
+    harness.invoke({"messages": messages})  # Throttles
+    standin.reset()
+
+    emitted: dict[str, dict] = {}
+    for document in harness.emf:
+        (directive,) = document["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == "BedrockLifecycle/Router"
+        assert directive["Dimensions"] == [["Environment", "Family", "Alias", "Version"]]
+        for definition in directive["Metrics"]:
+            emitted[definition["Name"]] = {
+                "namespace": directive["Namespace"],
+                "unit": definition["Unit"],
+                "resolution": definition.get("StorageResolution", 60),
+                "dimensions": {name: document[name] for name in directive["Dimensions"][0]},
+            }
+
+    # What an alarm built from each metric_* method watches, as CloudFormation renders it.
+    alarms = cdk.Stack(cdk.App(), "Alarms")
+    methods = (
+        alias.metric_invocations,
+        alias.metric_client_errors,
+        alias.metric_server_errors,
+        alias.metric_throttles,
+        alias.metric_latency,
+        alias.metric_input_tokens,
+        alias.metric_output_tokens,
+    )
+    for method in methods:
+        cloudwatch.Alarm(
+            alarms,
+            method.__name__,
+            metric=method(period=cdk.Duration.seconds(10)),
+            threshold=1,
+            evaluation_periods=1,
+        )
+    described = {}
+    for resource in Template.from_stack(alarms).find_resources("AWS::CloudWatch::Alarm").values():
+        props = resource["Properties"]
+        assert props["Period"] == 10  # a 10-second period needs high-resolution data
+        described[props["MetricName"]] = {
+            "namespace": props["Namespace"],
+            "unit": props["Unit"],
+            "resolution": 1,
+            "dimensions": {d["Name"]: d["Value"] for d in props["Dimensions"]},
+        }
+    assert len(described) == len(methods)
+    assert emitted == described
+    assert described["Invocations"]["dimensions"] == {
+        "Environment": "prod",
+        "Family": "summarizer",
+        "Alias": "live",
+        "Version": alias.model_version.version_id,
+    }
+
+
+def test_metric_defaults_and_overrides(built):
+    _, aliases, _, _ = built
+    alias = aliases["SummarizerLive"]
+    default = alias.metric_server_errors()
+    assert default.period.to_seconds() == 60 and default.statistic == "Sum"
+    assert alias.metric_latency().statistic == "Average"
+    fast = alias.metric_server_errors(
+        version_id="v3@0123456789ab", period=cdk.Duration.seconds(10), statistic="Maximum"
+    )
+    assert fast.period.to_seconds() == 10 and fast.statistic == "Maximum"
+    assert fast.dimensions["Version"] == "v3@0123456789ab"
+    assert alias.metric("Throttles").metric_name == "Throttles"
+    with pytest.raises(
+        ValueError, match=r"metric_name must be one of Invocations, .*, got 'Errors'"
+    ):
+        alias.metric("Errors")
+
+
+# -- validation: before any resource -----------------------------------------
+
+
+CHAT = VERSIONS["SummarizerPinnedV1"][0]
+EMBEDDER = VERSIONS["EmbedderLive"][0]
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"alias_name": "Live"}, r"alias_name must match .*, got 'Live'"),
+        ({"environment": "Prod"}, r"environment must match .*, got 'Prod'"),
+        (
+            {"allowed_overrides": ["max_tokens"]},
+            r"allowed_overrides must be InferenceOverride \(max_tokens, .*\), got 'max_tokens'",
+        ),
+        (
+            {"allowed_overrides": [InferenceOverride.TOP_P, InferenceOverride.TOP_P]},
+            "allowed_overrides has duplicates: top_p, top_p",
+        ),
+        (
+            {"model_version": EMBEDDER, "allowed_overrides": [InferenceOverride.TEMPERATURE]},
+            "allowed_overrides applies to chat families only, got temperature for embedding "
+            "family embedder",
+        ),
+        (
+            {"parameter_name": "no-slash"},
+            "parameter_name must start with / .*, got 'no-slash'",
+        ),
+        (
+            {
+                "model_version": ModelVersion.from_spec(
+                    "chatty",
+                    "v1",
+                    spec(
+                        target={"foundation_model": "amazon.nova-pro-v1:0"},
+                        system_prompt="x" * 4000,
+                    ),
+                )
+            },
+            r"version v1@\w{12} of chatty needs \d+ bytes of router configuration, at most 3584 "
+            "fit in Lambda's 4 KB environment; shorten the system prompt",
+        ),
+    ],
+)
+def test_invalid_props_are_refused_before_any_resource(props, message):
+    app = cdk.App()
+    stack = cdk.Stack(app, "S")
+    kwargs = {"model_version": CHAT, "alias_name": "live", "environment": "prod", **props}
+    with pytest.raises(ValueError, match=message):
+        ModelAlias(stack, "Alias", **kwargs)
+    assert (
+        stack.node.try_find_child("Alias") is None
+        or not stack.node.find_child("Alias").node.children
+    )
+
+
+def test_shared_log_group_is_used_instead_of_a_new_one():
+    app = cdk.App()
+    stack = cdk.Stack(app, "S")
+    shared = logs.LogGroup(stack, "Audit")
+    alias = ModelAlias(
+        stack, "A", model_version=CHAT, alias_name="live", environment="dev", log_group=shared
+    )
+    template = Template.from_stack(stack)
+    assert alias.router.log_group is shared
+    template.resource_count_is("AWS::Logs::LogGroup", 1)
+    group = Capture()
+    template.has_resource_properties(
+        "AWS::Lambda::Function", {"LoggingConfig": {"LogGroup": group}}
+    )
+    assert group.as_object() == {"Ref": lid(stack, shared)}
+
+
+def test_construct_ids_are_pascal_case_of_family_and_alias():
+    assert alias_construct_id("summarizer", "pinned-v1") == "SummarizerPinnedV1"
+    assert alias_construct_id("kb-embedder", "live") == "KbEmbedderLive"
+
+
+# -- the shipped app (synthesized once per session) --------------------------
+
+ENVIRONMENTS = ("dev", "staging", "prod")
+
+
+def _statements(template_json: dict):
+    for logical, resource in template_json["Resources"].items():
+        if resource["Type"] == "AWS::IAM::Policy":
+            for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                yield logical, statement
+
+
+@pytest.mark.synth
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_shipped_stack_builds_every_alias_of_every_family(synthesized, environment):
+    stack = synthesized.stacks[environment]
+    expected = [a.qualified_name for a in synthesized.config.aliases_for(environment)]
+    assert list(stack.aliases) == expected
+    for name, alias in stack.aliases.items():
+        family, alias_name = name.split("/")
+        assert (
+            alias.node.path
+            == f"{stack.stack_name}/Aliases/{alias_construct_id(family, alias_name)}"
+        )
+    template = synthesized.template(environment)
+    template.resource_count_is("AWS::Lambda::Alias", len(expected))
+    for resolved in synthesized.config.aliases_for(environment):
+        name = (
+            f"/bedrock-lifecycle/acme-genai/{environment}/aliases/{resolved.family}/{resolved.name}"
+        )
+        found = template.find_resources("AWS::SSM::Parameter", {"Properties": {"Name": name}})
+        (parameter,) = found.values()
+        # The value may hold tokens (partition, a throughput's ARN): look for the id in it.
+        assert f'\\"version_id\\":\\"{resolved.version_id}\\"' in json.dumps(
+            parameter["Properties"]["Value"]
+        )
+
+
+@pytest.mark.synth
+def test_no_wildcard_bedrock_permission_anywhere(synthesized):
+    invoke_actions = {
+        "bedrock:InvokeModel",
+        "bedrock:InvokeModelWithResponseStream",
+        "bedrock:ApplyGuardrail",
+    }
+    checked = 0
+    for environment in ENVIRONMENTS:
+        for logical, statement in _statements(synthesized.template_json(environment)):
+            actions = _as_list(statement["Action"])
+            for action in actions:
+                assert not (action.startswith("bedrock:") and "*" in action), (logical, action)
+                assert action != "*", logical
+            if invoke_actions & set(actions):
+                checked += 1
+                assert "*" not in json.dumps(statement["Resource"]), (logical, statement)
+    assert checked >= 11  # every router of every environment was looked at
+
+
+@pytest.mark.synth
+def test_shipped_routers_invoke_exactly_their_versions_arns(synthesized):
+    prod = synthesized.stacks["prod"]
+    template = synthesized.template("prod")
+    throughput_arn = prod.resolve(prod.throughputs["assistant"].provisioned_model_arn)
+    assert bedrock_statements(template, prod, prod.aliases["assistant/live"]) == [
+        {
+            "Sid": "InvokeTheVersionsModel",
+            "Effect": "Allow",
+            "Action": "bedrock:InvokeModel",
+            "Resource": throughput_arn,
+        }
+    ]
+    profile_regions = ("us-east-1", "us-east-2", "us-west-1", "us-west-2")
+    assert bedrock_statements(template, prod, prod.aliases["summarizer/live"]) == [
+        {
+            "Sid": "InvokeTheVersionsModel",
+            "Effect": "Allow",
+            "Action": "bedrock:InvokeModel",
+            "Resource": [
+                f"arn:aws:bedrock:us-east-1:222222222222:inference-profile/{HAIKU_PROFILE}",
+                *(f"arn:aws:bedrock:{r}::foundation-model/{HAIKU}" for r in profile_regions),
+            ],
+        }
+    ]
+    config = router_config_of(template, prod, prod.aliases["summarizer/live"])
+    assert config["allowed_overrides"] == ["maxTokens", "temperature"]
+    assert config["prompt_logging"] is False
+
+
+@pytest.mark.synth
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_shipped_routers_log_into_the_retained_kms_audit_log_group(synthesized, environment):
+    stack = synthesized.stacks[environment]
+    template = synthesized.template(environment)
+    group = stack.audit.log_group
+    group_id = lid(stack, group)
+    resource = template.to_json()["Resources"][group_id]
+    assert resource["Type"] == "AWS::Logs::LogGroup"
+    assert resource["DeletionPolicy"] == "Retain"
+    assert "KmsKeyId" in resource["Properties"]
+    days = synthesized.config.file.environments[environment].audit.log_retention_days
+    assert resource["Properties"]["RetentionInDays"] == days
+    for alias in stack.aliases.values():
+        fn = template.to_json()["Resources"][function_id(stack, alias)]
+        assert fn["Properties"]["LoggingConfig"] == {"LogGroup": {"Ref": group_id}}
