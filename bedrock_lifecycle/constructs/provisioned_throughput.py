@@ -20,6 +20,7 @@ import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
@@ -227,6 +228,8 @@ class ProvisionedThroughputProvider(Construct):
             query_interval=QUERY_INTERVAL,
             total_timeout=TOTAL_TIMEOUT,
             log_group=encrypted_log_group(self, "FrameworkLogGroup"),
+            # The framework logs each request (without its presigned ResponseURL).
+            framework_lambda_logging_level=lambda_.ApplicationLogLevel.INFO,
             disable_waiter_state_machine_logging=False,
             waiter_state_machine_log_options=cr.LogOptions(
                 destination=encrypted_log_group(self, "WaiterLogGroup"),
