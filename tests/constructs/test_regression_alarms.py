@@ -15,7 +15,7 @@ import json
 import pytest
 
 from tests.constructs.rollout_fixtures import rollout_app_once
-from tests.support.bedrock_standin import bedrock_standin, converse_reply, error_reply  # noqa: F401
+from tests.support.bedrock_standin import converse_reply, error_reply, shared_standin
 from tests.support.router import harness_for, render_intrinsics
 
 STACK = "Canaries"
@@ -38,17 +38,26 @@ def logical(built, construct) -> str:
 
 
 @pytest.fixture
-def emitted(built, resources, bedrock_standin) -> dict[str, dict]:
+def standin():
+    """The process's Bedrock stand-in, emptied before and after the test."""
+    server = shared_standin()
+    server.reset()
+    yield server
+    server.reset()
+
+
+@pytest.fixture
+def emitted(built, resources, standin) -> dict[str, dict]:
     """Metric name -> namespace, dimensions, unit and resolution, as the router printed them."""
     alias = built.aliases[STACK][ALIAS]
     function = resources[logical(built, alias.function)]
     config = render_intrinsics(function["Properties"]["Environment"]["Variables"]["ROUTER_CONFIG"])
     harness = harness_for(
-        bedrock_standin,
+        standin,
         json.loads(config),
         retries={"mode": "standard", "total_max_attempts": 1},
     )
-    bedrock_standin.script(
+    standin.script(
         converse_reply("fine", output_tokens=40),
         error_reply("InternalServerException", 500),
         error_reply("ThrottlingException", 429),
@@ -56,7 +65,7 @@ def emitted(built, resources, bedrock_standin) -> dict[str, dict]:
     request = {"messages": [{"role": "user", "content": [{"text": "Ticket #1"}]}]}
     for n in range(3):
         harness.invoke(request, request_id=f"req-{n}")
-    assert bedrock_standin.pending == 0
+    assert standin.pending == 0
     metrics: dict[str, dict] = {}
     for document in harness.emf:
         for directive in document["_aws"]["CloudWatchMetrics"]:
