@@ -189,7 +189,9 @@ class ProvisionedThroughputProvider(Construct):
             source=SOURCE,
             handler="app.on_event",
             description="Creates, updates and deletes Bedrock provisioned throughputs",
-            timeout=cdk.Duration.minutes(5),
+            # Worst case: three Bedrock calls of five attempts with 20 s read timeouts each.
+            # A timeout after a create would lose track of what was bought: be generous.
+            timeout=cdk.Duration.minutes(10),
             service_name="provisioned-throughput",
         )
         self.is_complete = LifecycleFunction(
@@ -198,7 +200,7 @@ class ProvisionedThroughputProvider(Construct):
             source=SOURCE,
             handler="app.is_complete",
             description="Waits for Bedrock provisioned throughputs to be InService or deleted",
-            timeout=cdk.Duration.minutes(2),
+            timeout=cdk.Duration.minutes(5),
             service_name="provisioned-throughput",
         )
         self.on_event.role.add_to_principal_policy(

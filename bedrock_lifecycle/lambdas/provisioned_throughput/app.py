@@ -778,7 +778,7 @@ def bedrock_client() -> Any:
             config=Config(
                 retries={"mode": "standard", "total_max_attempts": 1},
                 connect_timeout=5,
-                read_timeout=30,
+                read_timeout=20,
             ),
         )
     return _client

@@ -442,3 +442,63 @@ def test_entry_points_log_through_powertools_without_the_response_url(app, bedro
     assert any(line["message"] == "provisioned throughput deleted" for line in lines)
     assert all("X-Amz-Signature" not in json.dumps(line) for line in lines)
     assert {line["function_request_id"] for line in lines} == {"req-1"}
+
+
+# ---------------------------------------------------------------- retries
+
+
+def test_transport_errors_are_retried_then_succeed(app):
+    from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+
+    failures = [
+        EndpointConnectionError(endpoint_url="https://bedrock.us-east-1.amazonaws.com"),
+        ReadTimeoutError(endpoint_url="https://bedrock.us-east-1.amazonaws.com"),
+    ]
+    calls, sleeps = [], []
+
+    def operation(**params):
+        calls.append(params)
+        if failures:
+            raise failures.pop(0)
+        return {"provisionedModelArn": ARN}
+
+    assert app.call(operation, sleeps.append, modelUnits=1) == {"provisionedModelArn": ARN}
+    assert calls == [{"modelUnits": 1}] * 3
+    assert len(sleeps) == 2 and all(0 < s <= app.BACKOFF_CAP_SECONDS for s in sleeps)
+
+
+def test_backoff_doubles_and_is_capped(app, bedrock):
+    client, stub = bedrock
+    for _ in range(app.MAX_ATTEMPTS):
+        stub.add_client_error(
+            "get_provisioned_model_throughput", "ThrottlingException", http_status_code=429
+        )
+    sleeps = []
+    with pytest.raises(Exception, match="ThrottlingException"):
+        app.call(client.get_provisioned_model_throughput, sleeps.append, provisionedModelId=ARN)
+    ceilings = [min(app.BACKOFF_CAP_SECONDS, app.BACKOFF_BASE_SECONDS * 2**i) for i in range(4)]
+    assert len(sleeps) == app.MAX_ATTEMPTS - 1
+    assert all(c / 2 <= s <= c for s, c in zip(sleeps, ceilings, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "retried"),
+    [
+        ("ServiceQuotaExceededException", 400, False),
+        ("ValidationException", 400, False),
+        ("AccessDeniedException", 403, False),
+        ("ConflictException", 400, False),
+        ("ResourceNotFoundException", 404, False),
+        ("ThrottlingException", 429, True),
+        ("InternalServerException", 500, True),
+        ("ServiceUnavailableException", 503, True),
+    ],
+)
+def test_which_errors_are_retried(app, code, status, retried):
+    from botocore.exceptions import ClientError
+
+    error = ClientError(
+        {"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "GetProvisionedModelThroughput",
+    )
+    assert app.retryable(error) is retried
