@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .config import LifecycleConfig, ResolvedAlias
+from .config.rollouts import regression_alarm_count
 from .config.schema import LifecycleFile, RolloutPolicy, RolloutStrategy
 
 
@@ -42,9 +43,10 @@ def _alias_change(alias: ResolvedAlias, before: str | None) -> str:
     )
     if before is None:
         return f"{alias.qualified_name} new at {alias.version_label} (first deploy: no shifting)"
+    alarms = regression_alarm_count(alias.alarms)
     return (
         f"{alias.qualified_name} {before} -> {alias.version_label}, "
-        f"{describe_rollout(alias.rollout)}, {gate}"
+        f"{describe_rollout(alias.rollout)}, {alarms} alarms, {gate}"
     )
 
 

@@ -93,10 +93,13 @@ def test_plan_names_alias_moves_and_throughput_changes(tmp_path, capsys):
     assert main(["plan", str(ROOT / "lifecycle.yaml"), "--base", str(base)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(
-        "dev: summarizer/live v1 -> v2, all at once, evaluation gate 3 prompts"
+        "dev: summarizer/live v1 -> v2, all at once, 5 alarms, evaluation gate 3 prompts"
     )
     assert lines[0].endswith("; no provisioned throughput change")
-    assert lines[2].startswith("prod: summarizer/live v1 -> v2, canary 10 % for 10 min")
+    assert lines[2].startswith(
+        "prod: summarizer/live v1 -> v2, canary 10 % for 10 min, 5 alarms, "
+        "evaluation gate 3 prompts"
+    )
     assert "assistant/live v1 -> v1-pt" in lines[2]
     assert lines[2].endswith("; buys throughput assistant")
 

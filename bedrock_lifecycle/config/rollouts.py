@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .problems import Problem
-from .schema import FamilyKind, LifecycleFile, RolloutPolicy, RolloutStrategy
+from .schema import AlarmThresholds, FamilyKind, LifecycleFile, RolloutPolicy, RolloutStrategy
 
 # CodeDeploy runs a Lambda deployment for at most 50 hours: 48 between the
 # first and the last traffic shift, plus one hour for each of the two hooks.
@@ -28,6 +28,15 @@ CHAT_CHECKS = frozenset(
 EMBEDDING_CHECKS = frozenset({"dimensions", "max_latency_ms"})
 ALL_CHECKS = CHAT_CHECKS | EMBEDDING_CHECKS
 PROMPT_KEYS = frozenset({"id", "messages", "system", "input", "checks", "description"})
+
+
+def regression_alarm_count(thresholds: AlarmThresholds) -> int:
+    """How many regression alarms an alias's deployment group watches.
+
+    Error rate, p99 latency, throttle rate and Lambda errors, plus output tokens
+    when ``baseline_output_tokens`` is declared (``RegressionAlarms`` builds them).
+    """
+    return 4 + (1 if thresholds.baseline_output_tokens is not None else 0)
 
 
 def policy_errors(policy: RolloutPolicy) -> list[str]:
