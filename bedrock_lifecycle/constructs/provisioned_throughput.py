@@ -22,7 +22,7 @@ from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import custom_resources as cr
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from ..config.schema import Commitment
 from ..nag import acknowledge
@@ -278,9 +278,10 @@ class ProvisionedThroughputProvider(Construct):
                     "a managed policy would only move the same statements",
                 )
 
-        def arn_of(construct: Construct) -> str:
-            logical_id = stack.resolve(stack.get_logical_id(construct.node.default_child))
-            return f"<{logical_id}.Arn>:*"
+        def arn_of(construct: IConstruct) -> str:
+            resource = construct.node.default_child
+            assert isinstance(resource, cdk.CfnElement), construct.node.path
+            return f"<{stack.resolve(stack.get_logical_id(resource))}.Arn>:*"
 
         framework = self.provider
         functions = {

@@ -539,7 +539,7 @@ def update(
         changes["desiredModelId"] = new.model_id
     try:
         if changes:
-            logger.info("updating provisioned throughput in place", arn=arn, **changes)
+            logger.info("updating provisioned throughput in place", arn=arn, changes=changes)
             call(
                 client.update_provisioned_model_throughput,
                 sleep,
