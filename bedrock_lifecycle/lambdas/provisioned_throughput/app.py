@@ -766,21 +766,24 @@ def _wait_deleted(arn: str, client: Any, *, now: Clock, sleep: Sleep) -> dict[st
 _client: Any = None
 
 
+def client_config() -> Any:
+    """botocore settings: no retries of its own (``call`` retries), short timeouts."""
+    from botocore.config import Config
+
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": 1},
+        connect_timeout=5,
+        read_timeout=20,
+    )
+
+
 def bedrock_client() -> Any:
-    """One control-plane client per container; retries are the handler's own."""
+    """One control-plane client per container."""
     global _client
     if _client is None:
         import boto3
-        from botocore.config import Config
 
-        _client = boto3.client(
-            "bedrock",
-            config=Config(
-                retries={"mode": "standard", "total_max_attempts": 1},
-                connect_timeout=5,
-                read_timeout=20,
-            ),
-        )
+        _client = boto3.client("bedrock", config=client_config())
     return _client
 
 
