@@ -24,6 +24,7 @@ from constructs import Construct
 
 from ..config.schema import LOG_RETENTION_DAYS, EnvironmentSpec, ObjectLockMode
 from ..nag import acknowledge
+from ..nag.rules.audit_bucket_object_lock import AUDIT_PURPOSE, PURPOSE_TAG
 from .function import LifecycleFunction, encrypted_log_group
 
 RESOURCE_TYPE = "Custom::BedrockInvocationLogging"
@@ -258,6 +259,11 @@ class InvocationAudit(Construct):
             server_access_logs_prefix="audit-bucket/",
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
+        # The project's AuditBucketObjectLock rule judges buckets with this tag (set on the
+        # L1 itself, so that it is there before the tag aspects run).
+        cfn_bucket = self.bucket.node.default_child
+        assert isinstance(cfn_bucket, s3.CfnBucket)
+        cfn_bucket.tags.set_tag(PURPOSE_TAG, AUDIT_PURPOSE)
         for finding, reason in AUDIT_BUCKET_ACKNOWLEDGEMENTS:
             acknowledge(self.bucket, finding, reason)
         self.bucket.add_to_resource_policy(

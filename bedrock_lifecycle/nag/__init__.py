@@ -23,8 +23,14 @@ def aws_packs(app: cdk.App) -> list[cdk_nag.NagPack]:
 
 
 def register_packs(app: cdk.App) -> list[cdk_nag.NagPack]:
-    """Register every pack on ``app``; returns them for ``validate_scope`` in tests."""
-    packs = aws_packs(app)
+    """Register every pack on ``app``; returns them for ``validate_scope`` in tests.
+
+    The four AWS packs come first, then the project's own rules
+    (:class:`bedrock_lifecycle.nag.pack.BedrockLifecycleChecks`).
+    """
+    from .pack import BedrockLifecycleChecks
+
+    packs = [*aws_packs(app), BedrockLifecycleChecks(app)]
     cdk.Validations.of(app).add_plugins(*packs)
     return packs
 

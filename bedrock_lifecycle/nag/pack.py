@@ -1,0 +1,139 @@
+"""BedrockLifecycleChecks: the project's own rules as a cdk-nag 3.x NagPack.
+
+cdk-nag 3 packs implement ``IPolicyValidationPlugin``: registered with
+``Validations.of(app).add_plugins(...)`` beside the AWS packs, every synth
+runs them and an unacknowledged finding fails it. Findings are named
+``BedrockLifecycle-<RuleName>`` and acknowledged with
+:func:`bedrock_lifecycle.nag.acknowledge`, like the AWS packs' findings.
+
+The pack is a jsii subclass of ``cdk_nag.NagPack`` written in Python: cdk-nag
+walks the tree and calls ``checkResource`` for each ``CfnResource``; the pack
+applies the rules registered for that resource type (one jsii round trip for
+resources no rule judges).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import aws_cdk as cdk
+import cdk_nag
+import jsii
+from constructs import IConstruct
+
+from .rules import NagRule, Resource, rules
+
+PACK_NAME = "BedrockLifecycle"
+
+_POLICIES = {
+    cdk.CfnDeletionPolicy.RETAIN: "Retain",
+    cdk.CfnDeletionPolicy.DELETE: "Delete",
+    cdk.CfnDeletionPolicy.SNAPSHOT: "Snapshot",
+    cdk.CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE: "RetainExceptOnCreate",
+}
+PRODUCTION_NAMES = ("prod", "production")
+
+
+def _update_policy(node: cdk.CfnResource) -> dict[str, Any] | None:
+    policy = node.cfn_options.update_policy
+    if policy is None:
+        return None
+    alias_update = policy.code_deploy_lambda_alias_update
+    if alias_update is None:
+        return {}
+    stack = cdk.Stack.of(node)
+    # The hooks are lazy values that produce nothing when no hook is set: resolve them.
+    return {
+        "CodeDeployLambdaAliasUpdate": {
+            "ApplicationName": stack.resolve(alias_update.application_name),
+            "DeploymentGroupName": stack.resolve(alias_update.deployment_group_name),
+            "BeforeAllowTrafficHook": stack.resolve(alias_update.before_allow_traffic_hook),
+            "AfterAllowTrafficHook": stack.resolve(alias_update.after_allow_traffic_hook),
+        }
+    }
+
+
+def resource_of(node: cdk.CfnResource) -> Resource:
+    """What the rules see of ``node``: type, resolved properties, policies, environment."""
+    stack = cdk.Stack.of(node)
+    # Resolve first (lazy values become plain structures), then render to CloudFormation case.
+    properties = node._render_properties(stack.resolve(node._cfn_properties))
+    environment = getattr(stack, "environment_name", None)
+    spec = getattr(stack, "spec", None)
+    gate = bool(getattr(spec, "require_evaluation_gate", False)) or (
+        isinstance(environment, str) and environment in PRODUCTION_NAMES
+    )
+    options = node.cfn_options
+    return Resource(
+        type=node.cfn_resource_type,
+        properties=properties if isinstance(properties, Mapping) else {},
+        deletion_policy=_POLICIES.get(options.deletion_policy),  # type: ignore[arg-type]
+        update_replace_policy=_POLICIES.get(options.update_replace_policy),  # type: ignore[arg-type]
+        update_policy=_update_policy(node),
+        environment=environment if isinstance(environment, str) else None,
+        requires_evaluation_gate=gate,
+    )
+
+
+@jsii.implements(cdk_nag.IApplyRule)
+class _Application:
+    """One rule applied to one resource, in the shape ``NagPack.applyRule`` takes."""
+
+    def __init__(self, rule: NagRule, node: cdk.CfnResource, seen: dict[str, Resource]) -> None:
+        self._rule, self._node, self._seen = rule, node, seen
+
+    @property
+    def rule_suffix_override(self) -> str:
+        return self._rule.name
+
+    @property
+    def info(self) -> str:
+        return self._rule.info
+
+    @property
+    def explanation(self) -> str:
+        return self._rule.explanation
+
+    @property
+    def level(self) -> cdk_nag.NagMessageLevel:
+        return cdk_nag.NagMessageLevel.ERROR
+
+    @property
+    def node(self) -> cdk.CfnResource:
+        return self._node
+
+    def rule(self, node: cdk.CfnResource) -> cdk_nag.NagRuleCompliance:
+        # Built here, not in checkResource: if a property cannot be read, applyRule
+        # reports a finding ("rule threw an error") instead of the synth crashing.
+        if "resource" not in self._seen:
+            self._seen["resource"] = resource_of(self._node)
+        return self._rule.check(self._seen["resource"])
+
+
+class BedrockLifecycleChecks(cdk_nag.NagPack):
+    """The project's own rules (see docs/governance.md for what each catches).
+
+    :param scope: the app, as for the AWS packs. Default: none (``validate_scope`` only).
+    """
+
+    def __init__(self, scope: IConstruct | None = None) -> None:
+        super().__init__(scope)
+        self._pack_name = PACK_NAME
+        self._by_type: dict[str, list[NagRule]] = {}
+        for rule in rules():
+            for resource_type in rule.resource_types:
+                self._by_type.setdefault(resource_type, []).append(rule)
+
+    @property
+    def name(self) -> str:
+        return PACK_NAME
+
+    @jsii.member(jsii_name="checkResource")
+    def _check_resource(self, node: cdk.CfnResource) -> None:
+        applicable = self._by_type.get(node.cfn_resource_type)
+        if not applicable:
+            return
+        seen: dict[str, Resource] = {}  # the resource, read once for all its rules
+        for rule in applicable:
+            self._apply_rule(_Application(rule, node, seen))

@@ -1,0 +1,84 @@
+"""The project's own cdk-nag rules: one rule per module, each a pure function of one resource.
+
+A rule sees a :class:`Resource`: the resource's type, its CloudFormation
+properties (tokens resolved as far as they go), its deletion and update-replace
+policies, its update policy, and what its stack says about the environment.
+It returns a :class:`cdk_nag.NagRuleCompliance`. The pack in
+:mod:`bedrock_lifecycle.nag.pack` turns them into findings named
+``BedrockLifecycle-<RuleName>``, acknowledged like any other cdk-nag finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cdk_nag import NagRuleCompliance
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One CloudFormation resource as a rule sees it.
+
+    :ivar properties: the ``Properties`` block, CloudFormation-cased.
+    :ivar deletion_policy: ``Retain``, ``Delete``, ``Snapshot``... or None when unset
+        (CloudFormation then deletes).
+    :ivar update_replace_policy: like ``deletion_policy``, for replacements.
+    :ivar update_policy: the ``UpdatePolicy`` block, CloudFormation-cased, or None.
+    :ivar environment: the lifecycle environment of the stack, None outside one.
+    :ivar requires_evaluation_gate: the environment requires an evaluation gate
+        (``require_evaluation_gate``), or is named prod or production.
+    """
+
+    type: str
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    deletion_policy: str | None = None
+    update_replace_policy: str | None = None
+    update_policy: Mapping[str, Any] | None = None
+    environment: str | None = None
+    requires_evaluation_gate: bool = False
+
+    def tag(self, key: str) -> str | None:
+        """The value of tag ``key`` in ``Properties.Tags`` (list or map form), or None."""
+        tags = self.properties.get("Tags")
+        if isinstance(tags, Mapping):
+            value = tags.get(key)
+            return value if isinstance(value, str) else None
+        for tag in tags if isinstance(tags, list) else ():
+            if isinstance(tag, Mapping) and tag.get("Key") == key:
+                value = tag.get("Value")
+                return value if isinstance(value, str) else None
+        return None
+
+
+@dataclass(frozen=True)
+class NagRule:
+    """A rule: which resource types it judges, what it says, and the check itself."""
+
+    name: str
+    resource_types: tuple[str, ...]
+    info: str
+    explanation: str
+    check: Callable[[Resource], NagRuleCompliance] = field(compare=False)
+
+
+def rules() -> tuple[NagRule, ...]:
+    """Every project rule, in the order they are documented (docs/governance.md)."""
+    from . import (
+        alias_rollback_alarms,
+        audit_bucket_object_lock,
+        committed_throughput_retained,
+        log_group_encrypted_retained,
+        prod_evaluation_gate,
+        router_bedrock_wildcard,
+    )
+
+    return (
+        alias_rollback_alarms.RULE,
+        prod_evaluation_gate.RULE,
+        router_bedrock_wildcard.RULE,
+        committed_throughput_retained.RULE,
+        audit_bucket_object_lock.RULE,
+        log_group_encrypted_retained.RULE,
+    )

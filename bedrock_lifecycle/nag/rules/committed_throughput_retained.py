@@ -1,0 +1,33 @@
+"""CommittedThroughputRetained: a committed provisioned throughput that is not retained.
+
+A ``Custom::BedrockProvisionedThroughput`` with ``CommitmentDuration``
+``OneMonth`` or ``SixMonths`` is paid for the whole term and cannot be deleted
+before it ends: its ``DeletionPolicy`` and ``UpdateReplacePolicy`` must be
+``Retain`` so that no stack change tries (and fails, or loses track of it).
+"""
+
+from __future__ import annotations
+
+from cdk_nag import NagRuleCompliance
+
+from . import NagRule, Resource
+
+COMMITTED = ("OneMonth", "SixMonths")
+
+
+def check(resource: Resource) -> NagRuleCompliance:
+    if resource.properties.get("CommitmentDuration") not in COMMITTED:
+        return NagRuleCompliance.NOT_APPLICABLE
+    if resource.deletion_policy == "Retain" and resource.update_replace_policy == "Retain":
+        return NagRuleCompliance.COMPLIANT
+    return NagRuleCompliance.NON_COMPLIANT
+
+
+RULE = NagRule(
+    name="CommittedThroughputRetained",
+    resource_types=("Custom::BedrockProvisionedThroughput",),
+    info="The committed provisioned throughput is not retained on delete and replacement.",
+    explanation="A throughput with a commitment term is billed until the term ends and cannot "
+    "be deleted before; DeletionPolicy and UpdateReplacePolicy must be Retain.",
+    check=check,
+)

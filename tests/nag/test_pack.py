@@ -1,0 +1,145 @@
+"""The project's NagPack on real constructs: it finds each violation and fails synth."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_codedeploy as codedeploy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+
+from bedrock_lifecycle.nag import acknowledge, register_packs
+from bedrock_lifecycle.nag.pack import BedrockLifecycleChecks
+from tests.conftest import new_app
+
+
+class ProdStack(cdk.Stack):
+    """Stands in for a LifecycleStack of an environment named prod."""
+
+    environment_name = "prod"
+
+
+def _violating_stack(app: cdk.App) -> cdk.Stack:
+    stack = ProdStack(app, "Violations")
+    logs.LogGroup(stack, "PlainLogs", retention=logs.RetentionDays.ONE_WEEK)
+    bucket = s3.Bucket(stack, "AuditWithoutLock", enforce_ssl=True)
+    bucket.node.default_child.tags.set_tag("bedrock-lifecycle:purpose", "invocation-audit")
+    cdk.CustomResource(
+        stack,
+        "Throughput",
+        service_token="arn:aws:lambda:us-east-1:111111111111:function:provider",
+        resource_type="Custom::BedrockProvisionedThroughput",
+        properties={"CommitmentDuration": "OneMonth"},
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+    role = iam.Role(stack, "RouterRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    role.add_to_policy(iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=["*"]))
+    function = lambda_.Function(
+        stack,
+        "Router",
+        log_group=logs.LogGroup.from_log_group_name(stack, "RouterLogs", "/shared/router"),
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(e, c): return e"),
+        role=role,
+    )
+    alias = lambda_.Alias(stack, "Live", alias_name="live", version=function.current_version)
+    codedeploy.LambdaDeploymentGroup(
+        stack,
+        "Rollout",
+        alias=alias,
+        deployment_config=codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE,
+    )
+    return stack
+
+
+EXPECTED = {
+    "BedrockLifecycle-LogGroupEncryptedRetained": "Violations/PlainLogs/Resource",
+    "BedrockLifecycle-AuditBucketObjectLock": "Violations/AuditWithoutLock/Resource",
+    "BedrockLifecycle-CommittedThroughputRetained": "Violations/Throughput/Default",
+    "BedrockLifecycle-RouterBedrockWildcard": "Violations/RouterRole/DefaultPolicy/Resource",
+    "BedrockLifecycle-ProdEvaluationGate": "Violations/Live/Resource",
+    "BedrockLifecycle-AliasRollbackAlarms": "Violations/Rollout/Resource",
+}
+
+
+@pytest.fixture(scope="module")
+def violations(tmp_path_factory):
+    app = new_app(tmp_path_factory.mktemp("nag"))
+    pack = BedrockLifecycleChecks(app)
+    cdk.Validations.of(app).add_plugins(pack)
+    stack = _violating_stack(app)
+    return app, pack, stack
+
+
+def test_each_rule_finds_its_violation(violations):
+    _, pack, stack = violations
+    report = pack.validate_scope(stack)
+    found = {
+        v.rule_name: [r.construct_path for r in v.violating_resources] for v in report.violations
+    }
+    # Every rule finds exactly the one resource built to break it.
+    assert found == {rule: [path] for rule, path in EXPECTED.items()}
+    assert {v.severity for v in report.violations} == {"error"}
+
+
+def test_a_violation_fails_synth(violations):
+    app, _, _ = violations
+    with pytest.raises(RuntimeError, match="ValidationFailed") as raised:
+        app.synth()
+    for rule in EXPECTED:
+        assert f"Acknowledge with 'BedrockLifecycle::{rule}'" in str(raised.value)
+
+
+def test_an_acknowledgement_silences_exactly_one_finding(tmp_path):
+    app = new_app(tmp_path)
+    pack = BedrockLifecycleChecks(app)
+    stack = cdk.Stack(app, "S")
+    group = logs.LogGroup(stack, "Plain")
+    acknowledge(group, "BedrockLifecycle-LogGroupEncryptedRetained", "a test of the mechanism")
+    logs.LogGroup(stack, "Other")
+    report = pack.validate_scope(stack)
+    assert [
+        (v.rule_name, [r.construct_path for r in v.violating_resources]) for v in report.violations
+    ] == [("BedrockLifecycle-LogGroupEncryptedRetained", ["S/Other/Resource"])]
+
+
+def test_registered_beside_the_four_aws_packs(tmp_path):
+    packs = register_packs(new_app(tmp_path))
+    assert [p.read_pack_name for p in packs] == [
+        "AwsSolutions",
+        "Serverless",
+        "NIST.800.53.R5",
+        "HIPAA.Security",
+        "BedrockLifecycle",
+    ]
+
+
+def test_the_shipped_app_passes_the_project_rules(synthesized):
+    (pack,) = [p for p in synthesized.packs if isinstance(p, BedrockLifecycleChecks)]
+    findings = [
+        f"{v.rule_name} {r.construct_path}"
+        for stack in synthesized.stacks.values()
+        for v in pack.validate_scope(stack).violations
+        for r in v.violating_resources
+    ]
+    assert findings == []
+
+
+def test_the_shipped_app_is_actually_judged(synthesized):
+    """The rules see the shipped resources as they are (not silently NOT_APPLICABLE)."""
+    from bedrock_lifecycle.nag.pack import resource_of
+    from bedrock_lifecycle.nag.rules import audit_bucket_object_lock, prod_evaluation_gate
+
+    prod = synthesized.stacks["prod"]
+    bucket = prod.audit.bucket.node.default_child
+    assert audit_bucket_object_lock.check(resource_of(bucket)).name == "COMPLIANT"
+    aliases = [
+        c
+        for c in prod.node.find_all()
+        if isinstance(c, cdk.CfnResource) and c.cfn_resource_type == "AWS::Lambda::Alias"
+    ]
+    judged = [prod_evaluation_gate.check(resource_of(a)).name for a in aliases]
+    assert "COMPLIANT" in judged
