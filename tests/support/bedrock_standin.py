@@ -127,6 +127,9 @@ class BedrockStandIn:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body leave in separate writes: without TCP_NODELAY the body
+            # waits for the client's delayed ACK (40 ms on Linux) on a kept-alive connection.
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))

@@ -1,0 +1,1 @@
+"""Benchmarks, each against its baseline: ``python -m benchmarks`` runs them all."""
