@@ -88,8 +88,10 @@ def stage_settings(rollouts: Sequence[AliasRollout]) -> Path:
 class RolloutHooks(Construct):
     """The evaluation gate and canary analysis functions of a stack, attached to each rollout.
 
-    :param rollouts: the alias rollouts to hook (each gets the gate; every one
-        that does not roll out all at once also gets the analysis).
+    :param rollouts: the alias rollouts to hook. Each one with golden prompts
+        gets the gate (without them there is nothing to evaluate, and an
+        environment that requires a gate refuses the alias at synth); each one
+        that does not roll out all at once gets the analysis.
 
     Grants, each on exact ARNs: both hooks may read their own deployment groups'
     deployments and report to them; the gate may invoke exactly the Lambda
@@ -98,7 +100,7 @@ class RolloutHooks(Construct):
     call ``cloudwatch:GetMetricData`` (which has no resource-level permission).
 
     Attributes: ``settings`` (the layer), ``gate`` and ``analysis``
-    (:class:`LifecycleFunction`; ``analysis`` is None when no rollout needs it),
+    (:class:`LifecycleFunction`; None when no rollout needs it),
     ``settings_folder`` (the staged layer content).
     """
 
@@ -122,15 +124,18 @@ class RolloutHooks(Construct):
             description="bedrock-lifecycle rollout hook settings and golden prompts",
         )
         environment = {"ROLLOUT_SETTINGS": SETTINGS_FILE}
-        self.gate = LifecycleFunction(
-            self,
-            "EvaluationGate",
-            source="evaluation_gate",
-            description="CodeDeploy BeforeAllowTraffic: golden prompts against the new version",
-            environment=environment,
-            timeout=GATE_TIMEOUT,
-        )
-        self.gate.function.add_layers(self.settings)
+        gated = [r for r in rollouts if r.evaluation is not None]
+        self.gate: LifecycleFunction | None = None
+        if gated:
+            self.gate = LifecycleFunction(
+                self,
+                "EvaluationGate",
+                source="evaluation_gate",
+                description="CodeDeploy BeforeAllowTraffic: golden prompts against the new version",
+                environment=environment,
+                timeout=GATE_TIMEOUT,
+            )
+            self.gate.function.add_layers(self.settings)
         analysed = [r for r in rollouts if r.runs_canary_analysis]
         self.analysis: LifecycleFunction | None = None
         if analysed:
@@ -169,9 +174,11 @@ class RolloutHooks(Construct):
         for rollout in rollouts:
             group = rollout.deployment_group
             alias = rollout.model_alias
-            hooks = [self.gate]
-            group.add_pre_hook(self.gate.function)
-            alias.version.grant_invoke(self.gate.function)
+            hooks = []
+            if rollout.evaluation is not None and self.gate is not None:
+                group.add_pre_hook(self.gate.function)
+                hooks.append(self.gate)
+                alias.version.grant_invoke(self.gate.function)
             if rollout.runs_canary_analysis and self.analysis is not None:
                 group.add_post_hook(self.analysis.function)
                 hooks.append(self.analysis)
@@ -191,7 +198,8 @@ class RolloutHooks(Construct):
                 # The alias update starts the deployment: the hooks, their
                 # permissions and their settings must be updated before it.
                 alias.alias.node.add_dependency(hook)
-            alias.alias.node.add_dependency(self.settings)
+            if hooks:
+                alias.alias.node.add_dependency(self.settings)
             # aws-cdk-lib grants the deployment group's role lambda:InvokeFunction on each
             # hook and its versions (<arn>:*).
             for hook in hooks:
@@ -201,11 +209,12 @@ class RolloutHooks(Construct):
                     "aws-cdk-lib lets CodeDeploy invoke the rollout hook function and its "
                     "versions; the hook is this stack's own function",
                 )
-            _acknowledge_inline(
-                group,
-                "the CodeDeploy service role may invoke exactly this stack's hook functions; "
-                "the policy belongs to that one role and is deleted with it",
-            )
+            if hooks:
+                _acknowledge_inline(
+                    group,
+                    "the CodeDeploy service role may invoke exactly this stack's hook functions; "
+                    "the policy belongs to that one role and is deleted with it",
+                )
             if rollout.runs_canary_analysis and self.analysis is not None:
                 acknowledge(
                     self.analysis.role,

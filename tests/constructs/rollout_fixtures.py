@@ -7,7 +7,8 @@
 - summarizer/pinned-v1 and embedder/live: canary 25 % for 7 min (one custom config);
 - assistant/live: linear 20 % every 3 min (a second custom config).
 
-``AllAtOnce`` (dev aliases, dev's all_at_once policy): no canary analysis.
+``AllAtOnce`` (dev aliases, dev's all_at_once policy): no canary analysis, and
+embedder/live without golden prompts, so without any hook.
 """
 
 from __future__ import annotations
@@ -74,7 +75,12 @@ def build_rollout_app(config: LifecycleConfig, outdir: Path) -> RolloutApp:
         dataclasses.replace(a, rollout=OVERRIDES.get(a.qualified_name, a.rollout))
         for a in config.aliases_for("staging")
     ]
-    dev = config.aliases_for("dev")
+    dev = [
+        dataclasses.replace(a, evaluation=None, evaluation_file=None)
+        if a.qualified_name == "embedder/live"
+        else a
+        for a in config.aliases_for("dev")
+    ]
     stacks, rollouts, aliases = {}, {}, {}
     for name, resolved in (("Canaries", staging), ("AllAtOnce", dev)):
         stacks[name], rollouts[name], aliases[name] = _stack(app, name, resolved)

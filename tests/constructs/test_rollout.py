@@ -86,9 +86,12 @@ def test_all_at_once_runs_the_gate_but_no_canary_analysis(built):
     for qualified in rollouts.rollouts:
         update = alias_resource(built, "AllAtOnce", qualified)["UpdatePolicy"]
         hooks = update["CodeDeployLambdaAliasUpdate"]
-        assert hooks["BeforeAllowTrafficHook"] == resolve(
-            stack, rollouts.hooks.gate.function.function_name
-        )
+        if qualified == "embedder/live":  # no golden prompts: nothing to gate
+            assert "BeforeAllowTrafficHook" not in hooks
+        else:
+            assert hooks["BeforeAllowTrafficHook"] == resolve(
+                stack, rollouts.hooks.gate.function.function_name
+            )
         assert "AfterAllowTrafficHook" not in hooks
         props = group_properties(built, "AllAtOnce", qualified)
         assert props["DeploymentConfigName"] == "CodeDeployDefault.LambdaAllAtOnce"
@@ -572,3 +575,12 @@ def test_plan_counts_the_alarms_the_construct_builds(built):
     for stack_rollouts in built.rollouts.values():
         for rollout in stack_rollouts.rollouts.values():
             assert len(rollout.alarms) == regression_alarm_count(rollout.thresholds)
+
+
+def test_an_alias_without_golden_prompts_is_not_gated_nor_invokable(built):
+    stack, rollouts = built.stacks["AllAtOnce"], built.rollouts["AllAtOnce"]
+    statements = statements_of(built, "AllAtOnce", rollouts.hooks.gate)
+    (invoke,) = [s for s in statements if s["Action"] == "lambda:InvokeFunction"]
+    embedder = resolve(stack, built.aliases["AllAtOnce"]["embedder/live"].version.function_arn)
+    assert embedder not in invoke["Resource"]
+    assert len(invoke["Resource"]) == len(rollouts.rollouts) - 1
