@@ -68,9 +68,13 @@ TOTAL_TIMEOUT = cdk.Duration.hours(1)
 QUERY_INTERVAL = cdk.Duration.minutes(1)
 
 NAME_RE = re.compile(r"^([0-9a-zA-Z][_-]?)+$")
-FOUNDATION_MODEL_ID_RE = re.compile(r"^[a-z0-9-]{1,63}\.[a-z0-9.:-]{1,200}$")
+# Bedrock's own patterns (botocore model), as the handler checks them.
+_FM_ID = r"[a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.]?[a-z0-9-]{1,63})([:][a-z0-9-]{1,63}){0,2}"
+FOUNDATION_MODEL_ID_RE = re.compile(f"^{_FM_ID}$")
 MODEL_ARN_RE = re.compile(
-    r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]{1,20}:(\d{12})?:(custom|foundation)-model/"
+    r"^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:(:foundation-model/" + _FM_ID + r"|[0-9]{12}:"
+    r"custom-model/((imported)|([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}))(([:][a-z0-9-]{1,63}){0,2})?"
+    r"/[a-z0-9]{12})$"
 )
 PROVISIONED_MODEL_ARN_RE = re.compile(
     r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]{1,20}:\d{12}:provisioned-model/[a-z0-9]{12}$"

@@ -314,6 +314,13 @@ def expiry_text(description: Mapping[str, Any]) -> str:
     return expiry.isoformat() if isinstance(expiry, dt.datetime) else "not yet known"
 
 
+def model_key(model_id: str) -> str:
+    """``model_id`` with a foundation-model ARN reduced to the model id it names."""
+    if FOUNDATION_MODEL_ARN_RE.fullmatch(model_id):
+        return model_id.split(":foundation-model/", 1)[1]
+    return model_id
+
+
 def model_matches(model_arn: str, requested: str) -> bool:
     """Whether Bedrock's ``modelArn`` is the model the properties ask for (id or ARN)."""
     if requested.startswith("arn:"):
@@ -497,7 +504,8 @@ def plan_update(old: Properties, new: Properties) -> UpdatePlan:
         replace.append(f"ModelUnits {old.model_units} -> {new.model_units}")
     if old.commitment != new.commitment:
         replace.append(f"CommitmentDuration {old.commitment} -> {new.commitment}")
-    model_changed = old.model_id != new.model_id
+    # A foundation model id and its ARN in this region name the same model.
+    model_changed = model_key(old.model_id) != model_key(new.model_id)
     if model_changed and not old.custom_model:
         replace.append(
             f"ModelId {old.model_id} -> {new.model_id} (a foundation-model throughput cannot "

@@ -307,6 +307,7 @@ MATRIX = [
         "in-place",
     ),
     ("allow-replacement-only", {}, {"AllowReplacement": "true"}, False, "no-op"),
+    ("same-model-as-arn", {}, {"ModelId": FM_ARN}, False, "no-op"),
     ("units", {}, {"ModelUnits": "2"}, False, "replace"),
     ("commitment-none-to-one-month", {}, {"CommitmentDuration": "OneMonth"}, False, "replace"),
     ("foundation-model-change", {}, {"ModelId": "amazon.nova-lite-v1:0:300k"}, False, "replace"),
