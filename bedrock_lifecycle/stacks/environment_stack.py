@@ -102,15 +102,21 @@ class LifecycleStack(cdk.Stack):
         self.manifest = self._version_manifest()
 
     def _version_manifest(self) -> ssm.StringParameter:
-        """SSM parameter naming the version every alias serves; its history is the alias history."""
-        manifest = {
-            alias.qualified_name: {
+        """SSM parameter naming the version every alias serves; its history is the alias history.
+
+        ``{"family/alias": {"version_id", "model_arn", "state"}}``, also a stack output.
+        ``model_arn`` is the ARN the router sends requests to (a token for a throughput
+        bought in this stack); ``state`` is the version's lifecycle state.
+        """
+        routers = getattr(self, "aliases", None) or {}
+        manifest = {}
+        for alias in self.config.aliases_for(self.environment_name):
+            router = routers.get(alias.qualified_name)
+            manifest[alias.qualified_name] = {
                 "version_id": alias.version_id,
-                "target": alias.version.target.value,
+                "model_arn": router.target.model_arn if router is not None else None,
                 "state": alias.version.lifecycle.state.value,
             }
-            for alias in self.config.aliases_for(self.environment_name)
-        }
         text = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
         parameter = ssm.StringParameter(
             self,
@@ -119,8 +125,13 @@ class LifecycleStack(cdk.Stack):
                 f"/bedrock-lifecycle/{self.config.file.project}/{self.environment_name}/manifest"
             ),
             string_value=text,
-            description="alias -> version id, model target and lifecycle state",
+            description="alias -> version id, model ARN and lifecycle state",
             tier=ssm.ParameterTier.ADVANCED if len(text) > 4096 else ssm.ParameterTier.STANDARD,
         )
-        cdk.CfnOutput(self, "VersionManifestOutput", value=text, description="alias -> version")
+        cdk.CfnOutput(
+            self,
+            "VersionManifestOutput",
+            value=text,
+            description="alias -> version id, model ARN and lifecycle state",
+        )
         return parameter

@@ -14,6 +14,7 @@ from aws_cdk.assertions import Match
 
 from bedrock_lifecycle.stacks import stack_name
 from tests.conftest import ROOT
+from tests.stacks.test_version_manifest import template_text
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
@@ -45,7 +46,8 @@ def test_version_manifest_names_every_alias(synthesized):
         {"Properties": {"Name": "/bedrock-lifecycle/acme-genai/prod/manifest"}},
     )
     (param,) = manifest_param.values()
-    manifest = json.loads(param["Properties"]["Value"])
+    # prod's throughput ARN is a reference: the value is an Fn::Join (test_version_manifest.py).
+    manifest = json.loads(template_text(param["Properties"]["Value"]))
     expected = {a.qualified_name: a.version_id for a in synthesized.config.aliases_for("prod")}
     assert {k: v["version_id"] for k, v in manifest.items()} == expected
 
