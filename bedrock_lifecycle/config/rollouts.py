@@ -105,7 +105,7 @@ def golden_prompt_errors(path: Path, kind: FamilyKind) -> list[str]:
         count += 1
         try:
             prompt = json.loads(line)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             errors.append(f"line {number}: not valid JSON ({exc.msg})")
             continue
         for message in prompt_errors(prompt, kind):

@@ -88,9 +88,8 @@ def deployment_config_for(
     if key in PREDEFINED_CONFIGS:
         return PREDEFINED_CONFIGS[key]
     stack = cdk.Stack.of(scope)
-    container = stack.node.try_find_child(CONFIGS_ID)
-    if container is None:
-        container = Construct(stack, CONFIGS_ID)
+    found = stack.node.try_find_child(CONFIGS_ID)
+    container = found if isinstance(found, Construct) else Construct(stack, CONFIGS_ID)
     if policy.strategy is RolloutStrategy.CANARY:
         shape = f"Canary{policy.percent}Percent{policy.interval_minutes}Minutes"
         routing: codedeploy.TrafficRouting = codedeploy.TimeBasedCanaryTrafficRouting(
