@@ -138,20 +138,25 @@ class RouterHarness:
         return [r for r in self.records if r.get("record") == module.AUDIT_RECORD]
 
 
+@functools.cache
+def _session() -> Any:
+    """One session for every harness: botocore loads the service model once, not per test."""
+    import boto3
+
+    return boto3.Session(
+        aws_access_key_id="AKIDSTANDIN",
+        aws_secret_access_key="standin-secret",
+        region_name="us-east-1",
+    )
+
+
 def harness_for(standin: Any, config: dict[str, Any], **client_config: Any) -> RouterHarness:
     """A router for ``config`` whose client is the router's own, aimed at ``standin``.
 
     :param client_config: botocore ``Config`` overrides (``read_timeout=0.2``, ...).
     """
     module = load_router()
-    import boto3
-
-    session = boto3.Session(
-        aws_access_key_id="AKIDSTANDIN",
-        aws_secret_access_key="standin-secret",
-        region_name="us-east-1",
-    )
-    client = module.new_bedrock_client(session, endpoint_url=standin.url, **client_config)
+    client = module.new_bedrock_client(_session(), endpoint_url=standin.url, **client_config)
     harness = RouterHarness(router=None)
     harness.router = module.Router(
         module.RouterConfig.from_json(json.dumps(config)), client, write=harness.lines.append
