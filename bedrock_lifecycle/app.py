@@ -7,8 +7,9 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import cdk_nag
+from constructs import IConstruct
 
-from .config import ConfigError, LifecycleConfig, load_lifecycle
+from .config import ConfigError, LifecycleConfig, Problem, load_lifecycle
 from .nag import register_packs
 from .stacks import LifecycleStack, stack_name
 
@@ -30,13 +31,34 @@ def build_app(
         for env in config.environment_names
     }
     for warning in config.warnings:
-        # A warning lands on the stacks of the environments it concerns (all if it names none).
+        # A warning lands on the stacks of the environments it concerns (all if it names
+        # none), on the alias constructs it is about when it is about aliases.
         for env in warning.envs or tuple(stacks):
             if env in stacks:
-                cdk.Annotations.of(stacks[env]).add_warning_v2(
-                    "bedrock-lifecycle:lifecycle", warning.render(config.label)
-                )
+                for scope in _warning_scopes(config, stacks[env], warning):
+                    cdk.Annotations.of(scope).add_warning_v2(
+                        "bedrock-lifecycle:lifecycle", warning.render(config.label)
+                    )
     return app, stacks, packs
+
+
+def _warning_scopes(
+    config: LifecycleConfig, stack: LifecycleStack, warning: Problem
+) -> list[IConstruct]:
+    """The alias constructs a lifecycle warning is about in ``stack``, else the stack."""
+    path = warning.path
+    routers = getattr(stack, "aliases", None) or {}
+    names: list[str] = []
+    if len(path) >= 4 and path[0] == "families" and path[2] == "aliases":
+        names = [f"{path[1]}/{path[3]}"]
+    elif len(path) >= 4 and path[0] == "families" and path[2] == "versions":
+        names = [
+            a.qualified_name
+            for a in config.aliases_for(stack.environment_name)
+            if a.family == path[1] and a.version_label == path[3]
+        ]
+    scopes = [routers[n] for n in names if n in routers]
+    return scopes if scopes else [stack]
 
 
 def main() -> None:

@@ -273,3 +273,20 @@ def test_lock_prints_alias_moves_it_records(tmp_path, capsys):
     assert main(["lock", str(tmp_path / "lifecycle.yaml")]) == 0
     out = capsys.readouterr().out.splitlines()
     assert "lifecycle.lock: dev: s/live v2 -> v1" in out
+
+
+# -- at synth: warnings land on the alias constructs of the environments concerned -----------
+
+
+def test_synth_warnings_land_on_the_aliases_concerned(synthesized):
+    from aws_cdk.assertions import Annotations, Match
+
+    def legacy_warnings(env: str) -> list[str]:
+        found = Annotations.from_stack(synthesized.stacks[env]).find_warning(
+            "*", Match.string_like_regexp("Bedrock marks LEGACY")
+        )
+        return sorted(w.id for w in found)
+
+    assert legacy_warnings("dev") == []  # pinned-v1 does not exist in dev
+    for env in ("staging", "prod"):
+        assert legacy_warnings(env) == [f"/BedrockLifecycle-{env}/Aliases/SummarizerPinnedV1"]
