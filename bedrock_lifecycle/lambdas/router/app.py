@@ -23,6 +23,7 @@ This folder is zipped alone: it imports nothing from the package.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import math
@@ -424,7 +425,7 @@ class Router:
             bedrock_request_id=meta.get("RequestId"),
             retry_attempts=meta.get("RetryAttempts", 0),
         )
-        return {**response, **self.identity}
+        return {**_json_safe(response), **self.identity}
 
     def _embed(self, params: dict[str, Any], audit: dict[str, Any]) -> dict[str, Any]:
         response = self.bedrock.invoke_model(**params)
@@ -499,6 +500,17 @@ class Router:
             self.write(line)
         else:
             sys.stdout.write(line + "\n")
+
+
+def _json_safe(value: Any) -> Any:
+    """Blobs (for example redacted reasoning) as base64 text: Lambda returns JSON only."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    return value
 
 
 def _one_line(exc: Exception) -> str:

@@ -441,3 +441,40 @@ def test_handler_without_configuration_fails_loudly(router):
     assert router.ROUTER is None  # no ROUTER_CONFIG in the test process
     with pytest.raises(RuntimeError, match="ROUTER_CONFIG is not set"):
         router.handler({"messages": MESSAGES}, None)
+
+
+def test_blobs_in_the_answer_come_back_as_base64(bedrock_standin):
+    reply = converse_reply()
+    content = [{"reasoningContent": {"redactedContent": "c2VjcmV0"}}, {"text": "ok"}]
+    body = {**reply.body, "output": {"message": {"role": "assistant", "content": content}}}
+    bedrock_standin.script(type(reply)(body=body, headers=reply.headers))
+    answer = harness_for(bedrock_standin, chat_config()).invoke({"messages": MESSAGES})
+    assert answer["output"]["message"]["content"][0] == {
+        "reasoningContent": {"redactedContent": "c2VjcmV0"}
+    }
+    json.dumps(answer)  # what Lambda does with the return value
+
+
+def test_without_a_sink_records_go_to_standard_output(router, bedrock_standin, capsys):
+    harness = harness_for(bedrock_standin, chat_config())
+    harness.router.write = None  # as in Lambda
+    harness.invoke({"messages": MESSAGES})
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line.get("record") for line in lines] == ["bedrock-lifecycle.router.audit", None]
+    assert lines[1]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "BedrockLifecycle/Router"
+
+
+def test_handler_delegates_to_the_module_router_and_lets_only_bugs_escape(
+    router, bedrock_standin, monkeypatch
+):
+    harness = harness_for(bedrock_standin, chat_config())
+    monkeypatch.setattr(router, "ROUTER", harness.router)
+    context = type("Context", (), {"aws_request_id": "req-h", "function_version": "3"})()
+    assert router.handler({"messages": []}, context)["error"]["code"] == "InvalidRequest"
+
+    def broken(*_args):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(harness.router, "handle", broken)
+    with pytest.raises(KeyError, match="a bug"):
+        router.handler({"messages": MESSAGES}, context)
