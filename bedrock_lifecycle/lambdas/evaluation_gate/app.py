@@ -42,9 +42,13 @@ PASS_RATE_METRIC = "EvaluationPassRate"  # noqa: S105 (a metric name)
 # Prompts run in parallel, but few at a time: the gate must not throttle the
 # model it is about to send production traffic to.
 PARALLEL_PROMPTS = 4
-# Stop starting prompts when this much of the Lambda timeout is left, so that
-# the report to CodeDeploy always goes out.
-RESERVE_MS = 20_000
+# One answer may take this long (connect + read); a slower one fails its prompt.
+# No retry: a retried invoke would run the model twice and hide the latency.
+ANSWER_TIMEOUT_SECONDS = 60
+# Start no prompt with less than this left of the Lambda timeout: a prompt
+# started then still ends (answer or timeout) before the function does, so the
+# report to CodeDeploy always goes out.
+RESERVE_MS = (ANSWER_TIMEOUT_SECONDS + 5 + 25) * 1000
 CHECKS = frozenset(
     {"contains", "not_contains", "regex", "valid_json", "max_latency_ms", "max_output_tokens",
      "dimensions"}
@@ -211,17 +215,16 @@ def _gate(
         )
         return SUCCEEDED
     prompts = read_prompts(settings_file_path.parent / evaluation["file"])
-    results: list[PromptResult] = []
+
+    def guarded(prompt: dict[str, Any]) -> PromptResult:
+        # Checked when the prompt starts, not when it is queued: a prompt that
+        # could outlive the function would leave CodeDeploy without a report.
+        if remaining_ms() < RESERVE_MS:
+            return PromptResult(prompt["id"], False, 0, failures=["not run: out of time"])
+        return run_prompt(lambda_client, target, prompt, clock)
+
     with ThreadPoolExecutor(max_workers=parallel) as pool:
-        futures = []
-        for prompt in prompts:
-            if remaining_ms() < RESERVE_MS:
-                results.append(
-                    PromptResult(prompt["id"], False, 0, failures=["not run: out of time"])
-                )
-                continue
-            futures.append(pool.submit(run_prompt, lambda_client, target, prompt, clock))
-        results = [f.result() for f in futures] + results
+        results = list(pool.map(guarded, prompts))
     passed = sum(result.passed for result in results)
     pass_rate = passed / len(results) if results else 0.0
     required = float(evaluation["pass_rate"])
@@ -262,11 +265,16 @@ def publish_pass_rate(group: dict[str, Any], pass_rate: float) -> None:
         metric.add_dimension(name="Version", value=group["version_id"])
 
 
-# Clients are created once per execution environment. The router may take up
-# to its own timeout per answer, so the read timeout follows the slowest one.
-_CONFIG = Config(retries={"mode": "standard"}, read_timeout=120)
-_codedeploy = boto3.client("codedeploy", config=_CONFIG)
-_lambda = boto3.client("lambda", config=_CONFIG)
+# Clients are created once per execution environment.
+_codedeploy = boto3.client("codedeploy", config=Config(retries={"mode": "standard"}))
+_lambda = boto3.client(
+    "lambda",
+    config=Config(
+        connect_timeout=5,
+        read_timeout=ANSWER_TIMEOUT_SECONDS,
+        retries={"mode": "standard", "total_max_attempts": 1},
+    ),
+)
 
 
 @logger.inject_lambda_context
