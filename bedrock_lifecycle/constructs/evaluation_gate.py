@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -81,7 +82,10 @@ def stage_settings(rollouts: Sequence[AliasRollout]) -> Path:
         target = root / SETTINGS_DIR / name
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.is_file() or target.read_bytes() != content:
-            target.write_bytes(content)
+            # Atomic: two synths at once (tests, CI) must never read half a file.
+            partial = target.with_name(f".{target.name}.{os.getpid()}")
+            partial.write_bytes(content)
+            os.replace(partial, target)
     return root
 
 
