@@ -83,8 +83,9 @@ class _Application:
     def __init__(self, rule: NagRule, node: cdk.CfnResource, seen: dict[str, Resource]) -> None:
         self._rule, self._node, self._seen = rule, node, seen
 
+    # Read-only properties: jsii calls them as getters (plain attributes are not seen).
     @property
-    def rule_suffix_override(self) -> str:
+    def rule_suffix_override(self) -> str | None:
         return self._rule.name
 
     @property
@@ -107,7 +108,7 @@ class _Application:
         # Built here, not in checkResource: if a property cannot be read, applyRule
         # reports a finding ("rule threw an error") instead of the synth crashing.
         if "resource" not in self._seen:
-            self._seen["resource"] = resource_of(self._node)
+            self._seen["resource"] = resource_of(self.node)
         return self._rule.check(self._seen["resource"])
 
 
@@ -136,4 +137,5 @@ class BedrockLifecycleChecks(cdk_nag.NagPack):
             return
         seen: dict[str, Resource] = {}  # the resource, read once for all its rules
         for rule in applicable:
-            self._apply_rule(_Application(rule, node, seen))
+            # IApplyRule declares settable properties; jsii only ever reads them.
+            self._apply_rule(_Application(rule, node, seen))  # type: ignore[arg-type]
