@@ -112,7 +112,8 @@ def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
         return existing  # type: ignore[return-value]
     version = stack.node.try_get_context("powertools_layer_version") or POWERTOOLS_LAYER_VERSION
     runtime = RUNTIME.name.replace(".", "")  # python3.14 -> python314
-    arch = "arm64" if ARCHITECTURE == lambda_.Architecture.ARM_64 else "x86_64"
+    # jsii objects do not compare equal to themselves: compare names ("arm64", "x86_64").
+    arch = "arm64" if ARCHITECTURE.name == lambda_.Architecture.ARM_64.name else "x86_64"
     arn = (
         f"arn:{stack.partition}:lambda:{stack.region}:{POWERTOOLS_ACCOUNT}:layer:"
         f"AWSLambdaPowertoolsPythonV3-{runtime}-{arch}:{version}"

@@ -664,3 +664,18 @@ def test_shipped_routers_log_into_the_retained_kms_audit_log_group(synthesized, 
     for alias in stack.aliases.values():
         fn = template.to_json()["Resources"][function_id(stack, alias)]
         assert fn["Properties"]["LoggingConfig"] == {"LogGroup": {"Ref": group_id}}
+
+
+def test_powertools_layer_matches_the_router_architecture(built):
+    _, _, template, _ = built
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Architectures": ["arm64"],
+            "Layers": [
+                Match.string_like_regexp(r":layer:AWSLambdaPowertoolsPythonV3-python314-arm64:")
+            ],
+        },
+    )
+    for fn in template.find_resources("AWS::Lambda::Function").values():
+        assert all("x86_64" not in str(layer) for layer in fn["Properties"].get("Layers", []))

@@ -326,6 +326,7 @@ class Router:
             audit.update(outcome="client_error", error_code="InvalidRequest")
         except ParamValidationError as exc:
             # botocore checks the request against Bedrock's model before sending.
+            reached_bedrock = False
             result = self._error("ClientError", "InvalidRequest", _one_line(exc))
             self._count("ClientErrors")
             audit.update(outcome="client_error", error_code="InvalidRequest")

@@ -250,6 +250,7 @@ def test_botocore_model_validation_is_a_client_error_without_a_call(bedrock_stan
     assert answer["error"]["code"] == "InvalidRequest"
     assert "txet" in answer["error"]["message"]
     assert bedrock_standin.requests == []
+    assert metric_values(harness.emf[0]) == {"Invocations": 1.0, "ClientErrors": 1.0}
 
 
 def test_bedrock_validation_error_is_a_client_error_and_not_retried(bedrock_standin):
