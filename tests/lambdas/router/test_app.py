@@ -279,6 +279,8 @@ def test_bedrock_validation_error_is_a_client_error_and_not_retried(bedrock_stan
         ("ResourceNotFoundException", 404, 1, False),
         ("ModelErrorException", 424, 1, False),
         ("ModelTimeoutException", 408, 1, False),
+        # Modeled as retryable (not throttling): retried, then a server error.
+        ("ModelNotReadyException", 429, 3, True),
         # 5xx: retried by botocore's standard mode (3 attempts), then a server error.
         ("InternalServerException", 500, 3, True),
         ("ServiceUnavailableException", 503, 3, True),
