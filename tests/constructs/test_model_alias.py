@@ -13,7 +13,11 @@ from aws_cdk.assertions import Capture, Match, Template
 
 from bedrock_lifecycle.config.schema import FamilyKind, InferenceOverride, VersionSpec
 from bedrock_lifecycle.constructs import model_alias as model_alias_module
-from bedrock_lifecycle.constructs.model_alias import ModelAlias, alias_construct_id
+from bedrock_lifecycle.constructs.model_alias import (
+    ModelAlias,
+    alias_construct_id,
+    aliases_of_environment,
+)
 from bedrock_lifecycle.nag import acknowledge, register_packs
 from bedrock_lifecycle.versions import ModelVersion
 from tests.conftest import new_app
@@ -679,3 +683,38 @@ def test_powertools_layer_matches_the_router_architecture(built):
     )
     for fn in template.find_resources("AWS::Lambda::Function").values():
         assert all("x86_64" not in str(layer) for layer in fn["Properties"].get("Layers", []))
+
+
+def test_a_throughput_version_without_its_throughput_is_refused_before_any_resource(
+    shipped_config,
+):
+    stack = cdk.Stack(cdk.App(), "S")
+    with pytest.raises(
+        ValueError,
+        match=r"assistant/live in prod serves v1-pt@\w{12}, which targets provisioned throughput "
+        r"'assistant'; none is built in prod \(built: none\)",
+    ):
+        aliases_of_environment(stack, config=shipped_config, environment="prod", throughputs={})
+    assert stack.node.try_find_child("Aliases") is None
+
+
+def test_colliding_construct_ids_are_refused(tmp_path):
+    from bedrock_lifecycle.config.loader import LifecycleConfig
+    from bedrock_lifecycle.config.schema import LifecycleFile
+
+    version = {"v1": {"target": {"foundation_model": "amazon.nova-pro-v1:0"}}}
+    file = LifecycleFile.model_validate(
+        {
+            "schema_version": 1,
+            "environments": {"dev": {}},
+            "families": {
+                "a-b": {"versions": version, "aliases": {"c": {"version": "v1"}}},
+                "a": {"versions": version, "aliases": {"b-c": {"version": "v1"}}},
+            },
+        }
+    )
+    config = LifecycleConfig(file=file, path=tmp_path / "lifecycle.yaml", label="test")
+    with pytest.raises(ValueError, match="aliases a-b/c and a/b-c both make construct id ABC"):
+        aliases_of_environment(
+            cdk.Stack(cdk.App(), "S"), config=config, environment="dev", throughputs={}
+        )
