@@ -6,8 +6,11 @@ served by one provider per stack (:class:`ProvisionedThroughputProvider`),
 whose handlers live in ``bedrock_lifecycle/lambdas/provisioned_throughput``.
 The resource's Ref (physical id) is the provisioned model ARN.
 
-A committed throughput is always retained (``RemovalPolicy.RETAIN``): Bedrock
-cannot delete it before its term ends, and a stack must never get stuck on it.
+A committed throughput is always retained on delete and on replacement
+(``RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE``): Bedrock cannot delete it before
+its term ends, and a stack must never get stuck on it. It is *not* retained when
+its own creation fails: CloudFormation's rollback then sends a Delete, so a
+purchase that failed or timed out is not left behind unknown to any stack.
 """
 
 from __future__ import annotations
@@ -88,6 +91,11 @@ def _unresolved(value: object) -> bool:
     return cdk.Token.is_unresolved(value)
 
 
+# Retained on delete and replacement, deleted by the rollback of a failed creation.
+COMMITTED_REMOVAL_POLICY = cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+RETAINED_POLICIES = (cdk.RemovalPolicy.RETAIN, cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
+
+
 def validate_props(
     *,
     model: str,
@@ -141,7 +149,7 @@ def validate_props(
         isinstance(commitment, Commitment)
         and commitment is not Commitment.NONE
         and removal_policy is not None
-        and removal_policy != cdk.RemovalPolicy.RETAIN
+        and removal_policy not in RETAINED_POLICIES
     ):
         problems.append(
             f"a throughput with commitment {commitment.value} is always retained (Bedrock cannot "
@@ -462,8 +470,9 @@ class ProvisionedThroughput(_ThroughputBase):
     :param family: family served, tagged ``bedrock-lifecycle:family``. Default: not tagged.
     :param version: version(s) served, tagged ``bedrock-lifecycle:version``. Default: not tagged.
     :param environment: tagged ``bedrock-lifecycle:environment``. Default: not tagged.
-    :param removal_policy: what removing it from the stack does. Default: RETAIN for a
-        committed throughput (forced: anything else is an error), DESTROY otherwise.
+    :param removal_policy: what removing it from the stack does. Default:
+        RETAIN_ON_UPDATE_OR_DELETE for a committed throughput (forced; RETAIN is accepted,
+        anything else is an error), DESTROY otherwise.
 
     Attributes: ``provisioned_model_arn`` (Ref), ``model`` (``aws_bedrock.IModel``),
     ``resource`` (the ``CustomResource``), ``commitment``, ``provider``.
@@ -503,7 +512,7 @@ class ProvisionedThroughput(_ThroughputBase):
         self.provider.add_model(model_arn_of(self, model))
         committed = commitment is not Commitment.NONE
         self.removal_policy = (
-            cdk.RemovalPolicy.RETAIN
+            (removal_policy if removal_policy is not None else COMMITTED_REMOVAL_POLICY)
             if committed
             else (removal_policy if removal_policy is not None else cdk.RemovalPolicy.DESTROY)
         )

@@ -169,17 +169,22 @@ def test_resource_properties_follow_the_contract(built):
 
 
 @pytest.mark.parametrize(
-    ("name", "policy"),
-    [("team-monthly", "Retain"), ("team_custom", "Retain"), ("team-hourly", "Delete")],
+    ("name", "deletion", "replacement"),
+    [
+        ("team-monthly", "RetainExceptOnCreate", "Retain"),
+        ("team_custom", "Retain", "Retain"),
+        ("team-hourly", "Delete", "Delete"),
+    ],
 )
-def test_committed_throughputs_are_retained(built, name, policy):
+def test_committed_throughputs_are_retained(built, name, deletion, replacement):
+    """Retained on delete and replacement; a failed creation is still rolled back."""
     _, template, _, _ = built
     template.has_resource(
         RESOURCE_TYPE,
         {
             "Properties": Match.object_like({"ProvisionedModelName": name}),
-            "DeletionPolicy": policy,
-            "UpdateReplacePolicy": policy,
+            "DeletionPolicy": deletion,
+            "UpdateReplacePolicy": replacement,
         },
     )
 
@@ -382,7 +387,7 @@ def test_shipped_prod_buys_the_assistant_throughput_and_retains_it(synthesized):
                     {"Key": "cost-center", "Value": "genai-platform"},
                 ],
             },
-            "DeletionPolicy": "Retain",
+            "DeletionPolicy": "RetainExceptOnCreate",
             "UpdateReplacePolicy": "Retain",
         },
     )

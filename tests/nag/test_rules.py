@@ -173,6 +173,15 @@ def _throughput(commitment: str, policy: str | None) -> Resource:
     ("resource", "expected"),
     [
         (_throughput("OneMonth", "Retain"), C.COMPLIANT),
+        (
+            Resource(
+                "Custom::BedrockProvisionedThroughput",
+                {"CommitmentDuration": "SixMonths"},
+                deletion_policy="RetainExceptOnCreate",
+                update_replace_policy="Retain",
+            ),
+            C.COMPLIANT,
+        ),
         (_throughput("SixMonths", "Delete"), C.NON_COMPLIANT),
         (_throughput("OneMonth", None), C.NON_COMPLIANT),
         (
@@ -186,7 +195,14 @@ def _throughput(commitment: str, policy: str | None) -> Resource:
         ),
         (_throughput("None", "Delete"), C.NOT_APPLICABLE),
     ],
-    ids=["retained", "deleted", "unset", "replaced-deletes", "no-commitment"],
+    ids=[
+        "retained",
+        "retained-except-on-create",
+        "deleted",
+        "unset",
+        "replaced-deletes",
+        "no-commitment",
+    ],
 )
 def test_committed_throughput_retained(resource, expected):
     assert throughput.check(resource) is expected
