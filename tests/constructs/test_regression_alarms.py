@@ -182,13 +182,15 @@ def test_lambda_errors_alarm_watches_the_new_version_of_the_alias(built, resourc
     alarm = built.rollouts[STACK].rollouts[ALIAS].regression_alarms.lambda_errors
     props = resources[logical(built, alarm)]["Properties"]
     function_name = stack.resolve(alias.function.function_name)
+    # The version the alias points at, as the template says (see test_rollout.version_ref).
+    alias_version = resources[logical(built, alias.alias)]["Properties"]["FunctionVersion"]
     assert (props["Namespace"], props["MetricName"], props["Statistic"]) == (
         "AWS/Lambda",
         "Errors",
         "Sum",
     )
     assert props["Dimensions"] == [
-        {"Name": "ExecutedVersion", "Value": stack.resolve(alias.version.version)},
+        {"Name": "ExecutedVersion", "Value": alias_version},
         {"Name": "FunctionName", "Value": function_name},
         {"Name": "Resource", "Value": {"Fn::Join": ["", [function_name, ":live"]]}},
     ]
