@@ -291,3 +291,54 @@ def test_the_hook_helpers_of_both_functions_are_identical():
     lambdas = Path(__file__).resolve().parents[3] / "bedrock_lifecycle/lambdas"
     gate = (lambdas / "evaluation_gate/hook.py").read_text()
     assert gate == (lambdas / "canary_analysis/hook.py").read_text(), "copy hook.py to both"
+
+
+def test_metric_pages_are_summed(analysis):
+    cloudwatch = client("cloudwatch")
+    metrics = METRICS
+    expected = {
+        "MetricDataQueries": queries("new", NEW),
+        "StartTime": START,
+        "EndTime": END,
+        "ScanBy": "TimestampAscending",
+    }
+    with Stubber(cloudwatch) as cw:
+        cw.add_response(
+            "get_metric_data",
+            {
+                "MetricDataResults": [{"Id": "new_inv", "Values": [15.0]}],
+                "NextToken": "page-2",
+            },
+            expected,
+        )
+        cw.add_response(
+            "get_metric_data",
+            {
+                "MetricDataResults": [
+                    {"Id": "new_inv", "Values": [10.0]},
+                    {"Id": "new_p99", "Values": [900.0]},
+                ]
+            },
+            {**expected, "NextToken": "page-2"},
+        )
+        stats = analysis.fetch_stats(cloudwatch, metrics, {"new": NEW}, START, END, PERIOD)
+        cw.assert_no_pending_responses()
+    assert stats["new"].invocations == 25
+    assert stats["new"].p99_latency_ms == 900
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        # Whole minutes that cover the window; at least one minute.
+        ("06:00:30", "06:12:10", ("06:00:00", "06:13:00", 780)),
+        ("06:00:00", "06:00:00", ("06:00:00", "06:01:00", 60)),
+        ("06:59:59", "07:00:01", ("06:59:00", "07:01:00", 120)),
+    ],
+)
+def test_window_is_whole_minutes_as_one_period(analysis, start, end, expected):
+    def at(text):
+        return dt.datetime.fromisoformat(f"2026-11-26T{text}+00:00")
+
+    first, last, period = analysis.window(at(start), at(end))
+    assert (first, last, period) == (at(expected[0]), at(expected[1]), expected[2])
