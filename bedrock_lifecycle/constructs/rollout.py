@@ -4,7 +4,8 @@ When ``cdk deploy`` moves an alias's ``live`` Lambda alias to a new version,
 CloudFormation hands the move to CodeDeploy (``UpdatePolicy:
 CodeDeployLambdaAliasUpdate``). CodeDeploy then
 
-1. runs the BeforeAllowTraffic hook, the evaluation gate (golden prompts);
+1. runs the BeforeAllowTraffic hook, the evaluation gate (for aliases with
+   golden prompts);
 2. shifts traffic by the alias's rollout policy, watching the regression
    alarms: an alarm in ALARM stops the deployment and rolls the alias back;
 3. runs the AfterAllowTraffic hook, the canary analysis (enough requests, no
