@@ -1,6 +1,6 @@
 # bedrock-lifecycle: every target sets itself up from nothing.
 #   make synth   set-up, then synthesize every environment into cdk.out/
-#   make test    set-up, then the whole suite (lint, gates, tests)
+#   make test    set-up, then the whole suite (ruff, mypy, pytest with the cdk-nag and cfn-lint gates)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -37,6 +37,7 @@ synth: $(SETUP)
 test: $(SETUP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy bedrock_lifecycle
 	$(BIN)/python -m pytest
 
 validate: $(SETUP)
