@@ -417,18 +417,29 @@ def create(
         commitment=props.commitment,
         token=params["clientRequestToken"],
     )
+    attempts: list[Exception] = []
+
+    def create_throughput(**kwargs: Any) -> dict:
+        try:
+            return client.create_provisioned_model_throughput(**kwargs)
+        except (ClientError, *TRANSPORT_ERRORS) as error:
+            attempts.append(error)
+            raise
+
     try:
-        arn = call(client.create_provisioned_model_throughput, sleep, **params)[
-            "provisionedModelArn"
-        ]
+        arn = call(create_throughput, sleep, **params)["provisionedModelArn"]
     except (ClientError, *TRANSPORT_ERRORS) as error:
-        if not retryable(error):
+        # A refusal is final only if no earlier attempt could have bought it: after a 5xx or
+        # a timeout, a later "quota exceeded" or "name in use" may be about our own purchase.
+        if not any(retryable(e) for e in attempts):
             raise ThroughputError(
                 f"Bedrock refused to create provisioned throughput {name} "
                 f"({props.model_units} units of {props.model_id}, commitment "
                 f"{props.commitment}): {aws_message(error)}"
             ) from error
-        return adopt_after_ambiguous_create(name, props, error, client, now=now, sleep=sleep)
+        return adopt_after_ambiguous_create(
+            name, props, error, len(attempts), client, now=now, sleep=sleep
+        )
     logger.info("provisioned throughput created", arn=arn, provisioned_model_name=name)
     return result(arn, wait="InService")
 
@@ -437,17 +448,19 @@ def adopt_after_ambiguous_create(
     name: str,
     props: Properties,
     error: Exception,
+    attempts: int,
     client: Any,
     *,
     now: Clock,
     sleep: Sleep,
 ) -> dict[str, Any]:
-    """After throttling or 5xx on create, Bedrock may still have bought the throughput.
+    """After throttling, 5xx or a timeout on create, Bedrock may still have bought the throughput.
 
     If a throughput of that name, units and commitment was created just now, it
     is ours: report it, so CloudFormation tracks (and on rollback deletes) it.
+    ``error`` is the last attempt's error, ``attempts`` how many failed.
     """
-    problem = f"creating provisioned throughput {name} failed after {MAX_ATTEMPTS} attempts " + (
+    problem = f"creating provisioned throughput {name} failed after {attempts} attempts " + (
         f"({aws_message(error)})"
     )
     try:

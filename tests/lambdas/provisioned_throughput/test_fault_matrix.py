@@ -249,6 +249,37 @@ SCENARIOS = [
         "managed by CloudFormation and must be deleted by hand",
         sleeps=ATTEMPTS - 1,
     ),
+    # ---- create: a refusal after a 5xx or throttled attempt may be about our own purchase
+    Scenario(
+        "create-InternalServerException-then-ConflictException-bought-is-adopted",
+        CREATE_EVENT,
+        [
+            *err(CREATE, create_params(), "InternalServerException"),
+            *err(CREATE, create_params(), "ConflictException"),
+            get(NAME, arn=ARN, status="Creating", created=NOW - dt.timedelta(minutes=1)),
+            get(status="InService"),
+        ],
+        "SUCCESS",
+        ARN,
+        created=(ARN,),
+        data={"ProvisionedModelArn": ARN},
+        sleeps=1,
+    ),
+    Scenario(
+        "create-ThrottlingException-then-ServiceQuotaExceededException-nothing-bought",
+        CREATE_EVENT,
+        [
+            *err(CREATE, create_params(), "ThrottlingException"),
+            *err(CREATE, create_params(), "ServiceQuotaExceededException"),
+            *get_err("ResourceNotFoundException", NAME),
+        ],
+        "FAILED",
+        CREATE_FAILED_MARKER,
+        reason=f"creating provisioned throughput {NAME} failed after 2 attempts "
+        f"(ServiceQuotaExceededException: {MESSAGES['ServiceQuotaExceededException']}); no "
+        f"throughput named {NAME} exists, nothing was bought",
+        sleeps=1,
+    ),
     # ---- create accepted, polling fails: the ARN is the physical id, rollback deletes it
     Scenario(
         "create-poll-ThrottlingException-waits",
