@@ -22,7 +22,7 @@ from bedrock_lifecycle.nag import acknowledge, register_packs
 from bedrock_lifecycle.versions import ModelVersion
 from tests.conftest import new_app
 from tests.support.bedrock_standin import converse_reply, error_reply, shared_standin
-from tests.support.router import harness_for, load_router, render_intrinsics
+from tests.support.router import PSEUDO_PARAMETERS, harness_for, load_router, render_intrinsics
 
 ACCOUNT, REGION = "111111111111", "us-east-1"
 PROVISIONED_ARN = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:provisioned-model/abcdef123456"
@@ -718,3 +718,48 @@ def test_colliding_construct_ids_are_refused(tmp_path):
         aliases_of_environment(
             cdk.Stack(cdk.App(), "S"), config=config, environment="dev", throughputs={}
         )
+
+
+@pytest.mark.synth
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_shipped_routers_send_metadata_and_model_ids_bedrock_accepts(synthesized, environment):
+    """Every shipped alias's router, as deployed, against the stand-in, which refuses what
+    Bedrock's patterns refuse (``modelId``, ``requestMetadata`` keys and values)."""
+    stack = synthesized.stacks[environment]
+    template = synthesized.template(environment)
+    pseudo = dict(PSEUDO_PARAMETERS)
+    for throughput in stack.throughputs.values():  # a throughput's ARN exists after deploy only
+        ref = stack.resolve(throughput.provisioned_model_arn)["Ref"]
+        pseudo[ref] = f"arn:aws:bedrock:us-east-1:111111111111:provisioned-model/{'a' * 12}"
+    standin = shared_standin()
+    checked = []
+    for name, alias in stack.aliases.items():
+        fn = template.to_json()["Resources"][function_id(stack, alias)]
+        config = json.loads(
+            render_intrinsics(fn["Properties"]["Environment"]["Variables"]["ROUTER_CONFIG"], pseudo)
+        )
+        standin.reset()
+        harness = harness_for(standin, config)
+        request = (
+            {"inputText": "hello"}
+            if config["kind"] == "embedding"
+            else {"messages": [{"role": "user", "content": [{"text": "hi"}]}]}
+        )
+        answer = harness.invoke(request, request_id="8f14e45f-ceea-467f-a1b2-0c3d4e5f6a7b")
+        assert "error" not in answer, (name, answer)
+        (sent,) = standin.requests
+        metadata = (
+            json.loads(sent.headers["x-amzn-bedrock-request-metadata"])
+            if config["kind"] == "embedding"
+            else sent.json["requestMetadata"]
+        )
+        assert metadata == {
+            "alias": name,
+            "version_id": alias.model_version.version_id,
+            "environment": environment,
+            "request_id": "8f14e45f-ceea-467f-a1b2-0c3d4e5f6a7b",
+        }
+        checked.append(name)
+    standin.reset()
+    assert "summarizer/pinned-v1" in checked or environment == "dev", checked
+    assert len(checked) == len(synthesized.config.aliases_for(environment))

@@ -18,13 +18,19 @@ then, in a test::
         assert request.model_id == "..." and request.json["requestMetadata"] == {...}
 
 Replies are consumed in order; when the script is empty the default reply
-(a successful Converse or embedding answer) is served.
+(a successful Converse or embedding answer) is served. Like Bedrock, and unlike
+botocore (which checks names, types and lengths but not patterns), the stand-in
+first checks ``modelId`` and ``requestMetadata`` against the patterns of
+botocore's Bedrock Runtime model and answers a 400 ``ValidationException``
+naming what broke them (:func:`wire_problems`); no scripted reply is consumed.
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -37,6 +43,7 @@ from urllib.parse import unquote
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.loaders import Loader
 
 REGION = "us-east-1"
 
@@ -116,6 +123,62 @@ def error_reply(code: str, status: int, message: str = "stand-in error") -> Repl
     )
 
 
+@functools.cache
+def _patterns() -> dict[str, re.Pattern[str]]:
+    """Bedrock Runtime's own patterns, from the installed botocore model."""
+    shapes = Loader().load_service_model("bedrock-runtime", "service-2")["shapes"]
+    return {
+        "converse": re.compile(shapes["ConversationalModelId"]["pattern"]),
+        "invoke": re.compile(shapes["InvokeModelIdentifier"]["pattern"]),
+        "key": re.compile(shapes["RequestMetadataKeyString"]["pattern"]),
+        "value": re.compile(shapes["RequestMetadataValueString"]["pattern"]),
+    }
+
+
+def metadata_problems(metadata: Any) -> list[str]:
+    """What Bedrock refuses in a ``requestMetadata`` map: 1-16 entries, keys 1-256 and
+    values 0-256 characters of letters, digits, whitespace and ``:_@$#=/+,-.``."""
+    patterns = _patterns()
+    if not isinstance(metadata, dict) or not 1 <= len(metadata) <= 16:
+        return [f"requestMetadata must map 1-16 keys to strings, got {metadata!r}"]
+    problems = []
+    for key, value in metadata.items():
+        if not (isinstance(key, str) and 1 <= len(key) <= 256 and patterns["key"].fullmatch(key)):
+            problems.append(f"requestMetadata key {key!r} does not match the key pattern")
+        if not (
+            isinstance(value, str) and len(value) <= 256 and patterns["value"].fullmatch(value)
+        ):
+            problems.append(f"requestMetadata[{key!r}] {value!r} does not match the value pattern")
+    return problems
+
+
+def wire_problems(request: RecordedRequest) -> list[str]:
+    """Why Bedrock would answer ``request`` with a ValidationException (empty: it would not)."""
+    pattern = _patterns().get(request.operation)
+    if pattern is None:
+        return [f"unknown operation {request.operation!r}"]
+    problems = []
+    if not (1 <= len(request.model_id) <= 2048 and pattern.fullmatch(request.model_id)):
+        problems.append(
+            f"modelId {request.model_id!r} does not match the {request.operation} pattern"
+        )
+    if request.operation == "converse":
+        body = request.json
+        if "requestMetadata" in body:
+            problems += metadata_problems(body["requestMetadata"])
+    else:
+        # InvokeModel: the map travels JSON-encoded in a header of at most 8500 characters.
+        header = request.headers.get("x-amzn-bedrock-request-metadata")
+        if header is not None:
+            if len(header) > 8500:
+                problems.append("X-Amzn-Bedrock-Request-Metadata is over 8500 characters")
+            try:
+                problems += metadata_problems(json.loads(header))
+            except ValueError:
+                problems.append(f"X-Amzn-Bedrock-Request-Metadata is not JSON: {header!r}")
+    return problems
+
+
 class BedrockStandIn:
     """The server: ``url``, ``requests`` received, ``script(*replies)``, ``client(**config)``."""
 
@@ -138,16 +201,21 @@ class BedrockStandIn:
                 # /model/{modelId}/converse or /model/{modelId}/invoke
                 model_id = unquote(parts[2]) if len(parts) > 3 else ""
                 operation = parts[3] if len(parts) > 3 else ""
-                reply = standin._record(
-                    RecordedRequest(
-                        method="POST",
-                        path=self.path,
-                        operation=operation,
-                        model_id=model_id,
-                        headers={k.lower(): v for k, v in self.headers.items()},
-                        body=body,
-                    )
+                request = RecordedRequest(
+                    method="POST",
+                    path=self.path,
+                    operation=operation,
+                    model_id=model_id,
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=body,
                 )
+                problems = wire_problems(request)
+                if problems:
+                    with standin._lock:
+                        standin.requests.append(request)
+                    reply = error_reply("ValidationException", 400, "; ".join(problems))
+                else:
+                    reply = standin._record(request)
                 if reply.delay_seconds:
                     time.sleep(reply.delay_seconds)
                 payload = json.dumps(reply.body).encode() if reply.body is not None else b""

@@ -28,6 +28,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -78,6 +79,11 @@ MAX_EMBEDDING_CHARACTERS = 50000  # Titan Text Embeddings V2 input limit
 # a fault of the version or the service: a server error, which the rollout
 # alarms count, so a broken new version rolls back.
 CALLER_FAULT_CODES = frozenset({"ValidationException"})
+
+# Bedrock's pattern for requestMetadata values (botocore model, bedrock-runtime
+# 2023-09-30, RequestMetadataValueString); botocore does not check it, Bedrock
+# refuses the whole request.
+METADATA_VALUE_RE = re.compile(r"[a-zA-Z0-9\s:_@$#=/+,\-.]{0,256}")
 THROTTLE_CODES = frozenset({"ThrottlingException"})
 
 logger = Logger()
@@ -134,7 +140,18 @@ class RouterConfig:
         if bad:
             raise ValueError(f"{CONFIG_ENV} allowed_overrides has unknown keys {', '.join(bad)}")
         data["allowed_overrides"] = tuple(data.get("allowed_overrides", ()))
-        return cls(**data)
+        config = cls(**data)
+        for key, value in (
+            ("environment", config.environment),
+            ("family/alias", config.qualified_alias),
+            ("version_id", config.version_id),
+        ):
+            if not METADATA_VALUE_RE.fullmatch(value):
+                raise ValueError(
+                    f"{CONFIG_ENV} {key} {value!r} cannot be sent as Bedrock requestMetadata "
+                    "(at most 256 letters, digits, spaces and :_@$#=/+,-.)"
+                )
+        return config
 
 
 def new_bedrock_client(session: boto3.session.Session | None = None, **config: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import socket
 
 import pytest
@@ -424,6 +425,9 @@ def test_request_hash_ignores_key_order(router):
         ({"model_id": ""}, "lacks model_id"),
         ({"allowed_overrides": ["seed"]}, "allowed_overrides has unknown keys seed"),
         ({"extra": 1}, "has unknown keys extra"),
+        ({"alias": "live!"}, "family/alias 'summarizer/live!' cannot be sent as Bedrock"),
+        ({"environment": "prod&qa"}, "environment 'prod&qa' cannot be sent as Bedrock"),
+        ({"version_id": "v2@" + "a" * 260}, "version_id 'v2@aaa.* cannot be sent as Bedrock"),
     ],
 )
 def test_config_is_checked_at_cold_start(router, change, message):
@@ -481,3 +485,16 @@ def test_handler_delegates_to_the_module_router_and_lets_only_bugs_escape(
     monkeypatch.setattr(harness.router, "handle", broken)
     with pytest.raises(KeyError, match="a bug"):
         router.handler({"messages": MESSAGES}, context)
+
+
+def test_metadata_check_is_bedrocks_own_pattern(router):
+    """The router's cold-start check accepts exactly the characters Bedrock's model allows."""
+    from botocore.loaders import Loader
+
+    shapes = Loader().load_service_model("bedrock-runtime", "service-2")["shapes"]
+    bedrock = re.compile(shapes["RequestMetadataValueString"]["pattern"])
+    for code in range(32, 127):
+        char = chr(code)
+        assert bool(router.METADATA_VALUE_RE.fullmatch(char)) == bool(bedrock.fullmatch(char)), char
+    assert router.METADATA_VALUE_RE.fullmatch("a" * 256)
+    assert not router.METADATA_VALUE_RE.fullmatch("a" * 257)
