@@ -9,6 +9,10 @@
   silent canary (fewer than ``min_samples`` requests). Left out when every
   alias rolls out all at once.
 
+Both run from the one Lambda asset ``lambdas/evaluation_gate`` (handlers
+``app.handler`` and ``canary_analysis.handler``), which holds the ``hook.py``
+they share.
+
 How a hook learns what to check: CodeDeploy passes only a deployment id. The
 hook reads the deployment group name (``GetDeployment``) and the function and
 versions (``ListDeploymentTargets`` + ``GetDeploymentTarget``:
@@ -143,10 +147,13 @@ class RolloutHooks(Construct):
         analysed = [r for r in rollouts if r.runs_canary_analysis]
         self.analysis: LifecycleFunction | None = None
         if analysed:
+            # Same asset as the gate (they share hook.py), another handler module.
             self.analysis = LifecycleFunction(
                 self,
                 "CanaryAnalysis",
-                source="canary_analysis",
+                source="evaluation_gate",
+                handler="canary_analysis.handler",
+                service_name="canary_analysis",
                 description="CodeDeploy AfterAllowTraffic: the new version served enough, "
                 "and no worse than the previous one",
                 environment=environment,

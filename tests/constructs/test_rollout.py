@@ -351,6 +351,22 @@ def test_hooks_read_their_settings_from_the_layer(built, shipped_config):
     assert (folder / "golden/embedder.jsonl").is_file()
 
 
+def test_both_hooks_run_from_the_one_evaluation_gate_asset(built):
+    rollouts = built.rollouts["Canaries"]
+    resources = built.templates["Canaries"].to_json()["Resources"]
+    gate, analysis = (
+        resources[resolve(built.stacks["Canaries"], hook.function.node.default_child.logical_id)]
+        for hook in (rollouts.hooks.gate, rollouts.hooks.analysis)
+    )
+    assert gate["Properties"]["Handler"] == "app.handler"
+    assert analysis["Properties"]["Handler"] == "canary_analysis.handler"
+    assert analysis["Properties"]["Code"] == gate["Properties"]["Code"]
+    # The zipped folder holds both handler modules and the hook.py they import.
+    asset_hash = gate["Properties"]["Code"]["S3Key"].removesuffix(".zip")
+    asset = Path(built.app.outdir) / f"asset.{asset_hash}"
+    assert {"app.py", "canary_analysis.py", "hook.py"} <= {p.name for p in asset.iterdir()}
+
+
 def test_gate_and_analysis_report_within_codedeploy_limits(built):
     rollouts = built.rollouts["Canaries"]
     for hook, seconds in ((rollouts.hooks.gate, 600), (rollouts.hooks.analysis, 60)):
@@ -528,9 +544,9 @@ def test_shipped_golden_prompts_are_valid(shipped_config):
 
 def test_gate_knows_every_check_the_validator_allows():
     from bedrock_lifecycle.config.rollouts import ALL_CHECKS
-    from tests.lambdas.evaluation_gate.conftest import ASSET, load_asset_module
+    from tests.support.lambda_assets import load_asset_module
 
-    gate = load_asset_module(ASSET, "app", "evaluation_gate_app_checks")
+    gate = load_asset_module("evaluation_gate")
     assert gate.CHECKS == ALL_CHECKS
 
 

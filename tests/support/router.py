@@ -19,15 +19,13 @@ the template and render it with :func:`render_intrinsics`.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
-ROUTER_ASSET = Path(__file__).resolve().parents[2] / "bedrock_lifecycle/lambdas/router"
+from tests.support.lambda_assets import load_asset_module
+
 MODULE_NAME = "bedrock_lifecycle_router_app"
 
 PSEUDO_PARAMETERS = {
@@ -38,15 +36,9 @@ PSEUDO_PARAMETERS = {
 }
 
 
-@functools.cache
 def load_router() -> ModuleType:
     """The router's ``app.py``, imported once under a unique name."""
-    spec = importlib.util.spec_from_file_location(MODULE_NAME, ROUTER_ASSET / "app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[MODULE_NAME] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_asset_module("router", unique_name=MODULE_NAME)
 
 
 def chat_config(**overrides: Any) -> dict[str, Any]:

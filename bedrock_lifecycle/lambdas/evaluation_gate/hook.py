@@ -1,7 +1,8 @@
 """What a CodeDeploy lifecycle hook needs: the deployment's target and a report.
 
-This file is copied verbatim into every hook's asset root (each is zipped
-alone); tests/lambdas check the copies stay identical.
+Shared by both hooks of this asset root: the evaluation gate (``app.handler``,
+BeforeAllowTraffic) and the canary analysis (``canary_analysis.handler``,
+AfterAllowTraffic), two functions deployed from the one zipped folder.
 """
 
 from __future__ import annotations

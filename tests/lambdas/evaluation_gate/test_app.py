@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
+from contextlib import contextmanager
 
-import boto3
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-DEPLOYMENT = "d-ABCDEF123"
-EXECUTION = "exec-42"
-EVENT = {"DeploymentId": DEPLOYMENT, "LifecycleEventHookExecutionId": EXECUTION}
-GROUP = "summarizer.live"
-FUNCTION = "BedrockLifecycle-prod-SummarizerLiveFunction-abc"
+from tests.lambdas.evaluation_gate.codedeploy_stubs import (
+    EVENT,
+    FUNCTION,
+    GROUP,
+    stub_report,
+    stub_target,
+)
+from tests.support.lambda_assets import stubbed_clients
 
 
-def client(name):
-    return boto3.client(
-        name, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
-    )
+@contextmanager
+def hook_clients():
+    """codedeploy and lambda clients behind Stubbers; every stubbed call must be made."""
+    with stubbed_clients("codedeploy", "lambda") as [(codedeploy, cd_stub), (lam, lambda_stub)]:
+        yield codedeploy, cd_stub, lam, lambda_stub
 
 
 @pytest.fixture
@@ -73,51 +76,6 @@ def settings(tmp_path):
     path = tmp_path / "settings.json"
     path.write_text(json.dumps({"groups": groups}))
     return str(path)
-
-
-def stub_target(stub: Stubber, group: str = GROUP) -> None:
-    stub.add_response(
-        "get_deployment",
-        {
-            "deploymentInfo": {
-                "deploymentId": DEPLOYMENT,
-                "deploymentGroupName": group,
-                "applicationName": "BedrockLifecycle-prod",
-                "createTime": dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC),
-            }
-        },
-        {"deploymentId": DEPLOYMENT},
-    )
-    stub.add_response(
-        "list_deployment_targets", {"targetIds": [FUNCTION]}, {"deploymentId": DEPLOYMENT}
-    )
-    stub.add_response(
-        "get_deployment_target",
-        {
-            "deploymentTarget": {
-                "deploymentTargetType": "LambdaTarget",
-                "lambdaTarget": {
-                    "deploymentId": DEPLOYMENT,
-                    "targetId": FUNCTION,
-                    "lambdaFunctionInfo": {
-                        "functionName": FUNCTION,
-                        "functionAlias": "live",
-                        "currentVersion": "6",
-                        "targetVersion": "7",
-                    },
-                },
-            }
-        },
-        {"deploymentId": DEPLOYMENT, "targetId": FUNCTION},
-    )
-
-
-def stub_report(stub: Stubber, status: str) -> None:
-    stub.add_response(
-        "put_lifecycle_event_hook_execution_status",
-        {"lifecycleEventHookExecutionId": EXECUTION},
-        {"deploymentId": DEPLOYMENT, "lifecycleEventHookExecutionId": EXECUTION, "status": status},
-    )
 
 
 def answer(text: str, tokens: int = 20) -> dict:
@@ -184,16 +142,13 @@ def report_lines(caplog) -> list[dict]:
 
 
 def test_passes_and_publishes_the_pass_rate(gate, settings, capsys):
-    codedeploy, lam = client("codedeploy"), client("lambda")
-    with Stubber(codedeploy) as cd_stub, Stubber(lam) as lambda_stub:
+    with hook_clients() as (codedeploy, cd_stub, lam, lambda_stub):
         stub_target(cd_stub)
         stub_invoke(lambda_stub, chat("Ticket: refund A-1"), answer("Refund for A-1 issued."))
         stub_invoke(lambda_stub, chat("JSON please"), answer('```json\n{"days": 5}\n```'))
         stub_invoke(lambda_stub, chat("hi"), answer("Hello"))
         stub_report(cd_stub, "Succeeded")
         status = evaluate(gate, settings, codedeploy, lam, clock=Clock(0.1))
-        cd_stub.assert_no_pending_responses()
-        lambda_stub.assert_no_pending_responses()
     assert status == "Succeeded"
     (emf,) = metric_lines(capsys)
     (directive,) = emf["_aws"]["CloudWatchMetrics"]
@@ -209,8 +164,7 @@ def test_passes_and_publishes_the_pass_rate(gate, settings, capsys):
 
 
 def test_fails_on_quality_below_the_pass_rate(gate, settings, caplog):
-    codedeploy, lam = client("codedeploy"), client("lambda")
-    with Stubber(codedeploy) as cd_stub, Stubber(lam) as lambda_stub:
+    with hook_clients() as (codedeploy, cd_stub, lam, lambda_stub):
         stub_target(cd_stub)
         # refund: code missing and too many tokens; json: not JSON; fast: passes.
         stub_invoke(lambda_stub, chat("Ticket: refund A-1"), answer("I cannot help", tokens=80))
@@ -218,8 +172,6 @@ def test_fails_on_quality_below_the_pass_rate(gate, settings, caplog):
         stub_invoke(lambda_stub, chat("hi"), answer("Hello"))
         stub_report(cd_stub, "Failed")
         status = evaluate(gate, settings, codedeploy, lam, clock=Clock(0.1))
-        cd_stub.assert_no_pending_responses()
-        lambda_stub.assert_no_pending_responses()
     assert status == "Failed"
     (report,) = report_lines(caplog)
     assert report["verdict"] == "Failed"
@@ -239,8 +191,7 @@ def test_fails_on_quality_below_the_pass_rate(gate, settings, caplog):
 
 
 def test_slow_answers_errors_and_router_errors_fail_their_prompt(gate, settings, caplog):
-    codedeploy, lam = client("codedeploy"), client("lambda")
-    with Stubber(codedeploy) as cd_stub, Stubber(lam) as lambda_stub:
+    with hook_clients() as (codedeploy, cd_stub, lam, lambda_stub):
         stub_target(cd_stub)
         stub_invoke(lambda_stub, chat("Ticket: refund A-1"), {"errorMessage": "boom"}, "Unhandled")
         stub_invoke(
@@ -251,7 +202,6 @@ def test_slow_answers_errors_and_router_errors_fail_their_prompt(gate, settings,
         stub_invoke(lambda_stub, chat("hi"), answer("Hello"))
         stub_report(cd_stub, "Failed")
         status = evaluate(gate, settings, codedeploy, lam, clock=Clock(1.4))  # 1.4 s per call
-        cd_stub.assert_no_pending_responses()
     assert status == "Failed"
     (report,) = report_lines(caplog)
     failures = {r["id"]: r["failures"] for r in report["results"]}
@@ -261,37 +211,29 @@ def test_slow_answers_errors_and_router_errors_fail_their_prompt(gate, settings,
 
 
 def test_embedding_dimension_check(gate, settings, caplog):
-    codedeploy, lam = client("codedeploy"), client("lambda")
-    with Stubber(codedeploy) as cd_stub, Stubber(lam) as lambda_stub:
+    with hook_clients() as (codedeploy, cd_stub, lam, lambda_stub):
         stub_target(cd_stub, "embedder.live")
         stub_invoke(lambda_stub, {"inputText": "leave policy"}, {"embedding": [0.1, 0.2, 0.3]})
         stub_report(cd_stub, "Failed")
         assert evaluate(gate, settings, codedeploy, lam) == "Failed"
-        cd_stub.assert_no_pending_responses()
     (report,) = report_lines(caplog)
     assert report["results"][0]["failures"] == ["dimensions: expected 4, got 3"]
 
 
 def test_alias_without_golden_prompts_passes_without_invoking(gate, settings):
-    codedeploy, lam = client("codedeploy"), client("lambda")
-    with Stubber(codedeploy) as cd_stub, Stubber(lam) as lambda_stub:
+    with hook_clients() as (codedeploy, cd_stub, lam, _):
         stub_target(cd_stub, "assistant.live")
         stub_report(cd_stub, "Succeeded")
         assert evaluate(gate, settings, codedeploy, lam) == "Succeeded"
-        cd_stub.assert_no_pending_responses()
-        lambda_stub.assert_no_pending_responses()
 
 
 def test_out_of_time_prompts_count_as_failed_and_the_report_still_goes_out(gate, settings, caplog):
-    codedeploy, lam = client("codedeploy"), client("lambda")
     budget = iter([600_000, 5_000, 5_000])
-    with Stubber(codedeploy) as cd_stub, Stubber(lam) as lambda_stub:
+    with hook_clients() as (codedeploy, cd_stub, lam, lambda_stub):
         stub_target(cd_stub)
         stub_invoke(lambda_stub, chat("Ticket: refund A-1"), answer("Refund for A-1 issued."))
         stub_report(cd_stub, "Failed")
         status = evaluate(gate, settings, codedeploy, lam, remaining_ms=lambda: next(budget))
-        cd_stub.assert_no_pending_responses()
-        lambda_stub.assert_no_pending_responses()
     assert status == "Failed"
     (report,) = report_lines(caplog)
     failures = {r["id"]: r["failures"] for r in report["results"]}
@@ -299,40 +241,35 @@ def test_out_of_time_prompts_count_as_failed_and_the_report_still_goes_out(gate,
 
 
 def test_an_exception_still_reports_failed(gate, settings):
-    codedeploy, lam = client("codedeploy"), client("lambda")
-    with Stubber(codedeploy) as cd_stub, Stubber(lam) as lambda_stub:
+    with hook_clients() as (codedeploy, cd_stub, lam, _):
         cd_stub.add_client_error(
             "get_deployment", "DeploymentDoesNotExistException", "no such deployment"
         )
         stub_report(cd_stub, "Failed")
         assert evaluate(gate, settings, codedeploy, lam) == "Failed"
-        cd_stub.assert_no_pending_responses()
-        lambda_stub.assert_no_pending_responses()
 
 
 def test_unknown_deployment_group_reports_failed(gate, settings):
-    codedeploy, lam = client("codedeploy"), client("lambda")
-    with Stubber(codedeploy) as cd_stub, Stubber(lam):
+    with hook_clients() as (codedeploy, cd_stub, lam, _):
         stub_target(cd_stub, "someone-else.live")
         stub_report(cd_stub, "Failed")
         assert evaluate(gate, settings, codedeploy, lam) == "Failed"
-        cd_stub.assert_no_pending_responses()
 
 
 def test_missing_settings_file_reports_failed(gate, tmp_path):
-    codedeploy, lam = client("codedeploy"), client("lambda")
-    with Stubber(codedeploy) as cd_stub, Stubber(lam):
+    with hook_clients() as (codedeploy, cd_stub, lam, _):
         stub_report(cd_stub, "Failed")
         status = evaluate(gate, str(tmp_path / "absent.json"), codedeploy, lam)
-        cd_stub.assert_no_pending_responses()
     assert status == "Failed"
 
 
 @pytest.mark.parametrize("event", [None, {}, {"DeploymentId": "d-1"}])
 def test_an_event_without_ids_is_refused_before_any_call(gate, settings, event):
-    codedeploy, lam = client("codedeploy"), client("lambda")
     # Any call would raise: nothing is stubbed.
-    with Stubber(codedeploy), Stubber(lam), pytest.raises(ValueError, match="CodeDeploy hook"):
+    with (
+        hook_clients() as (codedeploy, _, lam, _),
+        pytest.raises(ValueError, match="CodeDeploy hook"),
+    ):
         gate.evaluate(event, codedeploy=codedeploy, lambda_client=lam, settings_file=settings)
 
 

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
-DEPLOYMENT = "d-ABCDEF123"
-EXECUTION = "exec-42"
-EVENT = {"DeploymentId": DEPLOYMENT, "LifecycleEventHookExecutionId": EXECUTION}
-GROUP = "summarizer.live"
-FUNCTION = "BedrockLifecycle-prod-SummarizerLiveFunction-abc"
+from tests.lambdas.evaluation_gate.codedeploy_stubs import (
+    EVENT,
+    FUNCTION,
+    GROUP,
+    stub_report,
+    stub_target,
+)
+from tests.support.lambda_assets import stubbed_clients
+
 NEW, OLD = "v2@0123456789ab", "v1@ba9876543210"
-CREATED = dt.datetime(2026, 11, 26, 6, 0, 30, tzinfo=dt.UTC)
 NOW = dt.datetime(2026, 11, 26, 6, 12, 10, tzinfo=dt.UTC)
 # Whole minutes around [CREATED, NOW]: 06:00 to 06:13, one 780 s period.
 START, END, PERIOD = (
@@ -40,10 +43,11 @@ METRICS = {
 }
 
 
-def client(name):
-    return boto3.client(
-        name, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
-    )
+@contextmanager
+def hook_clients():
+    """codedeploy, lambda and cloudwatch clients and their Stubbers; every stub must be used."""
+    with stubbed_clients("codedeploy", "lambda", "cloudwatch") as pairs:
+        yield [part for pair in pairs for part in pair]
 
 
 @pytest.fixture
@@ -62,34 +66,6 @@ def settings(tmp_path: Path) -> str:
     path = tmp_path / "settings.json"
     path.write_text(json.dumps({"groups": {GROUP: group}}))
     return str(path)
-
-
-def stub_target(stub: Stubber) -> None:
-    stub.add_response(
-        "get_deployment",
-        {"deploymentInfo": {"deploymentGroupName": GROUP, "createTime": CREATED}},
-        {"deploymentId": DEPLOYMENT},
-    )
-    stub.add_response(
-        "list_deployment_targets", {"targetIds": [FUNCTION]}, {"deploymentId": DEPLOYMENT}
-    )
-    stub.add_response(
-        "get_deployment_target",
-        {
-            "deploymentTarget": {
-                "deploymentTargetType": "LambdaTarget",
-                "lambdaTarget": {
-                    "lambdaFunctionInfo": {
-                        "functionName": FUNCTION,
-                        "functionAlias": "live",
-                        "currentVersion": "6",
-                        "targetVersion": "7",
-                    }
-                },
-            }
-        },
-        {"deploymentId": DEPLOYMENT, "targetId": FUNCTION},
-    )
 
 
 def stub_previous(stub: Stubber, version_id: str | None = OLD) -> None:
@@ -155,33 +131,27 @@ def stub_metrics(
     )
 
 
-def stub_report(stub: Stubber, status: str) -> None:
-    stub.add_response(
-        "put_lifecycle_event_hook_execution_status",
-        {"lifecycleEventHookExecutionId": EXECUTION},
-        {"deploymentId": DEPLOYMENT, "lifecycleEventHookExecutionId": EXECUTION, "status": status},
+def call(analysis, settings, clients) -> str:
+    codedeploy, _, lam, _, cloudwatch, _ = clients
+    return analysis.analyse(
+        EVENT,
+        codedeploy=codedeploy,
+        lambda_client=lam,
+        cloudwatch=cloudwatch,
+        settings_file=settings,
+        now=lambda: NOW,
     )
 
 
 def run(analysis, settings, values, *, expected, previous=OLD, versions=None):
-    codedeploy, lam, cloudwatch = client("codedeploy"), client("lambda"), client("cloudwatch")
-    with Stubber(codedeploy) as cd, Stubber(lam) as lm, Stubber(cloudwatch) as cw:
+    with hook_clients() as clients:
+        _, cd, _, lm, _, cw = clients
         stub_target(cd)
         stub_previous(lm, previous)
         if values is not None:
             stub_metrics(cw, values, *([versions] if versions else []))
         stub_report(cd, expected)
-        status = analysis.analyse(
-            EVENT,
-            codedeploy=codedeploy,
-            lambda_client=lam,
-            cloudwatch=cloudwatch,
-            settings_file=settings,
-            now=lambda: NOW,
-        )
-        for stub in (cd, lm, cw):
-            stub.assert_no_pending_responses()
-    return status
+        return call(analysis, settings, clients)
 
 
 def reports(caplog) -> list[dict]:
@@ -253,48 +223,32 @@ def test_without_a_comparable_previous_version_only_samples_count(analysis, sett
 
 
 def test_an_exception_still_reports_failed(analysis, settings):
-    codedeploy, lam, cloudwatch = client("codedeploy"), client("lambda"), client("cloudwatch")
-    with Stubber(codedeploy) as cd, Stubber(lam) as lm, Stubber(cloudwatch) as cw:
+    with hook_clients() as clients:
+        _, cd, _, lm, _, cw = clients
         stub_target(cd)
         stub_previous(lm)
         cw.add_client_error("get_metric_data", "Throttling", "Rate exceeded")
         stub_report(cd, "Failed")
-        status = analysis.analyse(
-            EVENT,
-            codedeploy=codedeploy,
-            lambda_client=lam,
-            cloudwatch=cloudwatch,
-            settings_file=settings,
-            now=lambda: NOW,
-        )
-        for stub in (cd, lm, cw):
-            stub.assert_no_pending_responses()
+        status = call(analysis, settings, clients)
     assert status == "Failed"
 
 
 def test_an_event_without_ids_is_refused_before_any_call(analysis, settings):
-    codedeploy = client("codedeploy")
+    # Any call would raise: nothing is stubbed.
     with (
-        Stubber(codedeploy),
+        hook_clients() as (codedeploy, _, lam, _, cloudwatch, _),
         pytest.raises(ValueError, match="lacks LifecycleEventHookExecutionId"),
     ):
         analysis.analyse(
             {"DeploymentId": "d-1"},
             codedeploy=codedeploy,
-            lambda_client=client("lambda"),
-            cloudwatch=client("cloudwatch"),
+            lambda_client=lam,
+            cloudwatch=cloudwatch,
             settings_file=settings,
         )
 
 
-def test_the_hook_helpers_of_both_functions_are_identical():
-    lambdas = Path(__file__).resolve().parents[3] / "bedrock_lifecycle/lambdas"
-    gate = (lambdas / "evaluation_gate/hook.py").read_text()
-    assert gate == (lambdas / "canary_analysis/hook.py").read_text(), "copy hook.py to both"
-
-
 def test_metric_pages_are_summed(analysis):
-    cloudwatch = client("cloudwatch")
     metrics = METRICS
     expected = {
         "MetricDataQueries": queries("new", NEW),
@@ -302,7 +256,7 @@ def test_metric_pages_are_summed(analysis):
         "EndTime": END,
         "ScanBy": "TimestampAscending",
     }
-    with Stubber(cloudwatch) as cw:
+    with stubbed_clients("cloudwatch") as [(cloudwatch, cw)]:
         cw.add_response(
             "get_metric_data",
             {
@@ -322,7 +276,6 @@ def test_metric_pages_are_summed(analysis):
             {**expected, "NextToken": "page-2"},
         )
         stats = analysis.fetch_stats(cloudwatch, metrics, {"new": NEW}, START, END, PERIOD)
-        cw.assert_no_pending_responses()
     assert stats["new"].invocations == 25
     assert stats["new"].p99_latency_ms == 900
 

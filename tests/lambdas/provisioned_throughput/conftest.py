@@ -4,21 +4,15 @@ the provider framework around it, so that each test sees what CloudFormation wou
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
-ASSET = Path(__file__).resolve().parents[3] / "bedrock_lifecycle/lambdas/provisioned_throughput"
-MODULE = "provisioned_throughput_app"
+from tests.support.lambda_assets import load_asset_module, stubbed_clients
 
 NOW = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)
 ACCOUNT = "222222222222"
@@ -41,23 +35,14 @@ CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
 
 @pytest.fixture(scope="session")
 def app() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(MODULE, ASSET / "app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[MODULE] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_asset_module("provisioned_throughput")
 
 
 @pytest.fixture
 def bedrock():
     """A real botocore ``bedrock`` client behind a Stubber: wrong wire names fail."""
-    client = boto3.client(
-        "bedrock", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
-    )
-    with Stubber(client) as stub:
+    with stubbed_clients("bedrock", region=REGION) as [(client, stub)]:
         yield client, stub
-        stub.assert_no_pending_responses()
 
 
 def props(**overrides: Any) -> dict[str, Any]:
