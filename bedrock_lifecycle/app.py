@@ -36,8 +36,10 @@ def build_app(
         for env in warning.envs or tuple(stacks):
             if env in stacks:
                 for scope in _warning_scopes(config, stacks[env], warning):
+                    # The annotation is a warning already: no "warning:" inside it.
                     cdk.Annotations.of(scope).add_warning_v2(
-                        "bedrock-lifecycle:lifecycle", warning.render(config.label)
+                        "bedrock-lifecycle:lifecycle",
+                        warning.render(config.label, with_severity=False),
                     )
     return app, stacks, packs
 
@@ -47,7 +49,6 @@ def _warning_scopes(
 ) -> list[IConstruct]:
     """The alias constructs a lifecycle warning is about in ``stack``, else the stack."""
     path = warning.path
-    routers = getattr(stack, "aliases", None) or {}
     names: list[str] = []
     if len(path) >= 4 and path[0] == "families" and path[2] == "aliases":
         names = [f"{path[1]}/{path[3]}"]
@@ -57,7 +58,7 @@ def _warning_scopes(
             for a in config.aliases_for(stack.environment_name)
             if a.family == path[1] and a.version_label == path[3]
         ]
-    scopes = [routers[n] for n in names if n in routers]
+    scopes = [stack.aliases[n] for n in names if n in stack.aliases]
     return scopes if scopes else [stack]
 
 

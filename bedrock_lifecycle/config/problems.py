@@ -40,11 +40,14 @@ class Problem:
     severity: Severity = Severity.ERROR
     envs: tuple[str, ...] = ()
 
-    def render(self, file_label: str) -> str:
-        """The one-line form: ``file: path: message`` (warnings say so)."""
+    def render(self, file_label: str, *, with_severity: bool = True) -> str:
+        """The one-line form: ``file: path: message``.
+
+        :param with_severity: prefix warnings' messages with ``warning:``. Default: true.
+        """
         where = dotted(self.path)
         prefix = f"{file_label}: {where}: " if where else f"{file_label}: "
-        marker = "warning: " if self.severity is Severity.WARNING else ""
+        marker = "warning: " if with_severity and self.severity is Severity.WARNING else ""
         return f"{prefix}{marker}{self.message}"
 
 
