@@ -49,6 +49,8 @@ from .function import ARCHITECTURE, RUNTIME, LifecycleFunction
 if TYPE_CHECKING:
     from .rollout import AliasRollout
 
+# The one Lambda asset of both hooks: app.py (gate), canary_analysis.py, hook.py.
+HOOKS_ASSET = "evaluation_gate"
 SETTINGS_DIR = "rollout"  # under /opt, the layer root
 SETTINGS_FILE = f"/opt/{SETTINGS_DIR}/settings.json"
 GATE_TIMEOUT = cdk.Duration.minutes(10)
@@ -131,35 +133,25 @@ class RolloutHooks(Construct):
             compatible_architectures=[ARCHITECTURE],
             description="bedrock-lifecycle rollout hook settings and golden prompts",
         )
-        environment = {"ROLLOUT_SETTINGS": SETTINGS_FILE}
         gated = [r for r in rollouts if r.evaluation is not None]
         self.gate: LifecycleFunction | None = None
         if gated:
-            self.gate = LifecycleFunction(
-                self,
+            self.gate = self._hook_function(
                 "EvaluationGate",
-                source="evaluation_gate",
-                description="CodeDeploy BeforeAllowTraffic: golden prompts against the new version",
-                environment=environment,
-                timeout=GATE_TIMEOUT,
+                "app",
+                "CodeDeploy BeforeAllowTraffic: golden prompts against the new version",
+                GATE_TIMEOUT,
             )
-            self.gate.function.add_layers(self.settings)
         analysed = [r for r in rollouts if r.runs_canary_analysis]
         self.analysis: LifecycleFunction | None = None
         if analysed:
-            # Same asset as the gate (they share hook.py), another handler module.
-            self.analysis = LifecycleFunction(
-                self,
+            self.analysis = self._hook_function(
                 "CanaryAnalysis",
-                source="evaluation_gate",
-                handler="canary_analysis.handler",
-                service_name="canary_analysis",
-                description="CodeDeploy AfterAllowTraffic: the new version served enough, "
+                "canary_analysis",
+                "CodeDeploy AfterAllowTraffic: the new version served enough, "
                 "and no worse than the previous one",
-                environment=environment,
-                timeout=ANALYSIS_TIMEOUT,
+                ANALYSIS_TIMEOUT,
             )
-            self.analysis.function.add_layers(self.settings)
             metrics_policy = iam.Policy(
                 self,
                 "ReadRouterMetrics",
@@ -240,6 +232,24 @@ class RolloutHooks(Construct):
                     "the hook role's policy names exact ARNs (deployment groups, router "
                     "versions, its log group), belongs to this one role and is deleted with it",
                 )
+
+    def _hook_function(
+        self, construct_id: str, module: str, description: str, timeout: cdk.Duration
+    ) -> LifecycleFunction:
+        """One hook: a handler module of the ``evaluation_gate`` asset (both share its
+        ``hook.py``), reading the settings layer."""
+        hook = LifecycleFunction(
+            self,
+            construct_id,
+            source=HOOKS_ASSET,
+            handler=f"{module}.handler",
+            service_name=HOOKS_ASSET if module == "app" else module,
+            description=description,
+            environment={"ROLLOUT_SETTINGS": SETTINGS_FILE},
+            timeout=timeout,
+        )
+        hook.function.add_layers(self.settings)
+        return hook
 
 
 def logical_id(resource: Construct) -> str:

@@ -208,17 +208,21 @@ def test_alarms_notify_the_stack_topic(built):
         assert alarm["Properties"]["OKActions"] == [topic]
 
 
-def test_an_eleventh_alarm_is_refused(shipped_config, tmp_path):
-    app = cdk.App(outdir=str(tmp_path))
-    stack = cdk.Stack(app, "Eleven")
-    spec = shipped_config.aliases_for("staging")[0]
-    alias = ModelAlias(
+def first_staging_alias(config, stack: cdk.Stack) -> ModelAlias:
+    """A ModelAlias (id ``Alias``) of the shipped file's first staging alias (summarizer/live)."""
+    spec = config.aliases_for("staging")[0]
+    return ModelAlias(
         stack,
         "Alias",
         model_version=ModelVersion.from_spec(spec.family, spec.version_label, spec.version),
         alias_name=spec.name,
         environment="staging",
     )
+
+
+def test_an_eleventh_alarm_is_refused(shipped_config, tmp_path):
+    stack = cdk.Stack(cdk.App(outdir=str(tmp_path)), "Eleven")
+    alias = first_staging_alias(shipped_config, stack)
     rollout = AliasRollout(
         stack, "Rollout", model_alias=alias, alarms=AlarmThresholds(baseline_output_tokens=100)
     )
@@ -554,14 +558,7 @@ def test_construct_refuses_a_bad_golden_prompt_file(shipped_config, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x"}\n')
     stack = cdk.Stack(cdk.App(outdir=str(tmp_path)), "Bad")
-    spec = shipped_config.aliases_for("staging")[0]
-    alias = ModelAlias(
-        stack,
-        "Alias",
-        model_version=ModelVersion.from_spec(spec.family, spec.version_label, spec.version),
-        alias_name=spec.name,
-        environment="staging",
-    )
+    alias = first_staging_alias(shipped_config, stack)
     with pytest.raises(ValueError, match=r"bad.jsonl: line 1: messages must be a non-empty list"):
         AliasRollout(
             stack,
@@ -576,14 +573,7 @@ def test_construct_refuses_a_bad_golden_prompt_file(shipped_config, tmp_path):
 
 def test_provisioned_concurrency_on_a_shifted_alias_is_refused(shipped_config, tmp_path):
     stack = cdk.Stack(cdk.App(outdir=str(tmp_path)), "Pc")
-    spec = shipped_config.aliases_for("staging")[0]
-    alias = ModelAlias(
-        stack,
-        "Alias",
-        model_version=ModelVersion.from_spec(spec.family, spec.version_label, spec.version),
-        alias_name=spec.name,
-        environment="staging",
-    )
+    alias = first_staging_alias(shipped_config, stack)
     cfn = alias.alias.node.default_child
     assert isinstance(cfn, lambda_.CfnAlias)
     cfn.provisioned_concurrency_config = (

@@ -28,11 +28,8 @@ from hook import (
     SUCCEEDED,
     DeploymentTarget,
     HookEvent,
-    deployment_target,
-    group_settings,
-    load_settings,
-    report,
-    settings_path,
+    deployment_settings,
+    run_and_report,
 )
 
 logger = Logger()
@@ -180,18 +177,14 @@ def evaluate(
     parallel: int = PARALLEL_PROMPTS,
 ) -> str:
     """Run the gate for one hook event and report the verdict. Returns the status sent."""
-    hook = HookEvent.parse(event)  # without the ids no report is possible: raise
-    status = FAILED
-    try:
-        status = _gate(
+    return run_and_report(
+        event,
+        codedeploy,
+        lambda hook: _gate(
             hook, codedeploy, lambda_client, settings_file, remaining_ms, clock, parallel
-        )
-    except Exception:
-        logger.exception("evaluation gate failed before a verdict; reporting Failed")
-        status = FAILED
-    finally:
-        report(codedeploy, hook, status)
-    return status
+        ),
+        logger,
+    )
 
 
 def _gate(
@@ -203,10 +196,7 @@ def _gate(
     clock: Callable[[], float],
     parallel: int,
 ) -> str:
-    settings_file_path = settings_path(settings_file)
-    settings = load_settings(settings_file_path)
-    target = deployment_target(codedeploy, hook.deployment_id)
-    group = group_settings(settings, target.deployment_group)
+    settings_file_path, target, group = deployment_settings(codedeploy, hook, settings_file)
     evaluation = group.get("evaluation")
     if evaluation is None:
         logger.info(

@@ -36,11 +36,8 @@ from hook import (
     SUCCEEDED,
     DeploymentTarget,
     HookEvent,
-    deployment_target,
-    group_settings,
-    load_settings,
-    report,
-    settings_path,
+    deployment_settings,
+    run_and_report,
 )
 
 logger = Logger()
@@ -206,16 +203,12 @@ def analyse(
     now: Callable[[], dt.datetime] = utc_now,
 ) -> str:
     """Analyse one deployment's canary window and report the verdict. Returns the status sent."""
-    hook = HookEvent.parse(event)  # without the ids no report is possible: raise
-    status = FAILED
-    try:
-        status = _analyse(hook, codedeploy, lambda_client, cloudwatch, settings_file, now)
-    except Exception:
-        logger.exception("canary analysis failed before a verdict; reporting Failed")
-        status = FAILED
-    finally:
-        report(codedeploy, hook, status)
-    return status
+    return run_and_report(
+        event,
+        codedeploy,
+        lambda hook: _analyse(hook, codedeploy, lambda_client, cloudwatch, settings_file, now),
+        logger,
+    )
 
 
 def _analyse(
@@ -226,9 +219,7 @@ def _analyse(
     settings_file: str | None,
     now: Callable[[], dt.datetime],
 ) -> str:
-    settings = load_settings(settings_path(settings_file))
-    target = deployment_target(codedeploy, hook.deployment_id)
-    group = group_settings(settings, target.deployment_group)
+    _, target, group = deployment_settings(codedeploy, hook, settings_file)
     if group.get("strategy") == "all_at_once":
         # Not attached to all-at-once groups by the construct; kept safe anyway.
         logger.info("all at once: no canary window to analyse", extra={"group": group})

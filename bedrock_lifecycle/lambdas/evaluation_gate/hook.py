@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,6 +94,30 @@ def report(codedeploy: Any, event: HookEvent, status: str) -> None:
     )
 
 
+def run_and_report(
+    event: object,
+    codedeploy: Any,
+    verdict: Callable[[HookEvent], str],
+    logger: logging.Logger | Any,
+) -> str:
+    """Run ``verdict`` for one hook event and report its status on every path.
+
+    An exception in ``verdict`` is logged and reported as ``Failed``. Only an
+    event without the two ids raises (``HookInputError``): without them there is
+    nothing to report to. Returns the status sent.
+    """
+    hook = HookEvent.parse(event)
+    status = FAILED
+    try:
+        status = verdict(hook)
+    except Exception:
+        logger.exception("the hook failed before a verdict; reporting Failed")
+        status = FAILED
+    finally:
+        report(codedeploy, hook, status)
+    return status
+
+
 def settings_path(path: str | None = None) -> Path:
     """The settings file: ``path``, else ``$ROLLOUT_SETTINGS``, else the layer's file."""
     if path is not None:
@@ -116,3 +142,16 @@ def group_settings(settings: dict[str, Any], group: str) -> dict[str, Any]:
         raise LookupError(
             f"deployment group {group!r} has no rollout settings (known: {known})"
         ) from None
+
+
+def deployment_settings(
+    codedeploy: Any, hook: HookEvent, settings_file: str | None = None
+) -> tuple[Path, DeploymentTarget, dict[str, Any]]:
+    """The settings file, the deployment's target and its group's settings.
+
+    The file is read first: a missing layer fails before any CodeDeploy call.
+    """
+    file = settings_path(settings_file)
+    settings = load_settings(file)
+    target = deployment_target(codedeploy, hook.deployment_id)
+    return file, target, group_settings(settings, target.deployment_group)
