@@ -11,6 +11,7 @@ from bedrock_lifecycle.constructs.invocation_audit import (
     RESOURCE_TYPE,
     InvocationAudit,
     log_retention,
+    logical_id,
 )
 from tests.conftest import new_app
 
@@ -209,3 +210,132 @@ def test_invalid_settings_are_refused_with_the_value():
         InvocationAudit(stack, "A", retention_days=0)
     with pytest.raises(ValueError, match=r"log_retention_days must be one of 1, 3, .* got 2$"):
         log_retention(2)
+
+
+# -- the permissions Bedrock's delivery needs, in the shipped prod stack ------------------------
+
+BEDROCK_OF_PROD = {
+    "StringEquals": {"aws:SourceAccount": "222222222222"},
+    "ArnLike": {"aws:SourceArn": "arn:aws:bedrock:us-east-1:222222222222:*"},
+}
+
+
+def _ids(synthesized, env: str = "prod") -> dict[str, str]:
+    audit = synthesized.stacks[env].audit
+    return {
+        name: logical_id(getattr(audit, name))
+        for name in ("key", "bucket", "log_group", "delivery_role")
+    }
+
+
+def test_audit_key_lets_this_accounts_bedrock_write_encrypted_objects(synthesized):
+    # SSE-KMS bucket: Bedrock's S3 delivery needs GenerateDataKey on the bucket's key.
+    key = synthesized.template_json("prod")["Resources"][_ids(synthesized)["key"]]
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    (bedrock,) = [
+        s for s in statements if s.get("Principal") == {"Service": "bedrock.amazonaws.com"}
+    ]
+    assert bedrock["Effect"] == "Allow"
+    assert "kms:GenerateDataKey" in bedrock["Action"]
+    assert bedrock["Condition"] == BEDROCK_OF_PROD
+
+
+def test_audit_log_group_key_lets_cloudwatch_logs_of_this_account_encrypt(synthesized):
+    resources = synthesized.template_json("prod")["Resources"]
+    group = resources[_ids(synthesized)["log_group"]]
+    key_id = group["Properties"]["KmsKeyId"]["Fn::GetAtt"][0]
+    statements = resources[key_id]["Properties"]["KeyPolicy"]["Statement"]
+    (logs,) = [
+        s for s in statements if s.get("Principal") == {"Service": "logs.us-east-1.amazonaws.com"}
+    ]
+    assert {"kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*"} <= set(logs["Action"])
+    assert logs["Condition"] == {
+        "ArnLike": {
+            "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:us-east-1:222222222222:log-group:*"
+        }
+    }
+
+
+def test_delivery_role_writes_only_bedrocks_stream_of_the_audit_log_group(synthesized):
+    ids = _ids(synthesized)
+    synthesized.template("prod").has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": [{"Ref": ids["delivery_role"]}],
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        {
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                            "Resource": {
+                                "Fn::Join": [
+                                    "",
+                                    [
+                                        "arn:aws:logs:us-east-1:222222222222:log-group:",
+                                        {"Ref": ids["log_group"]},
+                                        ":log-stream:aws/bedrock/modelinvocations",
+                                    ],
+                                ]
+                            },
+                        },
+                        {
+                            "Effect": "Allow",
+                            "Action": "s3:PutObject",
+                            "Resource": {
+                                "Fn::Join": [
+                                    "",
+                                    [
+                                        {"Fn::GetAtt": [ids["bucket"], "Arn"]},
+                                        "/invocation-logs-large-data/*",
+                                    ],
+                                ]
+                            },
+                        },
+                        {
+                            "Effect": "Allow",
+                            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                            "Resource": {"Fn::GetAtt": [ids["key"], "Arn"]},
+                        },
+                    ]
+                ),
+            },
+        },
+    )
+    role = synthesized.template_json("prod")["Resources"][ids["delivery_role"]]
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Condition"] == BEDROCK_OF_PROD
+
+
+def test_logging_is_put_after_the_bucket_policy_and_role_and_may_pass_only_that_role(
+    synthesized,
+):
+    # Bedrock checks the bucket policy and the role when the configuration is put.
+    template = synthesized.template_json("prod")
+    ids = _ids(synthesized)
+    (logging,) = [r for r in template["Resources"].values() if r["Type"] == RESOURCE_TYPE]
+    (bucket_policy,) = [
+        k
+        for k, r in template["Resources"].items()
+        if r["Type"] == "AWS::S3::BucketPolicy"
+        and r["Properties"]["Bucket"] == {"Ref": ids["bucket"]}
+    ]
+    assert {bucket_policy, ids["delivery_role"]} <= set(logging["DependsOn"])
+    assert logging["Properties"]["BucketName"] == {"Ref": ids["bucket"]}
+    assert logging["Properties"]["LogGroupName"] == {"Ref": ids["log_group"]}
+    synthesized.template("prod").has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        {
+                            "Effect": "Allow",
+                            "Action": "iam:PassRole",
+                            "Resource": {"Fn::GetAtt": [ids["delivery_role"], "Arn"]},
+                        }
+                    ]
+                )
+            }
+        },
+    )
