@@ -33,7 +33,17 @@ def test_bad_file_prints_its_one_line_and_exits_2(path: Path, capsys):
     assert out == ""
 
 
-@pytest.mark.parametrize("name", ["not-yaml", "duplicate-key", "unknown-key-did-you-mean", "empty"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "not-yaml",
+        "duplicate-key",
+        "unknown-key-did-you-mean",
+        "empty",
+        "alias-on-retired-version",
+        "deprecated-past-sunset",
+    ],
+)
 def test_console_script_never_prints_a_traceback(name: str):
     path = BAD / f"{name}.yaml"
     result = subprocess.run(

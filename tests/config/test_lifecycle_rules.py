@@ -84,6 +84,13 @@ def test_deprecated_version_warns_before_its_sunset():
     assert problem.envs == ("dev", "prod")
 
 
+def test_deprecated_version_warns_the_day_before_its_sunset_with_one_day_left():
+    file = _file({"v1": _deprecated(), "v2": _fm(ACTIVE)}, {"pinned": {"version": "v1"}})
+    (problem,) = _check(file, today=SUNSET - dt.timedelta(days=1))
+    assert problem.severity is Severity.WARNING
+    assert "sunset 2027-06-30 (1 days)" in problem.message
+
+
 def test_deprecated_version_is_an_error_after_its_sunset():
     file = _file({"v1": _deprecated(), "v2": _fm(ACTIVE)}, {"pinned": {"version": "v1"}})
     (problem,) = _check(file, today=SUNSET + dt.timedelta(days=1))
@@ -113,6 +120,18 @@ def test_retiring_a_version_still_used_names_every_alias_and_environment():
         "'retired' but still used by s/live (prod); s/pinned (dev); move those aliases first"
     )
     assert set(problem.envs) == {"dev", "prod"}
+
+
+def test_retiring_a_version_used_in_one_environment_only_concerns_that_environment():
+    # live serves v1 in prod only: the error lands on the prod stack, dev is untouched.
+    file = _file(
+        {"v1": _fm(ACTIVE, state="retired"), "v2": _fm(ACTIVE)},
+        {"live": {"version": "v2", "environment_versions": {"prod": "v1"}}},
+    )
+    (problem,) = _check(file)
+    assert problem.severity is Severity.ERROR
+    assert problem.message == "'retired' but still used by s/live (prod); move those aliases first"
+    assert problem.envs == ("prod",)
 
 
 def test_retired_version_no_alias_uses_is_fine():
@@ -273,6 +292,85 @@ def test_lock_prints_alias_moves_it_records(tmp_path, capsys):
     assert main(["lock", str(tmp_path / "lifecycle.yaml")]) == 0
     out = capsys.readouterr().out.splitlines()
     assert "lifecycle.lock: dev: s/live v2 -> v1" in out
+
+
+# -- every error rule through `bedrock-lifecycle validate`: exit 2, one line, no traceback -----
+
+ENDED_LONG_AGO = "anthropic.claude-v2:1"  # CATALOG: end of life 2026-07-01, before any real today
+NO_DATES_LEGACY = "meta.llama3-8b-instruct-v1:0"
+CLI_CATALOG = ModelCatalog(
+    entries={
+        **CATALOG.entries,
+        NO_DATES_LEGACY: CatalogEntry(NO_DATES_LEGACY, ProviderStatus.LEGACY),
+    }
+)
+
+
+def _cli_file(tmp_path: Path, versions: dict, live: str, aliases_lock: dict | None) -> Path:
+    path = tmp_path / "lifecycle.yaml"
+    body = {
+        "schema_version": 1,
+        "environments": {"dev": {}},
+        "families": {"s": {"versions": versions, "aliases": {"live": {"version": live}}}},
+    }
+    path.write_text(json.dumps(body))
+    if aliases_lock is not None:
+        lock = {"format": 1, "versions": {}, "aliases": aliases_lock}
+        (tmp_path / "lifecycle.lock").write_text(json.dumps(lock))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("versions", "live", "aliases_lock", "line"),
+    [
+        (
+            {"v1": _fm(ACTIVE, state="retired"), "v2": _fm(ACTIVE)},
+            "v1",
+            None,
+            "families.s.versions.v1.lifecycle.state: 'retired' but still used by s/live (dev); "
+            "move those aliases first",
+        ),
+        (
+            {
+                "v1": _fm(ACTIVE, state="deprecated", sunset="2001-01-01", replacement="v2"),
+                "v2": _fm(ACTIVE),
+            },
+            "v1",
+            None,
+            "families.s.versions.v1.lifecycle.state: 'deprecated' and past its sunset 2001-01-01, "
+            "still used by s/live (dev); move them to 'v2'",
+        ),
+        (
+            {"v1": _fm(ACTIVE), "v2": _fm(NO_DATES_LEGACY)},
+            "v2",
+            {"dev": {"s/live": "v1"}},
+            f"families.s.aliases.live: moves to version 'v2' on {NO_DATES_LEGACY}, which Bedrock "
+            "marks LEGACY (no end-of-life date published), in dev; choose a version on an active "
+            "model",
+        ),
+        (
+            {"v1": _fm(ENDED_LONG_AGO)},
+            "v1",
+            {"dev": {"s/live": "v1"}},
+            f"families.s.aliases.live: {ENDED_LONG_AGO} reached its end of life on 2026-07-01: "
+            "Bedrock refuses every call; version 'v1' no longer works in dev; move the alias to a "
+            "version on an active model",
+        ),
+    ],
+    ids=["retired", "past-sunset", "moves-onto-legacy", "end-of-life"],
+)
+def test_validate_prints_each_error_rule_as_one_line_and_exits_2(
+    tmp_path, capsys, monkeypatch, versions, live, aliases_lock, line
+):
+    # The real clock: every date above is far enough in the past to stay an error.
+    from bedrock_lifecycle.config import lifecycle_rules
+
+    monkeypatch.setattr(lifecycle_rules, "shipped_catalog", lambda: CLI_CATALOG)
+    path = _cli_file(tmp_path, versions, live, aliases_lock)
+    assert main(["validate", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert (out, err.splitlines()) == ("", [f"{path}: {line}"])
+    assert "Traceback" not in err
 
 
 # -- at synth: warnings land on the alias constructs of the environments concerned -----------
