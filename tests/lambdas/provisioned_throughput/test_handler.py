@@ -503,3 +503,43 @@ def test_which_errors_are_retried(app, code, status, retried):
         "GetProvisionedModelThroughput",
     )
     assert app.retryable(error) is retried
+
+
+# ---------------------------------------------------------------- tags
+
+
+def test_a_tag_change_sends_only_the_difference_in_place(app, bedrock):
+    """Changed and new tags are set, dropped ones removed, unchanged ones not sent; no wait."""
+    client, stub = bedrock
+    old = props(
+        Tags=[
+            {"Key": "bedrock-lifecycle:environment", "Value": "prod"},
+            {"Key": "bedrock-lifecycle:family", "Value": "assistant"},
+            {"Key": "team", "Value": "ml"},
+        ]
+    )
+    request = event(
+        "Update",
+        physical_id=ARN,
+        old=old,
+        Tags=[
+            {"Key": "bedrock-lifecycle:environment", "Value": "prod"},
+            {"Key": "bedrock-lifecycle:family", "Value": "assistant summarizer"},
+            {"Key": "bedrock-lifecycle:version", "Value": "assistant/v1-pt"},
+        ],
+    )
+    stub.add_response("untag_resource", {}, {"resourceARN": ARN, "tagKeys": ["team"]})
+    stub.add_response(
+        "tag_resource",
+        {},
+        {
+            "resourceARN": ARN,
+            "tags": [
+                {"key": "bedrock-lifecycle:family", "value": "assistant summarizer"},
+                {"key": "bedrock-lifecycle:version", "value": "assistant/v1-pt"},
+            ],
+        },
+    )
+    outcome = run_provider(app, request, client)
+    assert (outcome.status, outcome.physical_id, outcome.polls) == ("SUCCESS", ARN, 1)
+    assert outcome.on_event == {"PhysicalResourceId": ARN}
