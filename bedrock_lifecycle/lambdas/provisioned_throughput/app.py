@@ -29,6 +29,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from dataclasses import replace as evolve
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -551,7 +552,31 @@ def update(
         )
     plan = plan_update(old, new)
     if not plan.in_place:
-        return replace(event, arn, old, new, plan, client, now=now, sleep=sleep)
+        # Decide on what Bedrock holds, not only on the old properties: when CloudFormation
+        # rolls back a replacement that failed, it sends the original properties as an
+        # Update of the original throughput, which already is what they describe.
+        reasons = "; ".join(plan.replace)
+        try:
+            current = describe(client, arn, sleep)
+        except (ClientError, *TRANSPORT_ERRORS) as error:
+            raise ThroughputError(
+                f"could not read provisioned throughput {arn} before replacing it "
+                f"({aws_message(error)}); refusing to replace it ({reasons}): retry the deployment"
+            ) from error
+        if current is None or not already_as_requested(current, new):
+            return replace(event, arn, old, new, plan, current, client, now=now, sleep=sleep)
+        logger.warning(
+            "the throughput already has the requested units, commitment and model: nothing "
+            "to buy, updating name and tags in place",
+            arn=arn,
+            reasons=reasons,
+        )
+        plan = evolve(
+            plan,
+            replace=(),
+            rename=current.get("provisionedModelName") != new.name,
+            change_model=False,
+        )
 
     changes: dict[str, str] = {}
     if plan.rename:
@@ -591,36 +616,44 @@ def update(
     return result(arn, wait="InService", desired_model=new.model_id if plan.change_model else None)
 
 
+def already_as_requested(current: Mapping[str, Any], new: Properties) -> bool:
+    """Whether Bedrock's throughput already has the units, commitment and model of ``new``."""
+    return (
+        current.get("modelUnits") == new.model_units
+        and (current.get("commitmentDuration") or "None") == new.commitment
+        and model_matches(str(current.get("modelArn")), new.model_id)
+    )
+
+
 def replace(
     event: Mapping[str, Any],
     arn: str,
     old: Properties,
     new: Properties,
     plan: UpdatePlan,
+    current: Mapping[str, Any] | None,
     client: Any,
     *,
     now: Clock,
     sleep: Sleep,
 ) -> dict[str, Any]:
-    """Buy a new throughput; CloudFormation then sends a Delete for the old ARN."""
+    """Buy a new throughput; CloudFormation then sends a Delete for the old ARN.
+
+    ``current`` is Bedrock's description of the old one (None: it is gone). Bedrock
+    names are unique and the old one still exists, so a new one under the same name
+    gets a suffix.
+    """
     reasons = "; ".join(plan.replace)
-    if old.committed and not new.allow_replacement:
-        try:
-            current = describe(client, arn, sleep)
-        except (ClientError, *TRANSPORT_ERRORS) as error:
-            raise ThroughputError(
-                f"cannot tell whether the commitment of {arn} has ended "
-                f"({aws_message(error)}); refusing to replace it ({reasons})"
-            ) from error
-        if current is not None and under_commitment(current, now()):
-            raise ThroughputError(
-                f"refusing to replace committed provisioned throughput {arn} ({reasons}): its "
-                f"{old.commitment} term runs until {expiry_text(current)}, it cannot be deleted "
-                "before then and keeps billing beside the new one; revert the change, or set "
-                "allow_replacement: true on this throughput in lifecycle.yaml to buy the new "
-                "one anyway"
-            )
-    name = replacement_name(new.name, event) if new.name == old.name else new.name
+    if current is not None and not new.allow_replacement and under_commitment(current, now()):
+        raise ThroughputError(
+            f"refusing to replace committed provisioned throughput {arn} ({reasons}): its "
+            f"{current.get('commitmentDuration')} term runs until {expiry_text(current)}, it "
+            "cannot be deleted before then and keeps billing beside the new one; revert the "
+            "change, or set allow_replacement: true on this throughput in lifecycle.yaml to buy "
+            "the new one anyway"
+        )
+    held = {old.name, current.get("provisionedModelName") if current is not None else old.name}
+    name = replacement_name(new.name, event) if new.name in held else new.name
     logger.info("replacing provisioned throughput", old_arn=arn, reasons=reasons, new_name=name)
     return create(event, new, name, client, now=now, sleep=sleep)
 

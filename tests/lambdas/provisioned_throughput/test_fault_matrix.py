@@ -371,7 +371,12 @@ SCENARIOS = [
     Scenario(
         "replace-ServiceQuotaExceededException",
         MORE_UNITS,
-        err(CREATE, create_params(name=replacement(), units=2), "ServiceQuotaExceededException"),
+        [
+            get(),
+            *err(
+                CREATE, create_params(name=replacement(), units=2), "ServiceQuotaExceededException"
+            ),
+        ],
         "FAILED",
         ARN,
         reason="ServiceQuotaExceededException: You have exceeded the model units quota",
@@ -380,6 +385,7 @@ SCENARIOS = [
         "replace-InternalServerException-exhausted-nothing-bought",
         MORE_UNITS,
         [
+            get(),
             *err(
                 CREATE,
                 create_params(name=replacement(), units=2),
@@ -397,6 +403,7 @@ SCENARIOS = [
         "replace-ok-new-physical-id",
         MORE_UNITS,
         [
+            get(),
             ok(
                 CREATE, create_params(name=replacement(), units=2), {"provisionedModelArn": NEW_ARN}
             ),
@@ -412,6 +419,7 @@ SCENARIOS = [
         "replace-created-then-Failed",
         MORE_UNITS,
         [
+            get(),
             ok(
                 CREATE, create_params(name=replacement(), units=2), {"provisionedModelArn": NEW_ARN}
             ),
@@ -441,8 +449,8 @@ SCENARIOS = [
             ),
             "FAILED",
             ARN,
-            reason=f"cannot tell whether the commitment of {ARN} has ended ({code}: "
-            f"{MESSAGES[code]}); refusing to replace it (ModelUnits 1 -> 2)",
+            reason=f"could not read provisioned throughput {ARN} before replacing it ({code}: "
+            f"{MESSAGES[code]}); refusing to replace it (ModelUnits 1 -> 2): retry the deployment",
             sleeps=ATTEMPTS - 1
             if code in ("ThrottlingException", "InternalServerException")
             else 0,
@@ -465,6 +473,28 @@ SCENARIOS = [
         NEW_ARN,
         created=(NEW_ARN,),
         data={"ProvisionedModelArn": NEW_ARN},
+    ),
+    # ---- the rollback of a failed replacement: CloudFormation sends the original properties
+    # as an Update of the original throughput, which already has them: nothing is bought
+    Scenario(
+        "replace-rollback-already-as-requested-nothing-bought",
+        event("Update", physical_id=ARN, old=props(ModelUnits="2"), ModelUnits="1"),
+        [get()],
+        "SUCCESS",
+        ARN,
+    ),
+    Scenario(
+        "replace-rollback-committed-already-as-requested-not-refused",
+        event(
+            "Update",
+            physical_id=ARN,
+            old=props(ModelUnits="2", CommitmentDuration="OneMonth"),
+            ModelUnits="1",
+            CommitmentDuration="OneMonth",
+        ),
+        [get(commitment="OneMonth", expires=LATER)],
+        "SUCCESS",
+        ARN,
     ),
     # ---- delete
     Scenario("delete-ok", DELETE_EVENT, [get(), DELETE_OK], "SUCCESS", ARN),

@@ -359,10 +359,16 @@ def test_immutable_property_matrix(app, bedrock, case, old, new, under_term, exp
     request = event("Update", physical_id=ARN, old=props(**old), **new)
     old_props = app.parse_properties(request["OldResourceProperties"])
     new_props = app.parse_properties(request["ResourceProperties"])
-    if old_props.committed and not new_props.allow_replacement and expected != "in-place":
+    if expected in ("replace", "refused"):
+        # A replacement first reads the old throughput (its commitment, what it holds).
+        committed = old_props.commitment if old_props.committed else None
         stub.add_response(
             "get_provisioned_model_throughput",
-            description(commitment=old_props.commitment, expires=LATER if under_term else EARLIER),
+            description(
+                commitment=committed,
+                expires=(LATER if under_term else EARLIER) if committed else None,
+                model_arn=CUSTOM_ARN if old_props.custom_model else FM_ARN,
+            ),
             {"provisionedModelId": ARN},
         )
     if expected == "replace":
