@@ -1,0 +1,22 @@
+"""The benchmarks keep running (tiny sizes; the figures come from `make benchmark`)."""
+
+from __future__ import annotations
+
+import re
+
+from benchmarks import router_overhead, synth_scale
+
+
+def test_synth_scale_prints_a_ratio_per_size(capsys):
+    synth_scale.main(["--sizes", "1,2", "--repeat", "1"])
+    rows = [
+        line.split() for line in capsys.readouterr().out.splitlines() if re.match(r"\s+\d", line)
+    ]
+    assert [row[0] for row in rows] == ["1", "2"]
+    assert all(float(row[3]) > 0 for row in rows)
+
+
+def test_router_overhead_prints_both_medians_and_the_ratio(capsys):
+    router_overhead.main(["--requests", "1000", "--warmup", "10"])
+    out = capsys.readouterr().out
+    assert re.search(r"ratio", out), out
