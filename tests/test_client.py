@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+from pathlib import Path
 
 import boto3
 import pytest
@@ -12,7 +14,7 @@ from botocore.stub import Stubber
 
 from bedrock_lifecycle.client import AliasClient, ClientError, ServerError
 from tests.support.bedrock_standin import converse_reply, error_reply, shared_standin
-from tests.support.router import chat_config, harness_for
+from tests.support.router import chat_config, embedding_config, harness_for
 
 ALIAS_ARN = "arn:aws:lambda:us-east-1:222222222222:function:BedrockLifecycle-prod-Router:live"
 MESSAGES = [{"role": "user", "content": [{"text": "hello"}]}]
@@ -155,3 +157,79 @@ def test_client_and_router_agree_on_the_error_contract():
     with pytest.raises(ServerError, match="AccessDeniedException: no model access"):
         client.converse(MESSAGES)
     standin.reset()
+
+
+# -- the examples of docs/aliases.md run as written ---------------------------
+
+DOCS = Path(__file__).resolve().parents[1] / "docs/aliases.md"
+EMBEDDER_ARN = "arn:aws:lambda:us-east-1:222222222222:function:BedrockLifecycle-prod-Embed:live"
+
+
+def python_example(heading: str) -> str:
+    """The first ```python block after ``heading`` in docs/aliases.md."""
+    text = DOCS.read_text()
+    after = text[text.index(heading) :]
+    match = re.search(r"```python\n(.*?)```", after, re.S)
+    assert match is not None, heading
+    return match.group(1)
+
+
+class _LambdaThroughRouters(_LambdaThroughRouter):
+    """Routes by FunctionName: the summarizer's router or the embedder's."""
+
+    def __init__(self, harnesses: dict):
+        self.harnesses = harnesses
+        self.calls: list[str] = []
+
+    def invoke(self, *, FunctionName, Payload, InvocationType="RequestResponse"):
+        self.calls.append(FunctionName)
+        self.harness = self.harnesses[FunctionName]
+        return super().invoke(
+            FunctionName=FunctionName, InvocationType=InvocationType, Payload=Payload
+        )
+
+
+@pytest.fixture
+def routed(monkeypatch):
+    """boto3.client("lambda") answers through the real routers, against the stand-in."""
+    standin = shared_standin()
+    standin.reset()
+    lam = _LambdaThroughRouters(
+        {
+            ALIAS_ARN: harness_for(
+                standin, chat_config(allowed_overrides=["maxTokens", "temperature"])
+            ),
+            EMBEDDER_ARN: harness_for(standin, embedding_config()),
+        }
+    )
+    real_client = boto3.client
+
+    def client(service, *args, **kwargs):
+        return lam if service == "lambda" else real_client(service, *args, **kwargs)
+
+    monkeypatch.setattr(boto3, "client", client)
+    yield standin, lam
+    standin.reset()
+
+
+def test_docs_client_example_runs(routed, capsys):
+    standin, lam = routed
+    standin.script(converse_reply("The printer is on fire."))
+    code = python_example("### Python, with the project's client").replace(
+        '"arn:aws:lambda:us-east-1:222222222222:function:...:live"', repr(ALIAS_ARN)
+    )
+    exec(code, {"embedder_alias_arn": EMBEDDER_ARN})
+    assert capsys.readouterr().out == "The printer is on fire. v2@0123456789ab\n"
+    assert lam.calls == [ALIAS_ARN, EMBEDDER_ARN]
+    converse, embed = standin.requests
+    assert converse.json["inferenceConfig"]["maxTokens"] == 200
+    assert json.loads(embed.body)["inputText"] == "reset my password"
+
+
+def test_docs_boto3_example_runs(routed):
+    _, lam = routed
+    namespace = {"alias_arn": ALIAS_ARN}
+    exec(python_example("### Python, with boto3 only"), namespace)
+    assert namespace["answer"]["version_id"] == "v2@0123456789ab"
+    assert "error" not in namespace["answer"]
+    assert lam.calls == [ALIAS_ARN]
