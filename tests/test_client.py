@@ -233,3 +233,15 @@ def test_docs_boto3_example_runs(routed):
     assert namespace["answer"]["version_id"] == "v2@0123456789ab"
     assert "error" not in namespace["answer"]
     assert lam.calls == [ALIAS_ARN]
+
+
+def test_docs_cli_payload_is_a_valid_router_request(routed):
+    _, lam = routed
+    text = DOCS.read_text()
+    cli = text[text.index("### AWS CLI") :]
+    match = re.search(r"--payload '(.*?)'", cli)
+    assert match is not None
+    reply = lam.invoke(FunctionName=ALIAS_ARN, Payload=match.group(1).encode())
+    answer = json.loads(reply["Payload"].read())
+    assert "error" not in answer, answer
+    assert answer["alias"] == "summarizer/live"
