@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_codedeploy as codedeploy
@@ -143,3 +145,59 @@ def test_the_shipped_app_is_actually_judged(synthesized):
     ]
     judged = [prod_evaluation_gate.check(resource_of(a)).name for a in aliases]
     assert "COMPLIANT" in judged
+
+
+# -- which environments need a gate: the name prod/production, or require_evaluation_gate --------
+
+
+class EnvironmentStack(cdk.Stack):
+    """Stands in for a LifecycleStack: its environment name and its spec."""
+
+    def __init__(self, scope, construct_id: str, *, name: str, require_gate: bool) -> None:
+        super().__init__(scope, construct_id)
+        self.environment_name = name
+        self.spec = SimpleNamespace(require_evaluation_gate=require_gate)
+        function = lambda_.Function(
+            self,
+            "Router",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="index.handler",
+            code=lambda_.Code.from_inline("def handler(e, c): return e"),
+        )
+        alias = lambda_.Alias(self, "Live", alias_name="live", version=function.current_version)
+        codedeploy.LambdaDeploymentGroup(
+            self,
+            "Rollout",
+            alias=alias,
+            deployment_config=codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE,
+        )
+
+
+@pytest.fixture(scope="module")
+def gate_findings(tmp_path_factory) -> dict[str, list[str]]:
+    app = new_app(tmp_path_factory.mktemp("gate"))
+    pack = BedrockLifecycleChecks()
+    cases = {
+        "staging-requires": ("staging", True),
+        "production-by-name": ("production", False),
+        "dev": ("dev", False),
+        "preprod-by-name-only": ("preprod", False),
+    }
+    out = {}
+    for case, (name, require_gate) in cases.items():
+        stack = EnvironmentStack(app, case, name=name, require_gate=require_gate)
+        out[case] = sorted(
+            v.rule_name
+            for v in pack.validate_scope(stack).violations
+            if v.rule_name == "BedrockLifecycle-ProdEvaluationGate"
+        )
+    return out
+
+
+def test_gate_required_by_the_environments_setting_or_its_production_name(gate_findings):
+    assert gate_findings == {
+        "staging-requires": ["BedrockLifecycle-ProdEvaluationGate"],
+        "production-by-name": ["BedrockLifecycle-ProdEvaluationGate"],
+        "dev": [],
+        "preprod-by-name-only": [],  # the exact names prod and production, nothing else
+    }

@@ -132,6 +132,11 @@ MODEL = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0"
             ),
             C.NON_COMPLIANT,
         ),
+        (_policy({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}), C.NON_COMPLIANT),
+        (
+            _policy({"Effect": "Allow", "Action": "bedrock:InvokeModel", "NotResource": [MODEL]}),
+            C.NON_COMPLIANT,
+        ),
         (_policy({"Effect": "Deny", "Action": "bedrock:*", "Resource": "*"}), C.NOT_APPLICABLE),
         (
             _policy(
@@ -152,6 +157,8 @@ MODEL = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0"
         "invoke-star",
         "star-action",
         "inline-role-policy",
+        "not-action-covers-bedrock",
+        "not-resource",
         "deny-is-fine",
         "control-plane-action",
     ],
@@ -224,9 +231,28 @@ LOCKED = {
         ({**LOCKED, "Tags": AUDIT_TAGS}, C.COMPLIANT),
         ({"Tags": AUDIT_TAGS}, C.NON_COMPLIANT),
         ({"ObjectLockEnabled": True, "Tags": AUDIT_TAGS}, C.NON_COMPLIANT),
+        (
+            {
+                **LOCKED,
+                "ObjectLockConfiguration": {
+                    "ObjectLockEnabled": "Enabled",
+                    "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE"}},
+                },
+                "Tags": AUDIT_TAGS,
+            },
+            C.NON_COMPLIANT,
+        ),
+        ({**LOCKED, "ObjectLockEnabled": False, "Tags": AUDIT_TAGS}, C.NON_COMPLIANT),
         ({}, C.NOT_APPLICABLE),
     ],
-    ids=["locked", "unlocked", "lock-without-default-retention", "not-an-audit-bucket"],
+    ids=[
+        "locked",
+        "unlocked",
+        "lock-without-default-retention",
+        "retention-without-days-or-years",
+        "rule-without-object-lock-enabled",
+        "not-an-audit-bucket",
+    ],
 )
 def test_audit_bucket_object_lock(props, expected):
     assert object_lock.check(Resource("AWS::S3::Bucket", props)) is expected
