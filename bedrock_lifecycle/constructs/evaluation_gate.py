@@ -54,7 +54,8 @@ HOOKS_ASSET = "evaluation_gate"
 SETTINGS_DIR = "rollout"  # under /opt, the layer root
 SETTINGS_FILE = f"/opt/{SETTINGS_DIR}/settings.json"
 GATE_TIMEOUT = cdk.Duration.minutes(10)
-ANALYSIS_TIMEOUT = cdk.Duration.minutes(1)
+# Longer than the analysis's bounded calls (lambdas/evaluation_gate/canary_analysis.py).
+ANALYSIS_TIMEOUT = cdk.Duration.minutes(3)
 # Read what CodeDeploy says about a deployment of the group.
 DEPLOYMENT_READ_ACTIONS = (
     "codedeploy:GetDeployment",

@@ -373,8 +373,31 @@ def test_both_hooks_run_from_the_one_evaluation_gate_asset(built):
 
 def test_gate_and_analysis_report_within_codedeploy_limits(built):
     rollouts = built.rollouts["Canaries"]
-    for hook, seconds in ((rollouts.hooks.gate, 600), (rollouts.hooks.analysis, 60)):
+    for hook, seconds in ((rollouts.hooks.gate, 600), (rollouts.hooks.analysis, 180)):
         assert hook.function.timeout.to_seconds() == seconds
+
+
+def test_hooks_always_have_time_left_to_report(built):
+    """Every call a hook makes is bounded, and all of them fit its Lambda timeout."""
+    from tests.support.lambda_assets import load_asset_module
+
+    gate = load_asset_module("evaluation_gate")
+    analysis = load_asset_module("evaluation_gate", "canary_analysis")
+    hook = load_asset_module("evaluation_gate", "hook")
+    for client in (gate._codedeploy, analysis._codedeploy, analysis._lambda, analysis._cloudwatch):
+        config = client.meta.config
+        assert (config.connect_timeout, config.read_timeout) == (
+            hook.CALL_CONNECT_TIMEOUT,
+            hook.CALL_READ_TIMEOUT,
+        )
+        assert config.retries == {"mode": "standard", "total_max_attempts": hook.CALL_ATTEMPTS}
+    worst_call = hook.CALL_ATTEMPTS * (hook.CALL_CONNECT_TIMEOUT + hook.CALL_READ_TIMEOUT) + 1
+    rollouts = built.rollouts["Canaries"]
+    assert analysis.MAX_CALLS * worst_call < rollouts.hooks.analysis.function.timeout.to_seconds()
+    # A prompt started with RESERVE_MS left ends (connect + answer) before the report is sent.
+    answer = gate._lambda.meta.config
+    assert answer.retries == {"mode": "standard", "total_max_attempts": 1}
+    assert 1000 * (answer.connect_timeout + answer.read_timeout + worst_call) <= gate.RESERVE_MS
 
 
 @pytest.mark.parametrize(
@@ -397,6 +420,30 @@ def test_no_unacknowledged_nag_findings(built, pack_index):
 @pytest.fixture
 def scratch_stack(tmp_path):
     return cdk.Stack(cdk.App(outdir=str(tmp_path)), "Scratch")
+
+
+@pytest.mark.parametrize(
+    ("strategy", "percent", "interval", "name"),
+    [
+        ("all_at_once", None, None, "CodeDeployDefault.LambdaAllAtOnce"),
+        ("canary", 10, 5, "CodeDeployDefault.LambdaCanary10Percent5Minutes"),
+        ("canary", 10, 10, "CodeDeployDefault.LambdaCanary10Percent10Minutes"),
+        ("canary", 10, 15, "CodeDeployDefault.LambdaCanary10Percent15Minutes"),
+        ("canary", 10, 30, "CodeDeployDefault.LambdaCanary10Percent30Minutes"),
+        ("linear", 10, 1, "CodeDeployDefault.LambdaLinear10PercentEvery1Minute"),
+        ("linear", 10, 2, "CodeDeployDefault.LambdaLinear10PercentEvery2Minutes"),
+        ("linear", 10, 3, "CodeDeployDefault.LambdaLinear10PercentEvery3Minutes"),
+        ("linear", 10, 10, "CodeDeployDefault.LambdaLinear10PercentEvery10Minutes"),
+    ],
+)
+def test_a_policy_of_a_predefined_shape_uses_codedeploys_configuration(
+    scratch_stack, strategy, percent, interval, name
+):
+    policy = RolloutPolicy(strategy=strategy, percent=percent, interval_minutes=interval)
+    config = deployment_config_for(scratch_stack, policy)
+    assert scratch_stack.resolve(config.deployment_config_name) == name
+    # No custom configuration (they count against a quota of 50 per account and region).
+    assert scratch_stack.node.try_find_child("RolloutConfigs") is None
 
 
 @pytest.mark.parametrize(

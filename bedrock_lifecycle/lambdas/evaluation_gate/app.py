@@ -24,10 +24,12 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricResolution, MetricUnit, single_metric
 from botocore.config import Config
 from hook import (
+    CALL_WORST_SECONDS,
     FAILED,
     SUCCEEDED,
     DeploymentTarget,
     HookEvent,
+    bounded_config,
     deployment_settings,
     run_and_report,
 )
@@ -43,9 +45,9 @@ PARALLEL_PROMPTS = 4
 # No retry: a retried invoke would run the model twice and hide the latency.
 ANSWER_TIMEOUT_SECONDS = 60
 # Start no prompt with less than this left of the Lambda timeout: a prompt
-# started then still ends (answer or timeout) before the function does, so the
-# report to CodeDeploy always goes out.
-RESERVE_MS = (ANSWER_TIMEOUT_SECONDS + 5 + 25) * 1000
+# started then still ends (5 s to connect, the answer or its timeout) and the
+# report (one bounded CodeDeploy call) still goes out before the function ends.
+RESERVE_MS = (5 + ANSWER_TIMEOUT_SECONDS + CALL_WORST_SECONDS) * 1000
 CHECKS = frozenset(
     {"contains", "not_contains", "regex", "valid_json", "max_latency_ms", "max_output_tokens",
      "dimensions"}
@@ -256,7 +258,7 @@ def publish_pass_rate(group: dict[str, Any], pass_rate: float) -> None:
 
 
 # Clients are created once per execution environment.
-_codedeploy = boto3.client("codedeploy", config=Config(retries={"mode": "standard"}))
+_codedeploy = boto3.client("codedeploy", config=bounded_config())
 _lambda = boto3.client(
     "lambda",
     config=Config(

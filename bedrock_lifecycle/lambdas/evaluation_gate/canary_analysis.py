@@ -30,12 +30,12 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
-from botocore.config import Config
 from hook import (
     FAILED,
     SUCCEEDED,
     DeploymentTarget,
     HookEvent,
+    bounded_config,
     deployment_settings,
     run_and_report,
 )
@@ -258,10 +258,14 @@ def _analyse(
     return status
 
 
-_CONFIG = Config(retries={"mode": "standard"})
-_codedeploy = boto3.client("codedeploy", config=_CONFIG)
-_lambda = boto3.client("lambda", config=_CONFIG)
-_cloudwatch = boto3.client("cloudwatch", config=_CONFIG)
+# The analysis makes at most this many calls, each bounded (hook.CALL_WORST_SECONDS):
+# GetDeployment, ListDeploymentTargets, GetDeploymentTarget, GetFunctionConfiguration,
+# GetMetricData (one page: 8 queries of one datapoint each) and the report. The
+# function's timeout (constructs/evaluation_gate.py) is longer than all of them.
+MAX_CALLS = 6
+_codedeploy = boto3.client("codedeploy", config=bounded_config())
+_lambda = boto3.client("lambda", config=bounded_config())
+_cloudwatch = boto3.client("cloudwatch", config=bounded_config())
 
 
 @logger.inject_lambda_context

@@ -16,10 +16,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from botocore.config import Config
+
 SUCCEEDED = "Succeeded"
 FAILED = "Failed"
+# Every AWS call of a hook is bounded, so that the hook always has time left to
+# report before its Lambda timeout (botocore's defaults, 60 s to connect and 60 s
+# to read, 3 attempts, would let one slow call outlive the function).
+CALL_CONNECT_TIMEOUT = 2
+CALL_READ_TIMEOUT = 10
+CALL_ATTEMPTS = 2
+# The longest one call can take: every attempt times out, plus the standard
+# retry mode's backoff before the second attempt (at most 1 s).
+CALL_WORST_SECONDS = CALL_ATTEMPTS * (CALL_CONNECT_TIMEOUT + CALL_READ_TIMEOUT) + 1
 # Where the settings layer of the stack unpacks (/opt is the layer root).
 DEFAULT_SETTINGS_FILE = "/opt/rollout/settings.json"
+
+
+def bounded_config() -> Config:
+    """The botocore configuration of every hook client that is not answering a prompt."""
+    return Config(
+        connect_timeout=CALL_CONNECT_TIMEOUT,
+        read_timeout=CALL_READ_TIMEOUT,
+        retries={"mode": "standard", "total_max_attempts": CALL_ATTEMPTS},
+    )
 
 
 class HookInputError(ValueError):
