@@ -77,6 +77,23 @@ def test_every_log_group_of_every_stack_has_kms_and_retention(synthesized):
             assert "RetentionInDays" in group["Properties"], f"{env} {name}"
 
 
+def test_no_function_or_state_machine_logs_to_an_implicit_log_group(synthesized):
+    # The LogGroupEncryptedRetained rule only sees log groups in the template: a function
+    # without LoggingConfig (aws-cdk-lib's provider framework functions included) would write
+    # to an implicit /aws/lambda/... group, unencrypted and kept forever, unseen by any rule.
+    for env in synthesized.stacks:
+        resources = synthesized.template_json(env)["Resources"]
+        groups = {k for k, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
+        for name, function in resources.items():
+            if function["Type"] == "AWS::Lambda::Function":
+                target = function["Properties"].get("LoggingConfig", {}).get("LogGroup")
+                assert target is not None and target.get("Ref") in groups, f"{env} {name}"
+            if function["Type"] == "AWS::StepFunctions::StateMachine":
+                (destination,) = function["Properties"]["LoggingConfiguration"]["Destinations"]
+                arn = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]
+                assert arn["Fn::GetAtt"][0] in groups, f"{env} {name}"
+
+
 def test_audit_key_rotates_and_is_kept(synthesized):
     synthesized.template("prod").has_resource(
         "AWS::KMS::Key",
