@@ -56,7 +56,12 @@ SETTINGS_FILE = f"/opt/{SETTINGS_DIR}/settings.json"
 GATE_TIMEOUT = cdk.Duration.minutes(10)
 # Longer than the analysis's bounded calls (lambdas/evaluation_gate/canary_analysis.py).
 ANALYSIS_TIMEOUT = cdk.Duration.minutes(3)
-# Read what CodeDeploy says about a deployment of the group.
+# Read what CodeDeploy says about a deployment of the group. Granted on the
+# deployment group's ARN (arn:<partition>:codedeploy:<region>:<account>:
+# deploymentgroup:<application>/<group>), as aws-cdk-lib grants the hooks
+# codedeploy:PutLifecycleEventHookExecutionStatus (LambdaDeploymentGroup.add_pre_hook)
+# and as CodeDeploy's own permissions reference lists for all four actions. (IAM's
+# service authorization reference lists a resource type for GetDeployment only.)
 DEPLOYMENT_READ_ACTIONS = (
     "codedeploy:GetDeployment",
     "codedeploy:ListDeploymentTargets",
