@@ -124,6 +124,7 @@ def _details(model_id: str, status: str, **times) -> dict:
 def test_fetch_catalog_lists_then_gets_every_model(bedrock):
     client, stub = bedrock
     eol = dt.datetime(2027, 1, 2, tzinfo=dt.UTC)
+    start, legacy, extended = (dt.datetime(y, 3, 1, tzinfo=dt.UTC) for y in (2024, 2025, 2026))
     stub.add_response(
         "list_foundation_models",
         {"modelSummaries": [_details("a.one-v1:0", "ACTIVE"), _details("a.two-v1:0", "LEGACY")]},
@@ -136,14 +137,30 @@ def test_fetch_catalog_lists_then_gets_every_model(bedrock):
     )
     stub.add_response(
         "get_foundation_model",
-        {"modelDetails": _details("a.two-v1:0", "LEGACY", legacyTime=eol, endOfLifeTime=eol)},
+        {
+            "modelDetails": _details(
+                "a.two-v1:0",
+                "LEGACY",
+                startOfLifeTime=start,
+                legacyTime=legacy,
+                publicExtendedAccessTime=extended,
+                endOfLifeTime=eol,
+            )
+        },
         {"modelIdentifier": "a.two-v1:0"},
     )
     gone = CatalogEntry("a.gone-v1:0", ProviderStatus.LEGACY, end_of_life=eol)
     stale = CatalogEntry("a.one-v1:0", ProviderStatus.LEGACY)
     catalog = fetch_catalog(client, region="us-east-1", now=lambda: eol, keep=[gone, stale])
     assert catalog.get("a.two-v1:0") == CatalogEntry(
-        "a.two-v1:0", ProviderStatus.LEGACY, "a.two-v1:0", "P", legacy=eol, end_of_life=eol
+        "a.two-v1:0",
+        ProviderStatus.LEGACY,
+        "a.two-v1:0",
+        "P",
+        start_of_life=start,
+        legacy=legacy,
+        public_extended_access=extended,
+        end_of_life=eol,
     )
     assert catalog.get("a.one-v1:0").status is ProviderStatus.ACTIVE  # fresh data wins
     assert catalog.get("a.gone-v1:0") == gone  # an ended model no longer listed is kept
@@ -244,6 +261,29 @@ def test_refresh_reports_a_refusal_in_one_line(monkeypatch, tmp_path, capsys, be
         "catalog: Bedrock refused the request in eu-west-1: AccessDeniedException: not allowed; "
         "x.json is unchanged"
     )
+
+
+def test_refresh_refuses_a_status_it_does_not_know_in_one_line(
+    monkeypatch, tmp_path, capsys, bedrock
+):
+    client, stub = bedrock
+    stub.add_response(
+        "list_foundation_models", {"modelSummaries": [_details("a.one-v1:0", "ACTIVE")]}, {}
+    )
+    stub.add_response(
+        "get_foundation_model",
+        {"modelDetails": _details("a.one-v1:0", "RETIRED")},  # botocore does not check enums
+        {"modelIdentifier": "a.one-v1:0"},
+    )
+    monkeypatch.setattr(catalog_cli, "_session", lambda region: _Session(client, object()))
+    out = tmp_path / "catalog.json"
+    assert main(["catalog", "refresh", "--region", "eu-west-1", "--output", str(out)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "catalog: Bedrock answered what this version cannot read (a.one-v1:0: "
+        "modelLifecycle.status must be one of ACTIVE, LEGACY, got 'RETIRED'); upgrade "
+        f"bedrock-lifecycle; {out} is unchanged"
+    ]
+    assert not out.exists()
 
 
 def test_show_lists_legacy_models_first(capsys):

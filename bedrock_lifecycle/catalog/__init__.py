@@ -108,11 +108,20 @@ class CatalogEntry:
 
     @classmethod
     def from_api(cls, details: Mapping[str, Any]) -> CatalogEntry:
-        """From GetFoundationModel's ``modelDetails`` (or a ListFoundationModels summary)."""
+        """From GetFoundationModel's ``modelDetails`` (or a ListFoundationModels summary).
+
+        :raises ValueError: for a status this project does not know, naming the model.
+        """
         lifecycle = details.get("modelLifecycle") or {}
+        status = lifecycle.get("status", "ACTIVE")
+        if status not in ProviderStatus.__members__:
+            raise ValueError(
+                f"{details['modelId']}: modelLifecycle.status must be one of ACTIVE, LEGACY, "
+                f"got {status!r}"
+            )
         return cls(
             model_id=details["modelId"],
-            status=ProviderStatus(lifecycle.get("status", "ACTIVE")),
+            status=ProviderStatus(status),
             name=details.get("modelName"),
             provider=details.get("providerName"),
             start_of_life=_utc(lifecycle.get("startOfLifeTime")),

@@ -58,6 +58,12 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         )
     except BotoCoreError as exc:
         return _fail(f"cannot reach Bedrock in {region}: {exc}; {output} is unchanged")
+    except ValueError as exc:
+        # A lifecycle status newer than this project: refuse rather than guess its meaning.
+        return _fail(
+            f"Bedrock answered what this version cannot read ({exc}); upgrade "
+            f"bedrock-lifecycle; {output} is unchanged"
+        )
     output.write_text(catalog.render(), encoding="utf-8")
     legacy = sum(1 for e in catalog.entries.values() if e.is_legacy)
     print(f"{output}: {len(catalog.entries)} models from {region} ({legacy} LEGACY)")
