@@ -102,6 +102,9 @@ ADOPTION_WINDOW = dt.timedelta(minutes=50)
 MAX_MESSAGE_CHARS = 1000
 
 IN_PROGRESS = ("Creating", "Updating")
+# Errors Bedrock may answer when the name is already in use (Create models no conflict
+# error of its own): the handler then looks the name up (adopt_retained).
+NAME_CONFLICT_CODES = frozenset({"ValidationException", "ConflictException"})
 
 Clock = Callable[[], dt.datetime]
 Sleep = Callable[[float], None]
@@ -433,16 +436,66 @@ def create(
         # A refusal is final only if no earlier attempt could have bought it: after a 5xx or
         # a timeout, a later "quota exceeded" or "name in use" may be about our own purchase.
         if not any(retryable(e) for e in attempts):
-            raise ThroughputError(
+            refused = (
                 f"Bedrock refused to create provisioned throughput {name} "
                 f"({props.model_units} units of {props.model_id}, commitment "
                 f"{props.commitment}): {aws_message(error)}"
-            ) from error
+            )
+            if error_code(error) not in NAME_CONFLICT_CODES:
+                raise ThroughputError(refused) from error
+            return adopt_retained(name, props, refused, error, client, now=now, sleep=sleep)
         return adopt_after_ambiguous_create(
             name, props, error, len(attempts), client, now=now, sleep=sleep
         )
     logger.info("provisioned throughput created", arn=arn, provisioned_model_name=name)
     return result(arn, wait="InService")
+
+
+def adopt_retained(
+    name: str,
+    props: Properties,
+    refused: str,
+    error: Exception,
+    client: Any,
+    *,
+    now: Clock,
+    sleep: Sleep,
+) -> dict[str, Any]:
+    """After a create refused as invalid or conflicting: is the name held by a retained purchase?
+
+    A committed throughput that a rolled-back stack operation left in place (its Delete
+    is answered with success) still holds its name, so buying it again is refused. If
+    the holder is committed, in its term, and has exactly the requested units,
+    commitment and model, it is the throughput this resource declares: track it again.
+    Otherwise fail with Bedrock's refusal, naming the holder when there is one.
+    """
+    try:
+        found = describe(client, name, sleep)
+    except (ClientError, *TRANSPORT_ERRORS):
+        logger.warning(
+            "could not look up the name after a refused create", provisioned_model_name=name
+        )
+        found = None
+    if found is None:
+        raise ThroughputError(refused) from error
+    arn = str(found.get("provisionedModelArn"))
+    if (
+        found.get("status") != "Failed"
+        and under_commitment(found, now())
+        and already_as_requested(found, props)
+    ):
+        logger.warning(
+            "tracking again the committed throughput that holds the name",
+            arn=arn,
+            provisioned_model_name=name,
+            commitment_expiration_time=expiry_text(found),
+        )
+        return result(arn, wait="InService")
+    raise ThroughputError(
+        f"{refused}; the name is held by {arn} ({found.get('modelUnits')} units of "
+        f"{found.get('modelArn')}, commitment {found.get('commitmentDuration') or 'None'}, "
+        f"status {found.get('status')}): rename this throughput, or delete that one"
+    ) from error
 
 
 def adopt_after_ambiguous_create(

@@ -149,12 +149,20 @@ def retained_message(expiry: str) -> str:
 
 
 SCENARIOS = [
-    # ---- create: Bedrock refuses at once; nothing bought, no retry
+    # ---- create: Bedrock refuses at once; nothing bought, no retry (a refusal that may
+    # mean "name in use" looks the name up: nobody holds it here)
     *[
         Scenario(
             f"create-{code}",
             CREATE_EVENT,
-            err(CREATE, create_params(), code),
+            [
+                *err(CREATE, create_params(), code),
+                *(
+                    get_err("ResourceNotFoundException", NAME)
+                    if code in ("ValidationException", "ConflictException")
+                    else []
+                ),
+            ],
             "FAILED",
             CREATE_FAILED_MARKER,
             reason=f"Bedrock refused to create provisioned throughput {NAME} (1 units of {FM_ID}, "
@@ -168,6 +176,53 @@ SCENARIOS = [
             "ConflictException",
         )
     ],
+    # ---- create: the name is held by a committed throughput a rolled-back operation retained
+    Scenario(
+        "create-ValidationException-name-held-by-retained-commitment-tracked-again",
+        event("Create", CommitmentDuration="OneMonth"),
+        [
+            *err(CREATE, create_params(commitment="OneMonth"), "ValidationException"),
+            get(NAME, commitment="OneMonth", expires=LATER),
+            get(commitment="OneMonth", expires=LATER),
+        ],
+        "SUCCESS",
+        ARN,
+        created=(ARN,),
+        data={"ProvisionedModelArn": ARN},
+    ),
+    Scenario(
+        "create-ConflictException-name-held-by-another-throughput",
+        event("Create", CommitmentDuration="OneMonth"),
+        [
+            *err(CREATE, create_params(commitment="OneMonth"), "ConflictException"),
+            get(NAME, arn=NEW_ARN, units=2, commitment="OneMonth", expires=LATER),
+        ],
+        "FAILED",
+        CREATE_FAILED_MARKER,
+        reason=f"ConflictException: {MESSAGES['ConflictException']}; the name is held by "
+        f"{NEW_ARN} (2 units of arn:aws:bedrock:us-east-1::foundation-model/{FM_ID}, "
+        "commitment OneMonth, status InService): rename this throughput, or delete that one",
+    ),
+    Scenario(
+        "create-ValidationException-name-held-without-commitment-not-tracked",
+        CREATE_EVENT,
+        [*err(CREATE, create_params(), "ValidationException"), get(NAME)],
+        "FAILED",
+        CREATE_FAILED_MARKER,
+        reason=f"the name is held by {ARN} (1 units of",
+    ),
+    Scenario(
+        "create-ValidationException-name-lookup-AccessDeniedException",
+        CREATE_EVENT,
+        [
+            *err(CREATE, create_params(), "ValidationException"),
+            *get_err("AccessDeniedException", NAME),
+        ],
+        "FAILED",
+        CREATE_FAILED_MARKER,
+        reason=f"Bedrock refused to create provisioned throughput {NAME} (1 units of {FM_ID}, "
+        f"commitment None): ValidationException: {MESSAGES['ValidationException']}",
+    ),
     # ---- create: throttling and 5xx are retried with the same token
     Scenario(
         "create-ThrottlingException-then-ok",
