@@ -174,7 +174,8 @@ class InvocationAudit(Construct):
     :param log_retention_days: days the log group keeps events (a CloudWatch
         Logs value). Default: 365.
     :param invocation_logging: turn on Bedrock's account-wide model invocation
-        logging into this trail. Only one environment per account and region may.
+        logging into this trail. Only one environment per account and region may,
+        and only one InvocationAudit per stack (a second one raises ValueError).
         Default: true.
     :param text_data_delivery: Bedrock logs prompt and answer text (otherwise
         metadata only: model, token counts, request metadata). Default: false.
@@ -198,6 +199,15 @@ class InvocationAudit(Construct):
         if not 1 <= retention_days <= 36500:
             raise ValueError(f"retention_days must be between 1 and 36500, got {retention_days}")
         retention_of_logs = log_retention(log_retention_days)
+        owner = _logging_owner(cdk.Stack.of(scope))
+        if invocation_logging and owner is not None:
+            # Two resources would put the one account-wide setting in turn: the second create
+            # finds the first one's configuration and fails the deploy.
+            raise ValueError(
+                "invocation_logging is one setting per account and region and "
+                f"{owner.node.path} already owns it in this stack, got a second owner "
+                f"{construct_id!r}; pass invocation_logging=False"
+            )
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         bedrock_source = {
@@ -354,6 +364,14 @@ class InvocationAudit(Construct):
             handler_role = provider.on_event_handler.role
             assert handler_role is not None
             self.delivery_role.grant_pass_role(handler_role)
+
+
+def _logging_owner(stack: cdk.Stack) -> InvocationAudit | None:
+    """The InvocationAudit of ``stack`` that owns Bedrock's invocation logging, if any."""
+    for node in stack.node.find_all():
+        if isinstance(node, InvocationAudit) and node.logging is not None:
+            return node
+    return None
 
 
 AUDIT_BUCKET_ACKNOWLEDGEMENTS: tuple[tuple[str, str], ...] = (

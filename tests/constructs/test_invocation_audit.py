@@ -169,7 +169,7 @@ def isolated(tmp_path_factory) -> dict[str, Template]:
     env = cdk.Environment(account="333333333333", region="eu-west-1")
     owner = cdk.Stack(app, "Owner", env=env)
     InvocationAudit(owner, "Audit", text_data_delivery=True)
-    InvocationAudit(owner, "Second", invocation_logging=True)  # shares the one provider
+    InvocationAudit(owner, "Second", invocation_logging=False)  # a second trail, no logging
     bystander = cdk.Stack(app, "Bystander", env=env)
     InvocationAudit(
         bystander,
@@ -197,14 +197,24 @@ def test_text_delivery_opt_in_reaches_the_resource(isolated):
     isolated["owner"].has_resource_properties(RESOURCE_TYPE, {"TextDataDelivery": "true"})
 
 
-def test_one_provider_function_serves_every_logging_resource_of_a_stack(isolated):
+def test_a_stack_has_one_logging_resource_and_one_provider(isolated):
     template = isolated["owner"]
-    template.resource_count_is(RESOURCE_TYPE, 2)
-    tokens = {
-        str(r["Properties"]["ServiceToken"])
-        for r in template.find_resources(RESOURCE_TYPE).values()
-    }
-    assert len(tokens) == 1
+    template.resource_count_is(RESOURCE_TYPE, 1)
+    functions = template.find_resources(
+        "AWS::Lambda::Function",
+        {"Properties": {"Description": Match.string_like_regexp(RESOURCE_TYPE)}},
+    )
+    assert len(functions) == 1
+
+
+def test_a_second_owner_of_the_account_wide_setting_in_one_stack_is_refused(tmp_path):
+    stack = cdk.Stack(new_app(tmp_path), "S")
+    InvocationAudit(stack, "First")
+    with pytest.raises(
+        ValueError, match="S/First already owns it in this stack, got a second owner 'Second'"
+    ):
+        InvocationAudit(stack, "Second")
+    InvocationAudit(stack, "Third", invocation_logging=False)  # a trail without logging is fine
 
 
 def test_an_environment_not_owning_logging_has_no_custom_resource(isolated):
