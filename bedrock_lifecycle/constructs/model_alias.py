@@ -47,6 +47,8 @@ STANDARD_PARAMETER_LIMIT = 4096
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 _ENVIRONMENT = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+# Bedrock's pattern of requestMetadata values (RequestMetadataValueString).
+_METADATA_VALUE = re.compile(r"^[a-zA-Z0-9\s:_@$#=/+,\-.]{0,256}$")
 
 # Metric name -> (unit, default statistic). The router emits exactly these.
 ROUTER_METRICS: dict[str, tuple[cloudwatch.Unit, str]] = {
@@ -134,6 +136,16 @@ def _validate(
         raise ValueError(f"alias_name must match {_NAME.pattern}, got {alias_name!r}")
     if not _ENVIRONMENT.match(environment):
         raise ValueError(f"environment must match {_ENVIRONMENT.pattern}, got {environment!r}")
+    # Family and version id travel in Bedrock's requestMetadata and as metric dimensions.
+    if not _NAME.match(model_version.family):
+        raise ValueError(
+            f"the version's family must match {_NAME.pattern}, got {model_version.family!r}"
+        )
+    if not _METADATA_VALUE.match(model_version.version_id):
+        raise ValueError(
+            "the version id must be at most 256 letters, digits, spaces and :_@$#=/+,-. "
+            f"(Bedrock's requestMetadata), got {model_version.version_id!r}"
+        )
     for override in allowed_overrides:
         if not isinstance(override, InferenceOverride):
             allowed = ", ".join(o.value for o in InferenceOverride)

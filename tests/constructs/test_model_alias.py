@@ -393,6 +393,7 @@ def test_constants_shared_with_the_router_agree():
     backoff = 20 * (router.MAX_ATTEMPTS - 1)  # botocore's standard mode caps each wait at 20 s
     assert model_alias_module.ROUTER_TIMEOUT.to_seconds() >= worst_case + backoff
     assert set(model_alias_module.OVERRIDE_KEYS.values()) == set(router.OVERRIDE_KEYS.values())
+    assert model_alias_module._METADATA_VALUE.pattern == f"^{router.METADATA_VALUE_RE.pattern}$"
 
 
 # -- metrics: the router's EMF is what metric_* describes ------------------
@@ -513,6 +514,22 @@ EMBEDDER = VERSIONS["EmbedderLive"][0]
         (
             {"parameter_name": "no-slash"},
             "parameter_name must start with / .*, got 'no-slash'",
+        ),
+        (
+            {
+                "model_version": ModelVersion.from_spec(
+                    "Summarizer", "v1", spec(target={"foundation_model": "amazon.nova-pro-v1:0"})
+                )
+            },
+            r"the version's family must match .*, got 'Summarizer'",
+        ),
+        (
+            {
+                "model_version": ModelVersion.from_spec(
+                    "summarizer", "v1&2", spec(target={"foundation_model": "amazon.nova-pro-v1:0"})
+                )
+            },
+            r"the version id must be .* \(Bedrock's requestMetadata\), got 'v1&2@\w{12}'",
         ),
         (
             {
