@@ -376,15 +376,20 @@ def test_validate_prints_each_error_rule_as_one_line_and_exits_2(
 # -- at synth: warnings land on the alias constructs of the environments concerned -----------
 
 
-def test_synth_warnings_land_on_the_aliases_concerned(synthesized):
+@pytest.mark.parametrize(
+    "pattern",
+    ["Bedrock marks LEGACY", r"versions\.v1\.lifecycle\.state: deprecated, sunset 2027-06-30"],
+    ids=["legacy-model", "deprecated-version"],
+)
+def test_synth_warnings_land_on_the_aliases_concerned(synthesized, pattern):
     from aws_cdk.assertions import Annotations, Match
 
-    def legacy_warnings(env: str) -> list[str]:
+    def warnings(env: str) -> list[str]:
         found = Annotations.from_stack(synthesized.stacks[env]).find_warning(
-            "*", Match.string_like_regexp("Bedrock marks LEGACY")
+            "*", Match.string_like_regexp(pattern)
         )
         return sorted(w.id for w in found)
 
-    assert legacy_warnings("dev") == []  # pinned-v1 does not exist in dev
+    assert warnings("dev") == []  # pinned-v1 does not exist in dev
     for env in ("staging", "prod"):
-        assert legacy_warnings(env) == [f"/BedrockLifecycle-{env}/Aliases/SummarizerPinnedV1"]
+        assert warnings(env) == [f"/BedrockLifecycle-{env}/Aliases/SummarizerPinnedV1"]
