@@ -30,6 +30,23 @@ def stack_name(environment: str) -> str:
     return f"{STACK_PREFIX}-{environment}"
 
 
+# SSM standard parameters hold at most 4 KB. Tokens in the manifest (the ARN of a throughput
+# bought in the stack, the partition and region of an environment-agnostic stack) are shorter
+# here ("${Token[TOKEN.123]}") than what they become at deploy time: count each as 128
+# characters, more than a provisioned model's whole ARN takes.
+STANDARD_PARAMETER_LIMIT = 4096
+TOKEN_ALLOWANCE = 128
+
+
+def manifest_tier(text: str) -> ssm.ParameterTier:
+    """STANDARD while the manifest surely fits in 4 KB once deployed, else ADVANCED."""
+    tokens = len(cdk.Tokenization.reverse_string(text).tokens)
+    worst_case = len(text) + tokens * TOKEN_ALLOWANCE
+    if worst_case > STANDARD_PARAMETER_LIMIT:
+        return ssm.ParameterTier.ADVANCED
+    return ssm.ParameterTier.STANDARD
+
+
 class LifecycleStack(cdk.Stack):
     """Everything one environment of a lifecycle file declares.
 
@@ -126,7 +143,7 @@ class LifecycleStack(cdk.Stack):
             ),
             string_value=text,
             description="alias -> version id, model ARN and lifecycle state",
-            tier=ssm.ParameterTier.ADVANCED if len(text) > 4096 else ssm.ParameterTier.STANDARD,
+            tier=manifest_tier(text),
         )
         cdk.CfnOutput(
             self,

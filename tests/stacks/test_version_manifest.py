@@ -72,3 +72,24 @@ def test_dev_manifest_is_environment_agnostic(synthesized):
         "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/amazon.titan-embed-text-v2:0"
     )
     assert "summarizer/pinned-v1" not in manifest  # that alias exists in staging and prod only
+
+
+def test_manifest_tier_counts_tokens_at_their_deployed_length():
+    import aws_cdk as cdk
+    from aws_cdk import aws_ssm as ssm
+
+    from bedrock_lifecycle.stacks.environment_stack import manifest_tier
+
+    token = cdk.Fn.ref("Throughput")  # "${Token[TOKEN.n]}": about 20 characters before deploy
+    assert manifest_tier("x" * 4096) is ssm.ParameterTier.STANDARD
+    assert manifest_tier("x" * 4097) is ssm.ParameterTier.ADVANCED
+    assert manifest_tier("x" * 3900 + token) is ssm.ParameterTier.STANDARD
+    # Short as a token, longer than the 4 KB once the ARN is in.
+    assert manifest_tier("x" * 4000 + token) is ssm.ParameterTier.ADVANCED
+
+
+def test_shipped_manifests_are_standard_parameters(synthesized):
+    for env in ("dev", "staging", "prod"):
+        synthesized.template(env).has_resource_properties(
+            "AWS::SSM::Parameter", {"Name": PARAMETER.format(env=env), "Tier": "Standard"}
+        )
