@@ -39,13 +39,18 @@ NAMESPACE = "BedrockLifecycle/ModelLifecycle"
 CONFIG_ENV = "WATCHER_CONFIG"
 DEFAULT_END_OF_LIFE_WARNING_DAYS = 90
 ONE_DAY = cdk.Duration.days(1)
+# Lambda holds at most 4 KB of environment variables per function; Powertools' own
+# variables take about 60 bytes of that.
+MAX_CONFIG_BYTES = 3900
 
 
 class LifecycleWatcher(Construct):
     """Watch Bedrock's Legacy and end-of-life status of the models behind some aliases.
 
     :param environment: the environment name (the ``Environment`` metric dimension).
-    :param aliases: ``family/alias`` -> the foundation model ids it runs on.
+    :param aliases: ``family/alias`` -> the foundation model ids it runs on. They travel
+        in the function's environment, which Lambda caps at 4 KB (about 90 aliases);
+        more raise ValueError at synth.
     :param invoked_model_ids: ``ModelId`` values of Bedrock's own metrics to watch
         for ``LegacyModelInvocations``. Default: every model id of ``aliases``.
     :param end_of_life_warning_days: alarm when fewer days are left. Default: 90.
@@ -78,10 +83,22 @@ class LifecycleWatcher(Construct):
         for alias in aliases:
             if "/" not in alias:
                 raise ValueError(f"aliases keys must be 'family/alias', got {alias!r}")
+        watched = {alias: tuple(dict.fromkeys(models)) for alias, models in aliases.items()}
+        config = json.dumps(
+            {"environment": environment, "namespace": NAMESPACE, "aliases": watched},
+            separators=(",", ":"),
+        )
+        size = len(CONFIG_ENV) + len(config.encode())
+        if size > MAX_CONFIG_BYTES:
+            raise ValueError(
+                f"the watcher's configuration of {len(watched)} aliases must fit in "
+                f"{MAX_CONFIG_BYTES} bytes of Lambda environment variables, got {size}; "
+                "split the environment's aliases across watchers"
+            )
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         self.environment_name = environment
-        self.aliases = {alias: tuple(dict.fromkeys(models)) for alias, models in aliases.items()}
+        self.aliases = watched
         models = sorted({m for ms in self.aliases.values() for m in ms})
         invoked = sorted(set(invoked_model_ids if invoked_model_ids is not None else models))
 
@@ -106,12 +123,7 @@ class LifecycleWatcher(Construct):
             source="lifecycle_watcher",
             description=f"{environment}: daily check of Bedrock's Legacy and end-of-life status "
             "of the models the aliases use",
-            environment={
-                CONFIG_ENV: json.dumps(
-                    {"environment": environment, "namespace": NAMESPACE, "aliases": self.aliases},
-                    separators=(",", ":"),
-                )
-            },
+            environment={CONFIG_ENV: config},
             timeout=cdk.Duration.minutes(5),
             service_name="lifecycle_watcher",
             dead_letter_queue=self.dead_letter_queue,

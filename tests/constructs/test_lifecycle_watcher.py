@@ -215,6 +215,13 @@ def test_metric_of_an_unwatched_alias_is_refused(isolated):
         watcher.metric_is_legacy("f/other")
 
 
+def test_a_configuration_lambda_cannot_hold_is_refused_at_synth():
+    stack = cdk.Stack(cdk.App(), "S")
+    many = {f"family{i:03}/live": [NOVA] for i in range(120)}  # about 40 bytes each
+    with pytest.raises(ValueError, match=r"of 120 aliases must fit in 3900 bytes .* got \d{4}; "):
+        lw.LifecycleWatcher(stack, "W", environment="qa", aliases=many)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
