@@ -239,6 +239,40 @@ def check_logging_owner(file: LifecycleFile, base: Path) -> Iterator[Problem]:
             )
 
 
+# One environment is one CloudFormation stack, which holds at most 500 resources.
+# An alias takes 16 (router function, role, policy, version, alias, parameter,
+# deployment group, alarms...), a throughput 1, and the stack's shared parts
+# (audit trail, alarm topic, hooks, watcher, throughput provider) about 70. The
+# caps keep the worst case under the limit; tests/stacks/test_stack_size.py
+# synthesizes exactly the caps with every feature on and counts.
+MAX_ALIASES_PER_ENVIRONMENT = 25
+MAX_THROUGHPUTS_PER_ENVIRONMENT = 10
+
+
+def check_stack_size(file: LifecycleFile, base: Path) -> Iterator[Problem]:
+    for env in file.environments:
+        aliases = sum(
+            env in alias_environments(file, family, name)
+            for family in file.families.values()
+            for name in family.aliases
+        )
+        if aliases > MAX_ALIASES_PER_ENVIRONMENT:
+            yield Problem(
+                ("environments", env),
+                f"{aliases} aliases, more than the {MAX_ALIASES_PER_ENVIRONMENT} one stack can "
+                "hold (CloudFormation allows 500 resources, an alias takes 16); give some "
+                "aliases `environments:` of a second environment in the same account",
+            )
+        throughputs = sum(env in pt.environments for pt in file.provisioned_throughputs.values())
+        if throughputs > MAX_THROUGHPUTS_PER_ENVIRONMENT:
+            yield Problem(
+                ("environments", env),
+                f"{throughputs} provisioned throughputs, more than the "
+                f"{MAX_THROUGHPUTS_PER_ENVIRONMENT} one stack holds beside its aliases; buy "
+                "fewer with more model units each",
+            )
+
+
 def merged_alarms(env: AlarmThresholds, alias: AlarmThresholds | None) -> AlarmThresholds:
     """The environment's thresholds with the alias's explicitly set keys on top."""
     if alias is None:
@@ -256,6 +290,7 @@ CHECKS: tuple[Check, ...] = (
     check_evaluations,
     check_alarm_overrides,
     check_logging_owner,
+    check_stack_size,
     check_rollout_policies,
     check_golden_prompts,
 )

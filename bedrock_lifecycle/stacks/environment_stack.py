@@ -125,15 +125,14 @@ class LifecycleStack(cdk.Stack):
         ``model_arn`` is the ARN the router sends requests to (a token for a throughput
         bought in this stack); ``state`` is the version's lifecycle state.
         """
-        routers = getattr(self, "aliases", None) or {}
-        manifest = {}
-        for alias in self.config.aliases_for(self.environment_name):
-            router = routers.get(alias.qualified_name)
-            manifest[alias.qualified_name] = {
+        manifest = {
+            alias.qualified_name: {
                 "version_id": alias.version_id,
-                "model_arn": router.target.model_arn if router is not None else None,
+                "model_arn": self.aliases[alias.qualified_name].target.model_arn,
                 "state": alias.version.lifecycle.state.value,
             }
+            for alias in self.config.aliases_for(self.environment_name)
+        }
         text = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
         parameter = ssm.StringParameter(
             self,
