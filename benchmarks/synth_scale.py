@@ -36,6 +36,7 @@ from aws_cdk import aws_logs as logs  # noqa: E402
 
 from bedrock_lifecycle.app import build_app  # noqa: E402
 from bedrock_lifecycle.config import load_lifecycle  # noqa: E402
+from bedrock_lifecycle.stacks import LifecycleStack, stack_name  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
@@ -66,10 +67,16 @@ def lifecycle_file(folder: Path, size: int) -> Path:
     return path
 
 
-def synth_project(path: Path, outdir: str) -> float:
+def synth_project(path: Path, outdir: str, *, gates: bool = True) -> float:
+    """Load, validate and synthesize; ``gates=False`` leaves the nag packs out."""
     start = time.perf_counter()
     config = load_lifecycle(path, check_lock_file=False)
-    app, _, _ = build_app(config, app=cdk.App(outdir=outdir, context=CONTEXT))
+    app = cdk.App(outdir=outdir, context=CONTEXT)
+    if gates:
+        build_app(config, app=app)
+    else:
+        for env in config.environment_names:
+            LifecycleStack(app, stack_name(env), config=config, environment=env)
     app.synth()
     return time.perf_counter() - start
 
@@ -104,20 +111,25 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     print("synth scale: project (lifecycle file -> validated, nag-gated stack) vs baseline")
+    print("  (no-nag: the same project stack without the cdk-nag packs)")
     print(
-        f"{'aliases':>8} {'project s':>10} {'baseline s':>11} {'ratio':>6} {'project ms/alias':>17}"
+        f"{'aliases':>8} {'project s':>10} {'no-nag s':>9} {'baseline s':>11} {'ratio':>6} "
+        f"{'project ms/alias':>17}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         synth_baseline(1, str(folder / "warm"))  # start jsii before timing
         for size in sizes:
             path = lifecycle_file(folder, size)
-            project, baseline = [], []
+            project, ungated, baseline = [], [], []
             for r in range(args.repeat):
                 project.append(synth_project(path, str(folder / f"p{size}-{r}")))
+                ungated.append(synth_project(path, str(folder / f"u{size}-{r}"), gates=False))
                 baseline.append(synth_baseline(size, str(folder / f"b{size}-{r}")))
-            p, b = statistics.median(project), statistics.median(baseline)
-            print(f"{size:>8} {p:>10.2f} {b:>11.2f} {p / b:>6.1f} {1000 * p / size:>17.0f}")
+            p, u, b = (statistics.median(x) for x in (project, ungated, baseline))
+            print(
+                f"{size:>8} {p:>10.2f} {u:>9.2f} {b:>11.2f} {p / b:>6.1f} {1000 * p / size:>17.0f}"
+            )
 
 
 if __name__ == "__main__":
