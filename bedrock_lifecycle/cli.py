@@ -8,13 +8,14 @@ prints a Python traceback for bad input.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .catalog.cli import add_catalog_commands
-from .config import ConfigError, Lock, load_lifecycle, lock_path_for
+from .config import ConfigError, Lock, load_lifecycle, lock_path_for, utc_today
 from .config.loader import check_lock, parse_file
 from .config.problems import Problem
 from .config.schema import LifecycleFile
@@ -25,6 +26,18 @@ EXIT_OK = 0
 EXIT_PROBLEMS = 2
 
 
+def _today(args: argparse.Namespace) -> dt.date:
+    """The date sunset and end-of-life rules are judged at: ``--today`` or UTC today."""
+    return args.today if args.today is not None else utc_today()
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
 def _print_problems(exc: ConfigError) -> int:
     for line in exc.lines():
         print(line, file=sys.stderr)
@@ -33,7 +46,7 @@ def _print_problems(exc: ConfigError) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check the file (schema, references, lifecycle rules, lock) without synthesizing."""
-    config = load_lifecycle(args.file, check_lock_file=not args.no_lock)
+    config = load_lifecycle(args.file, check_lock_file=not args.no_lock, clock=lambda: _today(args))
     for warning in config.warnings:
         print(warning.render(config.label), file=sys.stderr)
     envs = config.environment_names
@@ -46,7 +59,7 @@ def cmd_lock(args: argparse.Namespace) -> int:
     """Record the hashes of new versions; never rewrite a recorded one."""
     path = Path(args.file)
     # The lock is written only for a file that is otherwise valid.
-    config = load_lifecycle(path, check_lock_file=False)
+    config = load_lifecycle(path, check_lock_file=False, clock=lambda: _today(args))
     lock_path = lock_path_for(path)
     try:
         existing = Lock.read(lock_path)
@@ -90,7 +103,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     """Say in plain words what changes between a base file and this one."""
     from .plan import plan_lines
 
-    config = load_lifecycle(args.file, check_lock_file=not args.no_lock)
+    config = load_lifecycle(args.file, check_lock_file=not args.no_lock, clock=lambda: _today(args))
     base = parse_file(Path(args.base), args.base) if args.base else None
     for line in plan_lines(config, base):
         print(line)
@@ -111,12 +124,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
+    today_help = "judge sunset and end-of-life dates as of this day (YYYY-MM-DD); default: today"
     p = add("validate", cmd_validate, "check a lifecycle file without synthesizing")
     p.add_argument("file", nargs="?", default=DEFAULT_FILE)
+    p.add_argument("--today", type=_date, help=today_help)
     p.add_argument("--no-lock", action="store_true", help="skip the lifecycle.lock comparison")
 
     p = add("lock", cmd_lock, "record the content hash of new versions in lifecycle.lock")
     p.add_argument("file", nargs="?", default=DEFAULT_FILE)
+    p.add_argument("--today", type=_date, help=today_help)
 
     p = add("schema", cmd_schema, "print the JSON Schema of lifecycle.yaml")
     p.add_argument(
@@ -126,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("plan", cmd_plan, "describe, per environment, what a deploy of this file changes")
     p.add_argument("file", nargs="?", default=DEFAULT_FILE)
     p.add_argument("--base", help="the file as deployed (for example from the main branch)")
+    p.add_argument("--today", type=_date, help=today_help)
     p.add_argument("--no-lock", action="store_true", help="skip the lifecycle.lock comparison")
 
     add_catalog_commands(sub)

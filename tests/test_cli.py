@@ -11,9 +11,10 @@ import pytest
 import yaml
 
 from bedrock_lifecycle.cli import main
-from tests.conftest import ROOT
+from tests.conftest import FIXED_TODAY, ROOT
 
 GOOD = ROOT / "tests/config/good/minimal.yaml"
+TODAY = FIXED_TODAY.isoformat()  # the shipped example's sunset dates are real dates
 
 
 @pytest.fixture
@@ -23,13 +24,13 @@ def workdir(tmp_path: Path) -> Path:
 
 
 def test_validate_shipped_file_is_valid(capsys):
-    assert main(["validate", str(ROOT / "lifecycle.yaml")]) == 0
+    assert main(["validate", str(ROOT / "lifecycle.yaml"), "--today", TODAY]) == 0
     out = capsys.readouterr().out
     assert out.strip().endswith("valid (3 environments, 11 aliases)")
 
 
 def test_validate_prints_warnings_but_succeeds(capsys):
-    assert main(["validate", str(ROOT / "lifecycle.yaml")]) == 0
+    assert main(["validate", str(ROOT / "lifecycle.yaml"), "--today", TODAY]) == 0
     err = capsys.readouterr().err
     assert "families.summarizer.versions.v1.lifecycle.state: warning: deprecated" in err
 
@@ -90,7 +91,7 @@ def test_plan_names_alias_moves_and_throughput_changes(tmp_path, capsys):
     del data["provisioned_throughputs"]
     data["families"]["assistant"]["aliases"]["live"].pop("environment_versions")
     base.write_text(yaml.safe_dump(data))
-    assert main(["plan", str(ROOT / "lifecycle.yaml"), "--base", str(base)]) == 0
+    assert main(["plan", str(ROOT / "lifecycle.yaml"), "--base", str(base), "--today", TODAY]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(
         "dev: summarizer/live v1 -> v2, all at once, 5 alarms, evaluation gate 3 prompts"
@@ -108,3 +109,22 @@ def test_unknown_command_is_a_usage_error():
     with pytest.raises(SystemExit) as exc:
         main(["frobnicate"])
     assert exc.value.code == 2
+
+
+def test_today_previews_what_a_future_date_refuses(capsys):
+    """The shipped summarizer/v1 is deprecated with sunset 2027-06-30."""
+    file = str(ROOT / "lifecycle.yaml")
+    assert main(["validate", file, "--today", "2027-06-30"]) == 0
+    capsys.readouterr()
+    assert main(["validate", file, "--today", "2027-07-01"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{file}: families.summarizer.versions.v1.lifecycle.state: 'deprecated' and past its "
+        "sunset 2027-06-30, still used by summarizer/pinned-v1 (staging, prod); move them to 'v2'"
+    ]
+
+
+def test_today_must_be_a_date(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", "--today", "next week"])
+    assert exc.value.code == 2
+    assert "expected a date YYYY-MM-DD, got 'next week'" in capsys.readouterr().err
