@@ -1,0 +1,29 @@
+"""The package's public constructs import from ``bedrock_lifecycle.constructs``."""
+
+from __future__ import annotations
+
+import importlib
+
+import bedrock_lifecycle.constructs as public
+
+# Public name -> the module that defines it.
+DEFINED_IN = {
+    "AlarmTopic": "alarm_topic",
+    "AliasRollout": "rollout",
+    "ImportedProvisionedThroughput": "provisioned_throughput",
+    "InvocationAudit": "invocation_audit",
+    "LifecycleFunction": "function",
+    "LifecycleWatcher": "lifecycle_watcher",
+    "ModelAlias": "model_alias",
+    "ProvisionedThroughput": "provisioned_throughput",
+    "RegressionAlarms": "regression_alarms",
+    "RolloutHooks": "evaluation_gate",
+    "Rollouts": "rollout",
+}
+
+
+def test_every_public_construct_is_exported_from_the_package():
+    assert sorted(public.__all__) == sorted(DEFINED_IN)
+    for name, module in DEFINED_IN.items():
+        defining = importlib.import_module(f"bedrock_lifecycle.constructs.{module}")
+        assert getattr(public, name) is getattr(defining, name), name
