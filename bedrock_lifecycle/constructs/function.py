@@ -32,13 +32,23 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 POWERTOOLS_ACCOUNT = "017000801446"
 POWERTOOLS_LAYER_VERSION = 27
 DEFAULT_LOG_RETENTION = logs.RetentionDays.ONE_YEAR
+# What Lambda accepts as memory size (MiB).
+MIN_MEMORY_MIB = 128
+MAX_MEMORY_MIB = 10240
 
 
 def asset_path(function: str) -> str:
     """Folder of a Lambda asset root under ``bedrock_lifecycle/lambdas``."""
     path = LAMBDAS_DIR / function
-    if not path.is_dir():
-        raise ValueError(f"no Lambda source folder {path}")
+    if not function or not path.is_dir():
+        known = sorted(
+            p.name
+            for p in LAMBDAS_DIR.iterdir()
+            if p.is_dir() and not p.name.startswith(("_", "."))
+        )
+        raise ValueError(
+            f"source must be a folder of {LAMBDAS_DIR} ({', '.join(known)}), got {function!r}"
+        )
     return str(path)
 
 
@@ -121,6 +131,19 @@ def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
     return lambda_.LayerVersion.from_layer_version_arn(stack, "PowertoolsLayer", arn)
 
 
+def _validate(*, source: str, memory_size: int) -> str:
+    """Every prop check, before any resource exists; returns the asset folder."""
+    code_path = asset_path(source)
+    if not cdk.Token.is_unresolved(memory_size) and not (
+        MIN_MEMORY_MIB <= memory_size <= MAX_MEMORY_MIB
+    ):
+        raise ValueError(
+            f"memory_size must be between {MIN_MEMORY_MIB} and {MAX_MEMORY_MIB} MiB, "
+            f"got {memory_size}"
+        )
+    return code_path
+
+
 class LifecycleFunction(Construct):
     """A Python Lambda function with the project's defaults.
 
@@ -158,6 +181,7 @@ class LifecycleFunction(Construct):
         dead_letter_queue: sqs.IQueue | None = None,
         log_group: logs.ILogGroup | None = None,
     ) -> None:
+        code_path = _validate(source=source, memory_size=memory_size)
         super().__init__(scope, construct_id)
         self.role = iam.Role(
             self,
@@ -174,13 +198,14 @@ class LifecycleFunction(Construct):
             "POWERTOOLS_SERVICE_NAME": service_name if service_name is not None else source,
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
-        env.update(environment or {})
+        if environment is not None:
+            env.update(environment)
         self.function = lambda_.Function(
             self,
             "Resource",
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
-            code=lambda_.Code.from_asset(asset_path(source)),
+            code=lambda_.Code.from_asset(code_path),
             handler=handler,
             description=description,
             role=self.role,
