@@ -120,7 +120,13 @@ def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
     existing = stack.node.try_find_child("PowertoolsLayer")
     if existing is not None:
         return existing  # type: ignore[return-value]
-    version = stack.node.try_get_context("powertools_layer_version") or POWERTOOLS_LAYER_VERSION
+    context = stack.node.try_get_context("powertools_layer_version")
+    version = context if context is not None else POWERTOOLS_LAYER_VERSION
+    # From cdk.json it is a number, from `cdk -c powertools_layer_version=30` a string.
+    if isinstance(version, bool) or not str(version).isdigit() or int(version) < 1:
+        raise ValueError(
+            f"context powertools_layer_version must be a whole number >= 1, got {version!r}"
+        )
     runtime = RUNTIME.name.replace(".", "")  # python3.14 -> python314
     # jsii objects do not compare equal to themselves: compare names ("arm64", "x86_64").
     arch = "arm64" if ARCHITECTURE.name == lambda_.Architecture.ARM_64.name else "x86_64"
