@@ -196,18 +196,14 @@ class InvocationAudit(Construct):
         invocation_logging: bool = True,
         text_data_delivery: bool = False,
     ) -> None:
-        if not 1 <= retention_days <= 36500:
-            raise ValueError(f"retention_days must be between 1 and 36500, got {retention_days}")
-        retention_of_logs = log_retention(log_retention_days)
-        owner = _logging_owner(cdk.Stack.of(scope))
-        if invocation_logging and owner is not None:
-            # Two resources would put the one account-wide setting in turn: the second create
-            # finds the first one's configuration and fails the deploy.
-            raise ValueError(
-                "invocation_logging is one setting per account and region and "
-                f"{owner.node.path} already owns it in this stack, got a second owner "
-                f"{construct_id!r}; pass invocation_logging=False"
-            )
+        object_lock_mode, retention_of_logs = _validate(
+            scope,
+            construct_id,
+            object_lock_mode=object_lock_mode,
+            retention_days=retention_days,
+            log_retention_days=log_retention_days,
+            invocation_logging=invocation_logging,
+        )
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         bedrock_source = {
@@ -364,6 +360,43 @@ class InvocationAudit(Construct):
             handler_role = provider.on_event_handler.role
             assert handler_role is not None
             self.delivery_role.grant_pass_role(handler_role)
+
+
+def _validate(
+    scope: Construct,
+    construct_id: str,
+    *,
+    object_lock_mode: ObjectLockMode,
+    retention_days: int,
+    log_retention_days: int,
+    invocation_logging: bool,
+) -> tuple[ObjectLockMode, logs.RetentionDays]:
+    """Every prop check, before any resource exists; returns the mode and the log retention."""
+    try:
+        # A plain "COMPLIANCE" must not fall through to GOVERNANCE.
+        mode = ObjectLockMode(object_lock_mode)
+    except ValueError:
+        allowed = ", ".join(m.value for m in ObjectLockMode)
+        raise ValueError(
+            f"object_lock_mode must be one of {allowed}, got {object_lock_mode!r}"
+        ) from None
+    if not cdk.Token.is_unresolved(retention_days) and (
+        isinstance(retention_days, bool)
+        or not isinstance(retention_days, int)
+        or not 1 <= retention_days <= 36500
+    ):
+        raise ValueError(f"retention_days must be between 1 and 36500, got {retention_days!r}")
+    retention_of_logs = log_retention(log_retention_days)
+    owner = _logging_owner(cdk.Stack.of(scope))
+    if invocation_logging and owner is not None:
+        # Two resources would put the one account-wide setting in turn: the second create
+        # finds the first one's configuration and fails the deploy.
+        raise ValueError(
+            "invocation_logging is one setting per account and region and "
+            f"{owner.node.path} already owns it in this stack, got a second owner "
+            f"{construct_id!r}; pass invocation_logging=False"
+        )
+    return mode, retention_of_logs
 
 
 def _logging_owner(stack: cdk.Stack) -> InvocationAudit | None:

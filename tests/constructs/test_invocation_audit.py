@@ -239,6 +239,27 @@ def test_invalid_settings_are_refused_with_the_value():
         log_retention(2)
 
 
+def test_an_object_lock_mode_is_read_by_value_and_anything_else_refused(tmp_path):
+    stack = cdk.Stack(new_app(tmp_path), "S")
+    InvocationAudit(stack, "A", object_lock_mode="COMPLIANCE", invocation_logging=False)  # type: ignore[arg-type]
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::S3::Bucket",
+        {"ObjectLockConfiguration": {"Rule": {"DefaultRetention": {"Mode": "COMPLIANCE"}}}},
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"object_lock_mode must be one of GOVERNANCE, COMPLIANCE, got 'compliance'$",
+    ):
+        InvocationAudit(stack, "B", object_lock_mode="compliance")  # type: ignore[arg-type]
+    assert stack.node.try_find_child("B") is None
+
+
+def test_a_retention_that_is_no_whole_number_of_days_is_refused():
+    stack = cdk.Stack(cdk.App(), "S")
+    with pytest.raises(ValueError, match=r"retention_days must be between 1 and 36500, got 30.5$"):
+        InvocationAudit(stack, "A", retention_days=30.5)  # type: ignore[arg-type]
+
+
 # -- the permissions Bedrock's delivery needs, in the shipped prod stack ------------------------
 
 BEDROCK_OF_PROD = {
