@@ -13,6 +13,7 @@ dead-letter queue, and an alarm watches its errors.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -44,6 +45,46 @@ ONE_DAY = cdk.Duration.days(1)
 MAX_CONFIG_BYTES = 3900
 
 
+def alarm_id_part(name: str) -> str:
+    """``summarizer/pinned-v1`` -> ``SummarizerPinnedV1``, ``amazon.nova-pro-v1:0`` ->
+    ``AmazonNovaProV10``: the PascalCase part of an alarm's construct id."""
+    return "".join(p[:1].upper() + p[1:] for p in re.split(r"[^A-Za-z0-9]+", name) if p)
+
+
+def _validate(
+    *,
+    aliases: Mapping[str, Sequence[str]],
+    invoked: Sequence[str],
+    end_of_life_warning_days: int,
+    config: str,
+) -> None:
+    """Every prop check, before any resource exists."""
+    if not 1 <= end_of_life_warning_days <= 3650:
+        raise ValueError(
+            f"end_of_life_warning_days must be between 1 and 3650, got {end_of_life_warning_days}"
+        )
+    for alias in aliases:
+        if "/" not in alias:
+            raise ValueError(f"aliases keys must be 'family/alias', got {alias!r}")
+    for what, names in (("aliases", list(aliases)), ("model ids", list(invoked))):
+        seen: dict[str, str] = {}
+        for name in names:
+            part = alarm_id_part(name)
+            if part in seen:
+                raise ValueError(
+                    f"{what} {seen[part]!r} and {name!r} both make alarm id part {part!r}; "
+                    "rename one"
+                )
+            seen[part] = name
+    size = len(CONFIG_ENV) + len(config.encode())
+    if size > MAX_CONFIG_BYTES:
+        raise ValueError(
+            f"the watcher's configuration of {len(aliases)} aliases must fit in "
+            f"{MAX_CONFIG_BYTES} bytes of Lambda environment variables, got {size}; "
+            "split the environment's aliases across watchers"
+        )
+
+
 class LifecycleWatcher(Construct):
     """Watch Bedrock's Legacy and end-of-life status of the models behind some aliases.
 
@@ -59,8 +100,14 @@ class LifecycleWatcher(Construct):
         Default: none (add actions to ``alarms`` yourself).
 
     Attributes: ``function`` (a LifecycleFunction), ``dead_letter_queue``, ``rule``,
-    ``alarms`` (every alarm, by name), ``legacy_alarms`` and
+    ``alarms`` (every alarm, by construct id), ``legacy_alarms`` and
     ``end_of_life_alarms`` (by alias), ``legacy_invocation_alarms`` (by model id).
+
+    Alarm construct ids come from names, so adding an alias leaves the others'
+    alarms in place: ``Legacy<FamilyAlias>`` and ``EndOfLife<FamilyAlias>`` per
+    alias (``LegacySummarizerLive``), ``LegacyInvocations<ModelId>`` per model id
+    (``LegacyInvocationsAmazonNovaProV10``), ``WatcherErrors``. Two names that
+    make the same id raise ValueError.
     """
 
     def __init__(
@@ -75,32 +122,23 @@ class LifecycleWatcher(Construct):
         schedule: events.Schedule | None = None,
         alarm_topic: AlarmTopic | None = None,
     ) -> None:
-        if not 1 <= end_of_life_warning_days <= 3650:
-            raise ValueError(
-                f"end_of_life_warning_days must be between 1 and 3650, got "
-                f"{end_of_life_warning_days}"
-            )
-        for alias in aliases:
-            if "/" not in alias:
-                raise ValueError(f"aliases keys must be 'family/alias', got {alias!r}")
         watched = {alias: tuple(dict.fromkeys(models)) for alias, models in aliases.items()}
+        models = sorted({m for ms in watched.values() for m in ms})
+        invoked = sorted(set(invoked_model_ids if invoked_model_ids is not None else models))
         config = json.dumps(
             {"environment": environment, "namespace": NAMESPACE, "aliases": watched},
             separators=(",", ":"),
         )
-        size = len(CONFIG_ENV) + len(config.encode())
-        if size > MAX_CONFIG_BYTES:
-            raise ValueError(
-                f"the watcher's configuration of {len(watched)} aliases must fit in "
-                f"{MAX_CONFIG_BYTES} bytes of Lambda environment variables, got {size}; "
-                "split the environment's aliases across watchers"
-            )
+        _validate(
+            aliases=watched,
+            invoked=invoked,
+            end_of_life_warning_days=end_of_life_warning_days,
+            config=config,
+        )
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         self.environment_name = environment
         self.aliases = watched
-        models = sorted({m for ms in self.aliases.values() for m in ms})
-        invoked = sorted(set(invoked_model_ids if invoked_model_ids is not None else models))
 
         self.dead_letter_queue = sqs.Queue(
             self,
@@ -178,11 +216,13 @@ class LifecycleWatcher(Construct):
         self.legacy_alarms: dict[str, cloudwatch.Alarm] = {}
         self.end_of_life_alarms: dict[str, cloudwatch.Alarm] = {}
         self.legacy_invocation_alarms: dict[str, cloudwatch.Alarm] = {}
-        for index, alias in enumerate(sorted(self.aliases)):
+        # Ids from names, not positions: adding an alias must not replace the others' alarms
+        # (a replaced alarm forgets its state until the next daily run).
+        for alias in sorted(self.aliases):
             if not self.aliases[alias]:
                 continue
             self.legacy_alarms[alias] = self._alarm(
-                f"Legacy{index}",
+                f"Legacy{alarm_id_part(alias)}",
                 metric=self.metric_is_legacy(alias),
                 threshold=1,
                 comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -190,16 +230,16 @@ class LifecycleWatcher(Construct):
                 "Legacy, or it reached its end of life; see docs/governance.md",
             )
             self.end_of_life_alarms[alias] = self._alarm(
-                f"EndOfLife{index}",
+                f"EndOfLife{alarm_id_part(alias)}",
                 metric=self.metric_days_until_end_of_life(alias),
                 threshold=end_of_life_warning_days,
                 comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
                 description=f"{environment} {alias}: fewer than {end_of_life_warning_days} days "
                 "until a model of this alias reaches its end of life (0: reached)",
             )
-        for index, model_id in enumerate(invoked):
+        for model_id in invoked:
             self.legacy_invocation_alarms[model_id] = self._alarm(
-                f"LegacyInvocations{index}",
+                f"LegacyInvocations{alarm_id_part(model_id)}",
                 metric=cloudwatch.Metric(
                     namespace="AWS/Bedrock",
                     metric_name="LegacyModelInvocations",

@@ -209,6 +209,50 @@ def test_defaults_without_topic_have_no_actions_and_90_days(isolated):
     assert set(watcher.legacy_invocation_alarms) == {NOVA}
 
 
+def test_alarm_ids_come_from_names_so_a_new_alias_leaves_the_others_in_place():
+    def alarm_ids(aliases: dict[str, list[str]]) -> set[str]:
+        stack = cdk.Stack(cdk.App(), "S")
+        watcher = lw.LifecycleWatcher(stack, "W", environment="qa", aliases=aliases)
+        return set(watcher.alarms)
+
+    before = alarm_ids({"summarizer/live": [NOVA]})
+    assert before == {
+        "LegacySummarizerLive",
+        "EndOfLifeSummarizerLive",
+        "LegacyInvocationsAmazonNovaProV10",
+        "WatcherErrors",
+    }
+    # "answers" sorts first: with positional ids it took summarizer's ids.
+    after = alarm_ids({"answers/live": [HAIKU45], "summarizer/live": [NOVA]})
+    assert before < after
+
+
+def test_two_aliases_that_make_one_alarm_id_are_refused():
+    stack = cdk.Stack(cdk.App(), "S")
+    with pytest.raises(
+        ValueError,
+        match=r"aliases 'f/pinned-v1' and 'f/pinned\.v1' both make alarm id part 'FPinnedV1'; ",
+    ):
+        lw.LifecycleWatcher(
+            stack, "W", environment="qa", aliases={"f/pinned-v1": [NOVA], "f/pinned.v1": [NOVA]}
+        )
+
+
+def test_two_model_ids_that_make_one_alarm_id_are_refused():
+    stack = cdk.Stack(cdk.App(), "S")
+    with pytest.raises(
+        ValueError,
+        match=r"model ids 'amazon\.nova-pro-v10' and 'amazon\.nova-pro-v1:0' both make alarm id ",
+    ):
+        lw.LifecycleWatcher(
+            stack,
+            "W",
+            environment="qa",
+            aliases={"f/live": [NOVA]},
+            invoked_model_ids=[NOVA, "amazon.nova-pro-v10"],
+        )
+
+
 def test_metric_of_an_unwatched_alias_is_refused(isolated):
     watcher, _ = isolated
     with pytest.raises(ValueError, match="'f/other' is not watched here"):
