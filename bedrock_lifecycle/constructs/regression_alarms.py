@@ -35,6 +35,8 @@ class AliasMetrics(Protocol):
     """What RegressionAlarms needs of an alias: ModelAlias satisfies it."""
 
     @property
+    def qualified_name(self) -> str: ...
+    @property
     def function(self) -> lambda_.IFunction: ...
     @property
     def alias(self) -> lambda_.Alias: ...
@@ -204,12 +206,8 @@ class RegressionAlarms(Construct):
 
 
 def _qualified(model_alias: AliasMetrics, separator: str) -> str:
-    model_version = getattr(model_alias, "model_version", None)
-    family = getattr(model_version, "family", None)
-    name = getattr(model_alias, "alias_name", None)
-    if family is None or name is None:
-        return model_alias.alias.alias_name
-    return f"{family}{separator}{name}"
+    """``family<separator>alias``: family and alias names hold no ``/``."""
+    return model_alias.qualified_name.replace("/", separator)
 
 
 def _kebab(name: str) -> str:
