@@ -288,20 +288,22 @@ class LifecycleWatcher(Construct):
         self.alarms[construct_id] = alarm
         return alarm
 
-    def metric_is_legacy(self, alias: str, **options: object) -> cloudwatch.Metric:
+    def metric_is_legacy(self, alias: str, **metric_options: object) -> cloudwatch.Metric:
         """1 when a model of ``alias`` is Legacy or ended, else 0 (Maximum per day)."""
-        return self._metric("IsLegacy", alias, "Maximum", options)
+        return self._metric("IsLegacy", alias, "Maximum", metric_options)
 
-    def metric_days_until_end_of_life(self, alias: str, **options: object) -> cloudwatch.Metric:
+    def metric_days_until_end_of_life(
+        self, alias: str, **metric_options: object
+    ) -> cloudwatch.Metric:
         """Days to the nearest end of life of ``alias``'s models (Minimum per day)."""
-        return self._metric("DaysUntilEndOfLife", alias, "Minimum", options)
+        return self._metric("DaysUntilEndOfLife", alias, "Minimum", metric_options)
 
     def _metric(
-        self, name: str, alias: str, statistic: str, options: Mapping[str, object]
+        self, name: str, alias: str, statistic: str, metric_options: Mapping[str, object]
     ) -> cloudwatch.Metric:
         if alias not in self.aliases:
             raise ValueError(f"{alias!r} is not watched here (watched: {', '.join(self.aliases)})")
-        props: dict[str, object] = {"period": ONE_DAY, "statistic": statistic, **options}
+        props: dict[str, object] = {"period": ONE_DAY, "statistic": statistic, **metric_options}
         return cloudwatch.Metric(
             namespace=NAMESPACE,
             metric_name=name,
