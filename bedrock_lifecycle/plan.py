@@ -14,6 +14,7 @@ from pathlib import Path
 from .config import LifecycleConfig, ResolvedAlias
 from .config.rollouts import regression_alarm_count
 from .config.schema import LifecycleFile, RolloutPolicy, RolloutStrategy
+from .config.semantic import alias_environments
 
 
 def describe_rollout(policy: RolloutPolicy) -> str:
@@ -59,8 +60,8 @@ def plan_lines(config: LifecycleConfig, base: LifecycleFile | None) -> Iterator[
         if base is not None and env in base.environments:
             for fam_name, family in base.families.items():
                 for alias_name, alias in family.aliases.items():
-                    envs = alias.environments or tuple(base.environments)
-                    if env in envs:
+                    # An explicit empty list means no environment, not every one.
+                    if env in alias_environments(base, family, alias_name):
                         before[f"{fam_name}/{alias_name}"] = alias.version_in(env)
             base_pts = {
                 n for n, pt in base.provisioned_throughputs.items() if env in pt.environments

@@ -105,6 +105,19 @@ def test_plan_names_alias_moves_and_throughput_changes(tmp_path, capsys):
     assert lines[2].endswith("; buys throughput assistant")
 
 
+def test_plan_reads_an_empty_alias_environment_list_of_the_base_as_none(tmp_path, capsys):
+    minimal = ROOT / "tests/config/good/minimal.yaml"
+    data = yaml.safe_load(minimal.read_text())
+    data["families"]["summarizer"]["aliases"]["live"]["environments"] = []
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump(data))
+    assert main(["plan", str(minimal), "--base", str(base), "--no-lock", "--today", TODAY]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "dev: summarizer/live new at v1 (first deploy: no shifting); "
+        "no provisioned throughput change"
+    ]
+
+
 def test_unknown_command_is_a_usage_error():
     with pytest.raises(SystemExit) as exc:
         main(["frobnicate"])
