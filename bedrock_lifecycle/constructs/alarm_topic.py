@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import aws_cdk as cdk
@@ -16,6 +17,19 @@ from constructs import Construct
 
 from ..nag import acknowledge
 
+# The lifecycle file's pattern of alarm_emails (config/schema.py).
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def _validate(emails: Sequence[str]) -> None:
+    """Every prop check, before any resource exists."""
+    if isinstance(emails, str):
+        # A lone string would subscribe each of its characters.
+        raise ValueError(f"emails must be a list of addresses, got the string {emails!r}")
+    for email in emails:
+        if not cdk.Token.is_unresolved(email) and not _EMAIL.match(email):
+            raise ValueError(f"emails must be addresses like oncall@example.com, got {email!r}")
+
 
 class AlarmTopic(Construct):
     """A KMS-encrypted SNS topic that every alarm of the stack notifies.
@@ -29,6 +43,7 @@ class AlarmTopic(Construct):
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, emails: Sequence[str] = ()) -> None:
+        _validate(emails)
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         self.key = kms.Key(
