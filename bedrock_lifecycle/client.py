@@ -97,7 +97,7 @@ class AliasClient:
 
         :param messages: Converse messages (``role``, ``content`` blocks).
         :param system: system blocks sent after the version's own system prompt.
-            Default: none.
+            Default: the version's system prompt alone.
         :param inference_config: overrides the alias allows (``maxTokens``,
             ``temperature``, ``topP``, ``stopSequences``). Default: the version's.
         :returns: Bedrock's Converse response plus ``alias``, ``version_id``,

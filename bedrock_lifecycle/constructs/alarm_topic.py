@@ -37,7 +37,8 @@ class AlarmTopic(Construct):
     :param emails: addresses subscribed to the topic. Default: none (subscribe later
         with ``topic.add_subscription``).
 
-    Attributes: ``topic``, ``key``, ``dead_letters`` (undeliverable notifications).
+    Attributes: ``topic``, ``key``, ``dead_letters`` (undeliverable notifications),
+    ``action`` (the ``SnsAction`` that :meth:`notify` adds).
     The key has rotation on and lets CloudWatch alarms of this account publish;
     the topic refuses requests without TLS.
     """

@@ -99,7 +99,8 @@ class LifecycleWatcher(Construct):
     :param alarm_topic: notified of every alarm's ALARM and OK transitions.
         Default: none (add actions to ``alarms`` yourself).
 
-    Attributes: ``function`` (a LifecycleFunction), ``dead_letter_queue``, ``rule``,
+    Attributes: ``environment_name``, ``aliases`` (``family/alias`` -> its model ids,
+    without repeats), ``function`` (a LifecycleFunction), ``dead_letter_queue``, ``rule``,
     ``alarms`` (every alarm, by construct id), ``legacy_alarms`` and
     ``end_of_life_alarms`` (by alias), ``legacy_invocation_alarms`` (by model id).
 

@@ -208,7 +208,8 @@ class ModelAlias(Construct):
     Attributes: ``function`` (the router ``lambda_.Function``), ``router`` (its
     LifecycleFunction), ``version`` (``lambda_.Version`` of the current
     configuration), ``alias`` (``lambda_.Alias`` ``live``), ``model_version``,
-    ``target`` (resolved model id and ARNs), ``parameter``, ``qualified_name``.
+    ``target`` (resolved model id and ARNs), ``parameter``, ``qualified_name``
+    (``family/alias``), ``alias_name``, ``environment_name``.
     """
 
     def __init__(

@@ -475,7 +475,8 @@ class ProvisionedThroughput(_ThroughputBase):
         anything else is an error), DESTROY otherwise.
 
     Attributes: ``provisioned_model_arn`` (Ref), ``model`` (``aws_bedrock.IModel``),
-    ``resource`` (the ``CustomResource``), ``commitment``, ``provider``.
+    ``resource`` (the ``CustomResource``), ``commitment``, ``provider``,
+    ``removal_policy`` (the one applied).
     """
 
     def __init__(

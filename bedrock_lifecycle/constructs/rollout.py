@@ -133,7 +133,8 @@ class AliasRollout(Construct):
 
     Attributes: ``deployment_group``, ``deployment_config``, ``alarms`` (every
     alarm the group watches), ``regression_alarms``, ``policy``, ``model_alias``,
-    ``deployment_group_name``.
+    ``deployment_group_name``, ``thresholds``, ``canary_analysis``, ``evaluation``,
+    ``evaluation_file`` (the props as applied, defaults filled in).
     """
 
     def __init__(
