@@ -124,14 +124,16 @@ def router_config(
 
 def _validate(
     model_version: ModelVersion,
+    target: ResolvedTarget,
     *,
     alias_name: str,
     environment: str,
     allowed_overrides: Sequence[InferenceOverride],
+    prompt_logging: bool,
     parameter_name: str | None,
-    config_text: str,
-) -> None:
-    """Every prop check, before any resource exists."""
+) -> tuple[dict[str, Any], str]:
+    """Every prop check, before any resource exists; returns the router configuration
+    and its JSON text (checked last: building it needs valid overrides)."""
     if not _NAME.match(alias_name):
         raise ValueError(f"alias_name must match {_NAME.pattern}, got {alias_name!r}")
     if not _ENVIRONMENT.match(environment):
@@ -171,6 +173,15 @@ def _validate(
             "parameter_name must start with / and hold only letters, digits, _ . - /, "
             f"got {parameter_name!r}"
         )
+    config = router_config(
+        model_version,
+        target,
+        environment=environment,
+        alias_name=alias_name,
+        allowed_overrides=allowed_overrides,
+        prompt_logging=prompt_logging,
+    )
+    config_text = json.dumps(config, separators=(",", ":"), ensure_ascii=False)
     size = len(CONFIG_ENV) + len(config_text.encode("utf-8"))
     if size > LAMBDA_ENVIRONMENT_LIMIT - ENVIRONMENT_HEADROOM:
         raise ValueError(
@@ -178,6 +189,7 @@ def _validate(
             f"router configuration, at most {LAMBDA_ENVIRONMENT_LIMIT - ENVIRONMENT_HEADROOM} fit "
             "in Lambda's 4 KB environment; shorten the system prompt"
         )
+    return config, config_text
 
 
 class ModelAlias(Construct):
@@ -232,22 +244,14 @@ class ModelAlias(Construct):
         target = model_version.resolve(
             partition=stack.partition, region=stack.region, account=stack.account
         )
-        config = router_config(
+        config, config_text = _validate(
             model_version,
             target,
-            environment=environment,
             alias_name=alias_name,
+            environment=environment,
             allowed_overrides=tuple(allowed_overrides),
             prompt_logging=prompt_logging,
-        )
-        config_text = json.dumps(config, separators=(",", ":"), ensure_ascii=False)
-        _validate(
-            model_version,
-            alias_name=alias_name,
-            environment=environment,
-            allowed_overrides=tuple(allowed_overrides),
             parameter_name=parameter_name,
-            config_text=config_text,
         )
         self.model_version = model_version
         self.target = target

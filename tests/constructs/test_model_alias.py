@@ -503,6 +503,10 @@ EMBEDDER = VERSIONS["EmbedderLive"][0]
             r"allowed_overrides must be InferenceOverride \(max_tokens, .*\), got 'max_tokens'",
         ),
         (
+            {"allowed_overrides": ["bogus"]},
+            r"allowed_overrides must be InferenceOverride \(max_tokens, .*\), got 'bogus'",
+        ),
+        (
             {"allowed_overrides": [InferenceOverride.TOP_P, InferenceOverride.TOP_P]},
             "allowed_overrides has duplicates: top_p, top_p",
         ),
