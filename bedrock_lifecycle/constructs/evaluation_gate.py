@@ -43,7 +43,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from ..nag import acknowledge
+from ..nag import acknowledge, logical_id
 from .function import ARCHITECTURE, RUNTIME, LifecycleFunction
 
 if TYPE_CHECKING:
@@ -256,14 +256,6 @@ class RolloutHooks(Construct):
         )
         hook.function.add_layers(self.settings)
         return hook
-
-
-def logical_id(resource: Construct) -> str:
-    """The CloudFormation logical id of ``resource`` (an L1 or the default child of an L2)."""
-    cfn = resource if isinstance(resource, cdk.CfnElement) else resource.node.default_child
-    assert isinstance(cfn, cdk.CfnElement)
-    stack = cdk.Stack.of(resource)
-    return str(stack.resolve(stack.get_logical_id(cfn)))
 
 
 def _acknowledge_inline(scope: Construct, reason: str) -> None:

@@ -23,7 +23,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from ..config.schema import LOG_RETENTION_DAYS, EnvironmentSpec, ObjectLockMode
-from ..nag import acknowledge
+from ..nag import acknowledge, logical_id
 from ..nag.rules.audit_bucket_object_lock import AUDIT_PURPOSE, PURPOSE_TAG
 from .function import LifecycleFunction, encrypted_log_group
 
@@ -112,14 +112,6 @@ def invocation_logging_provider(scope: Construct) -> cr.Provider:
             "the handler role's policy belongs to this one role and is deleted with it",
         )
     return provider
-
-
-def logical_id(resource: Construct) -> str:
-    """The CloudFormation logical id of ``resource`` (an L1 or the default child of an L2)."""
-    cfn = resource if isinstance(resource, cdk.CfnElement) else resource.node.default_child
-    assert isinstance(cfn, cdk.CfnElement)
-    stack = cdk.Stack.of(resource)
-    return str(stack.resolve(stack.get_logical_id(cfn)))
 
 
 def _acknowledge_framework(provider: cr.Provider, handler: LifecycleFunction) -> None:

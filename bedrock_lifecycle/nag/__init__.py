@@ -51,3 +51,12 @@ def acknowledge(scope: IConstruct, finding: str, reason: str) -> None:
         # validate_scope still reports it: only the plain id works everywhere.
         raise ValueError(f"acknowledge {finding!r} by its plain id, without the pack prefix")
     cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=finding, reason=reason))
+
+
+def logical_id(resource: IConstruct) -> str:
+    """The CloudFormation logical id of ``resource`` (an L1 or the default child of an L2),
+    as finding ids name it (``<LogicalId.Arn>``)."""
+    cfn = resource if isinstance(resource, cdk.CfnElement) else resource.node.default_child
+    assert isinstance(cfn, cdk.CfnElement), resource.node.path
+    stack = cdk.Stack.of(resource)
+    return str(stack.resolve(stack.get_logical_id(cfn)))
