@@ -70,8 +70,8 @@ class AliasClient:
     """
 
     def __init__(self, alias_arn: str, *, lambda_client: Any = None) -> None:
-        if not alias_arn:
-            raise ValueError("alias_arn must be a Lambda function or alias ARN, got ''")
+        if not isinstance(alias_arn, str) or not alias_arn:
+            raise ValueError(f"alias_arn must be a Lambda function or alias ARN, got {alias_arn!r}")
         self.alias_arn = alias_arn
         self.lambda_client = (
             lambda_client

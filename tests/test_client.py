@@ -130,6 +130,14 @@ def test_empty_alias_arn_is_refused():
         AliasClient("", lambda_client=object())
 
 
+def test_a_missing_alias_arn_is_refused_with_what_was_received():
+    # For example os.environ.get of an unset variable: the error must not claim ''.
+    with pytest.raises(
+        ValueError, match=r"alias_arn must be a Lambda function or alias ARN, got None$"
+    ):
+        AliasClient(None, lambda_client=object())  # type: ignore[arg-type]
+
+
 class _LambdaThroughRouter:
     """A ``lambda`` client stand-in that runs the real router in-process."""
 
