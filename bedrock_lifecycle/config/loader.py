@@ -74,6 +74,12 @@ class LifecycleConfig:
     path: Path
     label: str
     warnings: tuple[Problem, ...] = field(default=())
+    # Resolved aliases by environment, computed once: the stack, its constructs, the
+    # manifest and the warnings all ask, and each answer hashes versions and
+    # validates merged alarm thresholds. The file is immutable, so the answer is too.
+    _resolved: dict[str, tuple[ResolvedAlias, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def environment_names(self) -> tuple[str, ...]:
@@ -87,6 +93,11 @@ class LifecycleConfig:
 
     def aliases_for(self, environment: str) -> list[ResolvedAlias]:
         """Every alias that exists in ``environment``, in file order."""
+        if environment not in self._resolved:
+            self._resolved[environment] = tuple(self._resolve_aliases(environment))
+        return list(self._resolved[environment])
+
+    def _resolve_aliases(self, environment: str) -> list[ResolvedAlias]:
         env = self.file.environments[environment]
         out = []
         for fam_name, family in self.file.families.items():
