@@ -14,7 +14,7 @@ from pathlib import Path
 from .config import LifecycleConfig, ResolvedAlias
 from .config.rollouts import regression_alarm_count
 from .config.schema import LifecycleFile, RolloutPolicy, RolloutStrategy
-from .config.semantic import alias_environments
+from .config.semantic import alias_environments, granted_versions
 
 
 def describe_rollout(policy: RolloutPolicy) -> str:
@@ -51,8 +51,68 @@ def _alias_change(alias: ResolvedAlias, before: str | None) -> str:
     )
 
 
+def _target_text(file: LifecycleFile, fam_name: str, label: str) -> str:
+    target = file.families[fam_name].versions[label].target
+    return f"{label} ({target.value})"
+
+
+def grant_lines(config: LifecycleConfig, base: LifecycleFile, env: str) -> Iterator[str]:
+    """One line per family whose routers' grants widen or narrow in ``env``.
+
+    The grant rule (``semantic.granted_versions``) gives every router of a family the
+    targets of its servable versions; a version the base still serves that loses its
+    grants is cut off while the rollout off it runs, which the line says.
+    """
+    head = config.file
+    for fam_name in head.families:
+        if not any(a.family == fam_name for a in config.aliases_for(env)):
+            continue
+        now = granted_versions(head, fam_name, env)
+        was = (
+            granted_versions(base, fam_name, env)
+            if fam_name in base.families and env in base.environments
+            else ()
+        )
+        if not was:
+            continue  # a family new in this environment: its aliases are new too
+        widened = [label for label in now if label not in was]
+        narrowed = [label for label in was if label not in now]
+        if not widened and not narrowed:
+            continue
+        parts = []
+        if widened:
+            parts.append("widen to " + ", ".join(_target_text(head, fam_name, v) for v in widened))
+        if narrowed:
+            parts.append(
+                "narrow from "
+                + ", ".join(
+                    _target_text(base, fam_name, v) if v in base.families[fam_name].versions else v
+                    for v in narrowed
+                )
+            )
+        line = f"{env}: {fam_name} routers' Bedrock grants {' and '.join(parts)}"
+        base_family = base.families[fam_name]
+        current = {a.qualified_name for a in config.aliases_for(env)}
+        # Aliases that stay and move off a narrowed version (a removed alias is deleted
+        # once the deploy has succeeded: nothing shifts away from it).
+        serving = sorted(
+            f"{fam_name}/{alias_name}"
+            for alias_name, alias in base_family.aliases.items()
+            if env in alias_environments(base, base_family, alias_name)
+            and alias.version_in(env) in narrowed
+            and f"{fam_name}/{alias_name}" in current
+        )
+        if serving:
+            line += (
+                f"; RISK: {', '.join(serving)} still serve a narrowed version until their "
+                "rollout ends and again on a rollback: keep it until the move has deployed"
+            )
+        yield line
+
+
 def plan_lines(config: LifecycleConfig, base: LifecycleFile | None) -> Iterator[str]:
-    """One line per environment, naming every alias move and throughput change."""
+    """One line per environment, naming every alias move and throughput change, then one
+    line per family whose routers' grants change there."""
     for env in config.environment_names:
         current = {a.qualified_name: a for a in config.aliases_for(env)}
         before: dict[str, str] = {}
@@ -79,3 +139,5 @@ def plan_lines(config: LifecycleConfig, base: LifecycleFile | None) -> Iterator[
         summary = "; ".join(changes) if changes else "no alias change"
         pt_summary = ", ".join(pt_changes) if pt_changes else "no provisioned throughput change"
         yield f"{env}: {summary}; {pt_summary}"
+        if base is not None:
+            yield from grant_lines(config, base, env)

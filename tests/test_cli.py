@@ -94,15 +94,47 @@ def test_plan_names_alias_moves_and_throughput_changes(tmp_path, capsys):
     assert main(["plan", str(ROOT / "lifecycle.yaml"), "--base", str(base), "--today", TODAY]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(
-        "dev: summarizer/live v1 -> v2, all at once, 5 alarms, evaluation gate 3 prompts"
+        "dev: summarizer/live v1 -> v2, all at once, 6 alarms, evaluation gate 3 prompts"
     )
     assert lines[0].endswith("; no provisioned throughput change")
-    assert lines[2].startswith(
-        "prod: summarizer/live v1 -> v2, canary 10 % for 10 min, 5 alarms, "
+    prod = next(line for line in lines if line.startswith("prod: summarizer"))
+    assert prod.startswith(
+        "prod: summarizer/live v1 -> v2, canary 10 % for 10 min, 6 alarms, "
         "evaluation gate 3 prompts"
     )
-    assert "assistant/live v1 -> v1-pt" in lines[2]
-    assert lines[2].endswith("; buys throughput assistant")
+    assert "assistant/live v1 -> v1-pt" in prod
+    assert prod.endswith("; buys throughput assistant")
+    # The throughput bought in prod widens what assistant's routers may call, there only.
+    assert [line for line in lines if "grants" in line] == [
+        "prod: assistant routers' Bedrock grants widen to v1-pt (assistant)"
+    ]
+
+
+def test_plan_says_when_a_rollout_narrows_a_routers_grants(tmp_path, capsys):
+    """Retiring the version an alias moves off cuts it off during the rollout: say so."""
+    data = yaml.safe_load((ROOT / "lifecycle.yaml").read_text())
+    for family in data["families"].values():
+        family["evaluation"]["golden_prompts"] = str(ROOT / family["evaluation"]["golden_prompts"])
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump(data, sort_keys=False))
+    summarizer = data["families"]["summarizer"]
+    summarizer["aliases"]["pinned-v1"]["version"] = "v2"
+    summarizer["versions"]["v1"]["lifecycle"] = {"state": "retired"}
+    head = tmp_path / "lifecycle.yaml"
+    head.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["plan", str(head), "--base", str(base), "--no-lock", "--today", TODAY]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line for line in lines if "grants" in line] == [
+        f"{env}: summarizer routers' Bedrock grants narrow from "
+        "v1 (anthropic.claude-3-haiku-20240307-v1:0)"
+        + (
+            "; RISK: summarizer/pinned-v1 still serve a narrowed version until their "
+            "rollout ends and again on a rollback: keep it until the move has deployed"
+            if env != "dev"
+            else ""
+        )
+        for env in ("dev", "staging", "prod")
+    ]
 
 
 def test_plan_reads_an_empty_alias_environment_list_of_the_base_as_none(tmp_path, capsys):

@@ -59,6 +59,9 @@ class ResolvedAlias:
     evaluation: Evaluation | None
     evaluation_file: Path | None
     allowed_overrides: tuple[InferenceOverride, ...]
+    # The other versions its router may call (semantic.granted_versions): the ones a
+    # rollout or a rollback can shift the alias between while the role stays the same.
+    standby: tuple[tuple[str, VersionSpec], ...] = ()
 
     @property
     def qualified_name(self) -> str:
@@ -126,6 +129,11 @@ class LifecycleConfig:
                             else None
                         ),
                         allowed_overrides=alias.allowed_overrides,
+                        standby=tuple(
+                            (other, family.versions[other])
+                            for other in semantic.granted_versions(self.file, fam_name, environment)
+                            if other != label
+                        ),
                     )
                 )
         return out

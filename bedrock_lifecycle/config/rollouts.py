@@ -33,10 +33,11 @@ PROMPT_KEYS = frozenset({"id", "messages", "system", "input", "checks", "descrip
 def regression_alarm_count(thresholds: AlarmThresholds) -> int:
     """How many regression alarms an alias's deployment group watches.
 
-    Error rate, p99 latency, throttle rate and Lambda errors, plus output tokens
-    when ``baseline_output_tokens`` is declared (``RegressionAlarms`` builds them).
+    Error rate, p99 latency, throttle rate, Lambda errors and the alias-wide error
+    rate, plus output tokens when ``baseline_output_tokens`` is declared
+    (``RegressionAlarms`` builds them).
     """
-    return 4 + (1 if thresholds.baseline_output_tokens is not None else 0)
+    return 5 + (1 if thresholds.baseline_output_tokens is not None else 0)
 
 
 def policy_errors(policy: RolloutPolicy) -> list[str]:

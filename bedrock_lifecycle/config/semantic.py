@@ -36,6 +36,44 @@ def alias_environments(file: LifecycleFile, family: FamilySpec, alias_name: str)
     return alias.environments if alias.environments is not None else tuple(file.environments)
 
 
+def servable_in(file: LifecycleFile, family: FamilySpec, label: str, environment: str) -> bool:
+    """Whether version ``label`` could serve an alias of ``family`` in ``environment``.
+
+    Not retired, and its target exists there: a provisioned throughput must be
+    bought in that environment, and an embedding family's router serves
+    foundation models only.
+    """
+    version = family.versions.get(label)
+    if version is None or version.lifecycle.state is LifecycleState.RETIRED:
+        return False
+    target = version.target
+    if family.kind is FamilyKind.EMBEDDING and target.kind != "foundation_model":
+        return False
+    if target.kind == "application_inference_profile" and target.model is None:
+        return False
+    if target.provisioned_throughput is not None:
+        pt = file.provisioned_throughputs.get(target.provisioned_throughput)
+        return pt is not None and environment in pt.environments
+    return True
+
+
+def granted_versions(file: LifecycleFile, fam_name: str, environment: str) -> tuple[str, ...]:
+    """The grant rule: the versions every router of ``fam_name`` in ``environment`` may call.
+
+    Every version of the family that is not retired and can be served in that
+    environment, in file order. A rollout shifts an alias between its old and
+    its new version over minutes, and a rollback shifts it back, while the
+    router's one role holds whatever the current template grants: so the role
+    allows every version any alias of the family could move between, and only
+    retiring a version (or removing it, or its throughput) takes its grants
+    away (docs/rollouts.md).
+    """
+    family = file.families[fam_name]
+    return tuple(
+        label for label in family.versions if servable_in(file, family, label, environment)
+    )
+
+
 def check_alias_versions(file: LifecycleFile, base: Path) -> Iterator[Problem]:
     for fam_name, family in file.families.items():
         for alias_name, alias in family.aliases.items():
@@ -245,7 +283,7 @@ def check_logging_owner(file: LifecycleFile, base: Path) -> Iterator[Problem]:
 # (audit trail, alarm topic, hooks, watcher, throughput provider) about 70. The
 # caps keep the worst case under the limit; tests/stacks/test_stack_size.py
 # synthesizes exactly the caps with every feature on and counts.
-MAX_ALIASES_PER_ENVIRONMENT = 25
+MAX_ALIASES_PER_ENVIRONMENT = 24
 MAX_THROUGHPUTS_PER_ENVIRONMENT = 10
 
 
@@ -260,7 +298,7 @@ def check_stack_size(file: LifecycleFile, base: Path) -> Iterator[Problem]:
             yield Problem(
                 ("environments", env),
                 f"{aliases} aliases, more than the {MAX_ALIASES_PER_ENVIRONMENT} one stack can "
-                "hold (CloudFormation allows 500 resources, an alias takes 16); give some "
+                "hold (CloudFormation allows 500 resources, an alias takes 17); give some "
                 "aliases `environments:` of a second environment in the same account",
             )
         throughputs = sum(env in pt.environments for pt in file.provisioned_throughputs.values())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import aws_cdk as cdk
@@ -60,6 +60,8 @@ ROUTER_METRICS: dict[str, tuple[cloudwatch.Unit, str]] = {
     "InputTokens": (cloudwatch.Unit.COUNT, "Sum"),
     "OutputTokens": (cloudwatch.Unit.COUNT, "Sum"),
 }
+# Also published per alias across all its versions (the router's ALIAS_WIDE_METRICS).
+ALIAS_WIDE_METRICS = ("Invocations", "ServerErrors", "Throttles")
 OVERRIDE_KEYS = {
     InferenceOverride.MAX_TOKENS: "maxTokens",
     InferenceOverride.TEMPERATURE: "temperature",
@@ -192,6 +194,22 @@ def _validate(
     return config, config_text
 
 
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def _validate_standby(model_version: ModelVersion, standby: Sequence[ModelVersion]) -> None:
+    for other in standby:
+        if not isinstance(other, ModelVersion):
+            raise ValueError(f"standby_versions must be ModelVersion, got {other!r}")
+        if other.family != model_version.family or other.kind is not model_version.kind:
+            raise ValueError(
+                f"standby_versions must be {model_version.kind.value} versions of family "
+                f"{model_version.family} (one router serves one family), got "
+                f"{other.qualified_name} ({other.kind.value})"
+            )
+
+
 class ModelAlias(Construct):
     """A stable alias (``family/alias``) serving one model version through a router function.
 
@@ -216,12 +234,21 @@ class ModelAlias(Construct):
     :param parameter_name: SSM parameter holding the current target. Default:
         ``/bedrock-lifecycle/<environment>/aliases/<family>/<alias>``.
     :param description: shown on the function. Default: names alias and version.
+    :param standby_versions: other versions of the same family that the alias may
+        be shifted from or rolled back to. The router's role may call their
+        targets and guardrails too, because the version still serving during a
+        rollout and after a rollback runs under the same role as the new one
+        (docs/rollouts.md, "The grant rule"). Default: none, which is right only
+        for an alias that never moves: a move would then cut the version still
+        serving off its model for the whole rollout.
 
     Attributes: ``function`` (the router ``lambda_.Function``), ``router`` (its
     LifecycleFunction), ``version`` (``lambda_.Version`` of the current
     configuration), ``alias`` (``lambda_.Alias`` ``live``), ``model_version``,
     ``target`` (resolved model id and ARNs), ``parameter``, ``qualified_name``
-    (``family/alias``), ``alias_name``, ``environment_name``.
+    (``family/alias``), ``alias_name``, ``environment_name``, ``standby_versions``,
+    ``granted_targets`` (the resolved targets of the current and standby versions,
+    current first: what the role may call).
     """
 
     def __init__(
@@ -238,12 +265,15 @@ class ModelAlias(Construct):
         log_retention: logs.RetentionDays = DEFAULT_LOG_RETENTION,
         parameter_name: str | None = None,
         description: str | None = None,
+        standby_versions: Sequence[ModelVersion] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         target = model_version.resolve(
             partition=stack.partition, region=stack.region, account=stack.account
         )
+        standby = tuple(standby_versions)
+        _validate_standby(model_version, standby)
         config, config_text = _validate(
             model_version,
             target,
@@ -258,6 +288,14 @@ class ModelAlias(Construct):
         self.alias_name = alias_name
         self.environment_name = environment
         self.qualified_name = f"{model_version.family}/{alias_name}"
+        self.standby_versions = standby
+        self.granted_targets: tuple[ResolvedTarget, ...] = (
+            target,
+            *(
+                v.resolve(partition=stack.partition, region=stack.region, account=stack.account)
+                for v in standby
+            ),
+        )
 
         self.router = LifecycleFunction(
             self,
@@ -276,19 +314,25 @@ class ModelAlias(Construct):
             log_group=log_group,
         )
         self.function: lambda_.Function = self.router.function
+        # One statement each for all granted versions: the role is shared by every
+        # Lambda version of this function, and the one still serving must keep its model.
+        invoke_arns = _unique(a for t in self.granted_targets for a in t.invoke_arns)
         self.function.add_to_role_policy(
             iam.PolicyStatement(
-                sid="InvokeTheVersionsModel",
+                sid="InvokeTheFamilysVersions",
                 actions=["bedrock:InvokeModel"],
-                resources=list(target.invoke_arns),
+                resources=list(invoke_arns),
             )
         )
-        if target.guardrail_arn is not None:
+        guardrail_arns = _unique(
+            t.guardrail_arn for t in self.granted_targets if t.guardrail_arn is not None
+        )
+        if guardrail_arns:
             self.function.add_to_role_policy(
                 iam.PolicyStatement(
-                    sid="ApplyTheVersionsGuardrail",
+                    sid="ApplyTheFamilysGuardrails",
                     actions=["bedrock:ApplyGuardrail"],
-                    resources=[target.guardrail_arn],
+                    resources=list(guardrail_arns),
                 )
             )
         for finding in ("NIST.800.53.R5-IAMNoInlinePolicy", "HIPAA.Security-IAMNoInlinePolicy"):
@@ -296,7 +340,7 @@ class ModelAlias(Construct):
                 self.router.role,
                 finding,
                 "the router role's policy belongs to this one role and is deleted with it; "
-                "it names the version's model ARNs exactly, which change with every version",
+                "it names the model ARNs of the family's servable versions exactly",
             )
         self.version: lambda_.Version = self.function.current_version
         self.alias = lambda_.Alias(
@@ -337,6 +381,10 @@ class ModelAlias(Construct):
                 else ssm.ParameterTier.STANDARD
             ),
         )
+        # Direct callers follow the parameter with no canary: update it only once the
+        # alias update (and with it CodeDeploy's rollout) has succeeded, so that a rollout
+        # that rolls back never moved them.
+        self.parameter.node.add_dependency(self.alias)
         cdk.CfnOutput(
             self,
             "AliasArn",
@@ -386,6 +434,37 @@ class ModelAlias(Construct):
             namespace=METRIC_NAMESPACE,
             metric_name=metric_name,
             dimensions_map=self.metric_dimensions(version_id),
+            **options,
+        )
+
+    def metric_all_versions(self, metric_name: str, **metric_options: Any) -> cloudwatch.Metric:
+        """A router metric of this alias across every version it serves (no Version dimension).
+
+        What callers of the alias see, whichever Lambda version answered them: during a
+        canary mostly the version still serving. Routers built before this metric existed
+        do not publish it.
+
+        :param metric_name: one of ``ALIAS_WIDE_METRICS``.
+        :param metric_options: ``cloudwatch.Metric`` options. Default: period 1 minute,
+            statistic Sum, the metric's unit.
+        """
+        if metric_name not in ALIAS_WIDE_METRICS:
+            raise ValueError(
+                f"metric_name must be one of {', '.join(ALIAS_WIDE_METRICS)}, got {metric_name!r}"
+            )
+        unit, statistic = ROUTER_METRICS[metric_name]
+        options: dict[str, Any] = {
+            "period": cdk.Duration.minutes(1),
+            "statistic": statistic,
+            "unit": unit,
+            **metric_options,
+        }
+        dimensions = self.metric_dimensions()
+        del dimensions["Version"]
+        return cloudwatch.Metric(
+            namespace=METRIC_NAMESPACE,
+            metric_name=metric_name,
+            dimensions_map=dimensions,
             **options,
         )
 
@@ -468,13 +547,15 @@ def aliases_of_environment(
                 f"{construct_id}; rename one"
             )
         ids[construct_id] = alias.qualified_name
-        target = alias.version.target
-        if target.provisioned_throughput is not None and target.value not in throughputs:
-            raise ValueError(
-                f"{alias.qualified_name} in {environment} serves {alias.version_id}, which targets "
-                f"provisioned throughput {target.value!r}; none is built in {environment} "
-                f"(built: {', '.join(sorted(throughputs)) or 'none'})"
-            )
+        for label, version in ((alias.version_label, alias.version), *alias.standby):
+            target = version.target
+            if target.provisioned_throughput is not None and target.value not in throughputs:
+                role = "serves" if label == alias.version_label else "may move to"
+                raise ValueError(
+                    f"{alias.qualified_name} in {environment} {role} {alias.family}/{label}, "
+                    f"which targets provisioned throughput {target.value!r}; none is built in "
+                    f"{environment} (built: {', '.join(sorted(throughputs)) or 'none'})"
+                )
     parent = Construct(scope, "Aliases")
     out: dict[str, ModelAlias] = {}
     for alias in resolved:
@@ -490,6 +571,20 @@ def aliases_of_environment(
                 else None
             ),
         )
+        standby = [
+            ModelVersion.from_spec(
+                alias.family,
+                label,
+                other,
+                kind=alias.family_kind,
+                provisioned_model_arn=(
+                    throughputs[other.target.value].provisioned_model_arn
+                    if other.target.provisioned_throughput is not None
+                    else None
+                ),
+            )
+            for label, other in alias.standby
+        ]
         out[alias.qualified_name] = ModelAlias(
             parent,
             alias_construct_id(alias.family, alias.name),
@@ -504,5 +599,6 @@ def aliases_of_environment(
                 f"/bedrock-lifecycle/{config.file.project}/{environment}/aliases/"
                 f"{alias.family}/{alias.name}"
             ),
+            standby_versions=standby,
         )
     return out

@@ -1,8 +1,10 @@
 """RegressionAlarms: the CloudWatch alarms that roll a rollout back.
 
-Every alarm watches the NEW version only: the router's metrics carry the
-model version id in their ``Version`` dimension, and the Lambda errors alarm
-uses Lambda's ``ExecutedVersion`` dimension of the alias. The alarms are
+Every alarm but one watches the NEW version only: the router's metrics carry
+the model version id in their ``Version`` dimension, and the Lambda errors
+alarm uses Lambda's ``ExecutedVersion`` dimension of the alias. The one,
+``AliasErrorRate``, watches every version the alias serves: during a canary
+the version still serving most callers must stay healthy too. The alarms are
 built from the alias's metric factories (``ModelAlias.metric_*``,
 ``Alias.metric_errors``), never from the deployment group, so that the
 deployment group can list them without a circular dependency.
@@ -48,6 +50,7 @@ class AliasMetrics(Protocol):
     def metric_throttles(self, **metric_options: Any) -> cloudwatch.Metric: ...
     def metric_latency(self, **metric_options: Any) -> cloudwatch.Metric: ...
     def metric_output_tokens(self, **metric_options: Any) -> cloudwatch.Metric: ...
+    def metric_all_versions(self, metric_name: str, **metric_options: Any) -> cloudwatch.Metric: ...
 
 
 class RegressionAlarms(Construct):
@@ -62,6 +65,10 @@ class RegressionAlarms(Construct):
       baseline is declared (a cost regression).
     - ``LambdaErrors``: AWS/Lambda Errors of the alias with ``ExecutedVersion`` = the
       new Lambda version, Sum >= 1 (a router crash or timeout, not a model error).
+    - ``AliasErrorRate``: the same error rate as ``ErrorRate`` across every version
+      the alias serves (the router's alias-wide metrics), so that a rollout during
+      which the version still serving most callers fails stops and rolls back;
+      with ``watch_all_versions``.
 
     The router alarms use ``period_seconds`` (10 and 30 s read the router's
     high-resolution EMF metrics); Lambda's own metrics exist per minute, so
@@ -74,10 +81,11 @@ class RegressionAlarms(Construct):
         alias serves in this synth (the one being rolled out).
     :param alarm_name_prefix: Default: ``<stack name>-<family>-<alias>``.
     :param alarm_topic: notified on ALARM and OK. Default: no notification.
+    :param watch_all_versions: add ``AliasErrorRate``. Default: true.
 
     Attributes: ``alarms`` (tuple of every alarm), ``error_rate``, ``latency_p99``,
     ``throttle_rate``, ``output_tokens`` (None without ``baseline_output_tokens``),
-    ``lambda_errors``.
+    ``lambda_errors``, ``alias_error_rate`` (None without ``watch_all_versions``).
     """
 
     def __init__(
@@ -90,6 +98,7 @@ class RegressionAlarms(Construct):
         version_id: str | None = None,
         alarm_name_prefix: str | None = None,
         alarm_topic: AlarmTopic | None = None,
+        watch_all_versions: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         t = thresholds if thresholds is not None else AlarmThresholds()
@@ -125,6 +134,7 @@ class RegressionAlarms(Construct):
             operator: cloudwatch.ComparisonOperator = (
                 cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
             ),
+            whose: str = "on the new version",
         ) -> cloudwatch.Alarm:
             created = cloudwatch.Alarm(
                 self,
@@ -134,7 +144,7 @@ class RegressionAlarms(Construct):
                 comparison_operator=operator,
                 alarm_name=f"{prefix}-{_kebab(construct)}",
                 alarm_description=(
-                    f"{label}: {what} on the new version. While a rollout runs, ALARM makes "
+                    f"{label}: {what} {whose}. While a rollout runs, ALARM makes "
                     "CodeDeploy roll the alias back (docs/rollouts.md)."
                 ),
                 **common,
@@ -202,6 +212,28 @@ class RegressionAlarms(Construct):
             "router invocations that failed in Lambda (a crash or timeout, not a model error)",
             cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         )
+        self.alias_error_rate: cloudwatch.Alarm | None = None
+        if watch_all_versions:
+            wide = {
+                name: model_alias.metric_all_versions(name, period=period, statistic="Sum")
+                for name in ("Invocations", "ServerErrors", "Throttles")
+            }
+            self.alias_error_rate = alarm(
+                "AliasErrorRate",
+                cloudwatch.MathExpression(
+                    expression="100 * (FILL(errors, 0) + FILL(throttles, 0)) / invocations",
+                    using_metrics={
+                        "invocations": wide["Invocations"],
+                        "errors": wide["ServerErrors"],
+                        "throttles": wide["Throttles"],
+                    },
+                    period=period,
+                    label="error rate of all versions (%)",
+                ),
+                t.error_rate_percent,
+                f"server errors and throttles above {t.error_rate_percent:g} % of requests",
+                whose="across every version the alias serves (the one still serving too)",
+            )
         self.alarms: tuple[cloudwatch.Alarm, ...] = tuple(alarms)
 
 

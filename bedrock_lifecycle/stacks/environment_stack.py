@@ -144,6 +144,10 @@ class LifecycleStack(cdk.Stack):
             description="alias -> version id, model ARN and lifecycle state",
             tier=manifest_tier(text),
         )
+        # The manifest says what serves: write it once every alias update (and its
+        # rollout) has succeeded, never while a canary may still roll back.
+        for alias in self.aliases.values():
+            parameter.node.add_dependency(alias.alias)
         cdk.CfnOutput(
             self,
             "VersionManifestOutput",

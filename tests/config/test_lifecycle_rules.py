@@ -139,6 +139,79 @@ def test_retired_version_no_alias_uses_is_fine():
     assert _check(file) == []
 
 
+# -- a move keeps the grants of the version it moves off ---------------------------------------
+
+MOVED = {"dev": {"s/live": "v1"}, "prod": {"s/live": "v1"}}
+
+
+def test_retiring_the_version_an_alias_moves_off_in_the_same_change_is_an_error():
+    file = _file(
+        {"v1": _fm(ACTIVE, state="retired"), "v2": _fm(ACTIVE)}, {"live": {"version": "v2"}}
+    )
+    problems = _check(file, previous=MOVED)
+    assert [(p.path, p.envs) for p in problems] == [
+        (("families", "s", "versions", "v1", "lifecycle", "state"), ("dev",)),
+        (("families", "s", "versions", "v1", "lifecycle", "state"), ("prod",)),
+    ]
+    assert problems[0].message == (
+        "dev: s/live moves off 'v1' (recorded in lifecycle.lock) in the same change in which "
+        "'v1' is retired; 'v1' serves until the rollout ends and again on a rollback, and this "
+        "takes its grants away: move the alias first, deploy, run `bedrock-lifecycle lock`, "
+        "then retire or remove 'v1' in a later change"
+    )
+    assert all(p.severity is Severity.ERROR for p in problems)
+
+
+def test_removing_the_version_an_alias_moves_off_in_the_same_change_is_an_error():
+    file = _file({"v2": _fm(ACTIVE)}, {"live": {"version": "v2"}})
+    (problem, _) = _check(file, previous=MOVED)
+    assert problem.path == ("families", "s", "versions")
+    assert "in which 'v1' is no longer declared" in problem.message
+
+
+def test_dropping_the_throughput_of_the_version_moved_off_is_an_error_where_it_was_served():
+    pts = {"pt": {"model": NOVA, "model_units": 1, "environments": ["dev"]}}
+    file = _file(
+        {"v1": {"target": {"provisioned_throughput": "pt"}}, "v2": _fm(NOVA)},
+        {"live": {"version": "v2"}},
+        provisioned_throughputs=pts,
+    )
+    (problem,) = _check(file, previous={"prod": {"s/live": "v1"}})
+    assert problem.envs == ("prod",)
+    assert problem.path == ("families", "s", "versions", "v1", "target")
+    assert "'v1' can no longer be served in prod (its target is not there)" in problem.message
+    # Where the throughput is still bought, the move keeps v1's grants: fine.
+    assert _check(file, previous={"dev": {"s/live": "v1"}}) == []
+
+
+def test_retiring_after_the_move_was_locked_is_fine():
+    file = _file(
+        {"v1": _fm(ACTIVE, state="retired"), "v2": _fm(ACTIVE)}, {"live": {"version": "v2"}}
+    )
+    assert _check(file, previous={"dev": {"s/live": "v2"}, "prod": {"s/live": "v2"}}) == []
+    # A removed alias is deleted after the deploy: nothing shifts away from v1.
+    gone = _file(
+        {"v1": _fm(ACTIVE, state="retired"), "v2": _fm(ACTIVE)}, {"other": {"version": "v2"}}
+    )
+    assert _check(gone, previous=MOVED) == []
+
+
+def test_lock_refuses_to_record_a_move_and_the_retirement_of_its_old_version(tmp_path, capsys):
+    path = _write(tmp_path, "v1")
+    assert main(["lock", str(path)]) == 0
+    body = json.loads(path.read_text())
+    body["families"]["s"]["versions"]["v1"]["lifecycle"] = {"state": "retired"}
+    body["families"]["s"]["versions"]["v2"] = {"target": {"foundation_model": ACTIVE}}
+    body["families"]["s"]["aliases"]["live"]["version"] = "v2"
+    path.write_text(json.dumps(body))
+    capsys.readouterr()
+    assert main(["lock", str(path)]) == 2
+    assert "moves off 'v1' (recorded in lifecycle.lock)" in capsys.readouterr().err
+    assert json.loads((tmp_path / "lifecycle.lock").read_text())["aliases"] == {
+        "dev": {"s/live": "v1"}
+    }
+
+
 # -- provider states from the catalog -------------------------------------------------------
 
 

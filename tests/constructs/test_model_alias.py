@@ -14,6 +14,7 @@ from aws_cdk.assertions import Capture, Match, Template
 from bedrock_lifecycle.config.schema import FamilyKind, InferenceOverride, VersionSpec
 from bedrock_lifecycle.constructs import model_alias as model_alias_module
 from bedrock_lifecycle.constructs.model_alias import (
+    ALIAS_WIDE_METRICS,
     ModelAlias,
     alias_construct_id,
     aliases_of_environment,
@@ -30,6 +31,7 @@ APP_PROFILE_ARN = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:application-inference-pro
 DEPLOYMENT_ARN = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:custom-model-deployment/a1b2c3d4e5f6"
 HAIKU_PROFILE = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0"
+NOVA = "amazon.nova-pro-v1:0"
 
 
 def spec(**data) -> VersionSpec:
@@ -176,7 +178,7 @@ def test_cross_region_profile_grants_profile_and_model_in_each_destination_regio
     statements = bedrock_statements(template, stack, aliases["SummarizerLive"])
     assert statements == [
         {
-            "Sid": "InvokeTheVersionsModel",
+            "Sid": "InvokeTheFamilysVersions",
             "Effect": "Allow",
             "Action": "bedrock:InvokeModel",
             "Resource": [
@@ -188,7 +190,7 @@ def test_cross_region_profile_grants_profile_and_model_in_each_destination_regio
             ],
         },
         {
-            "Sid": "ApplyTheVersionsGuardrail",
+            "Sid": "ApplyTheFamilysGuardrails",
             "Effect": "Allow",
             "Action": "bedrock:ApplyGuardrail",
             "Resource": arn(f":bedrock:{REGION}:{ACCOUNT}:guardrail/abcdefghijkl"),
@@ -216,7 +218,7 @@ def test_each_target_kind_grants_exactly_its_arns(built, construct_id, resources
     stack, aliases, template, _ = built
     assert bedrock_statements(template, stack, aliases[construct_id]) == [
         {
-            "Sid": "InvokeTheVersionsModel",
+            "Sid": "InvokeTheFamilysVersions",
             "Effect": "Allow",
             "Action": "bedrock:InvokeModel",
             "Resource": resources,
@@ -387,6 +389,7 @@ def test_constants_shared_with_the_router_agree():
     router = load_router()
     assert model_alias_module.CONFIG_ENV == router.CONFIG_ENV
     assert model_alias_module.METRIC_NAMESPACE == router.NAMESPACE
+    assert model_alias_module.ALIAS_WIDE_METRICS == router.ALIAS_WIDE_METRICS
     worst_case = router.MAX_ATTEMPTS * (
         router.CONNECT_TIMEOUT_SECONDS + router.READ_TIMEOUT_SECONDS
     )
@@ -417,8 +420,9 @@ def test_metrics_match_the_emf_the_router_prints(built):
     standin.reset()
 
     emitted: dict[str, dict] = {}
+    emitted_wide: dict[str, dict] = {}
     for document in harness.emf:
-        (directive,) = document["_aws"]["CloudWatchMetrics"]
+        directive, *wide = document["_aws"]["CloudWatchMetrics"]
         assert directive["Namespace"] == "BedrockLifecycle/Router"
         assert directive["Dimensions"] == [["Environment", "Family", "Alias", "Version"]]
         for definition in directive["Metrics"]:
@@ -427,6 +431,16 @@ def test_metrics_match_the_emf_the_router_prints(built):
                 "unit": definition["Unit"],
                 "resolution": definition.get("StorageResolution", 60),
                 "dimensions": {name: document[name] for name in directive["Dimensions"][0]},
+            }
+        # The alias-wide directive: the same values of the alarm metrics, no Version.
+        assert len(wide) == 1
+        assert wide[0]["Dimensions"] == [["Environment", "Family", "Alias"]]
+        for definition in wide[0]["Metrics"]:
+            emitted_wide[definition["Name"]] = {
+                "namespace": wide[0]["Namespace"],
+                "unit": definition["Unit"],
+                "resolution": definition.get("StorageResolution", 60),
+                "dimensions": {name: document[name] for name in wide[0]["Dimensions"][0]},
             }
 
     # What an alarm built from each metric_* method watches, as CloudFormation renders it.
@@ -448,18 +462,31 @@ def test_metrics_match_the_emf_the_router_prints(built):
             threshold=1,
             evaluation_periods=1,
         )
+    for name in ALIAS_WIDE_METRICS:
+        cloudwatch.Alarm(
+            alarms,
+            f"wide{name}",
+            metric=alias.metric_all_versions(name, period=cdk.Duration.seconds(10)),
+            threshold=1,
+            evaluation_periods=1,
+        )
     described = {}
+    described_wide = {}
     for resource in Template.from_stack(alarms).find_resources("AWS::CloudWatch::Alarm").values():
         props = resource["Properties"]
         assert props["Period"] == 10  # a 10-second period needs high-resolution data
-        described[props["MetricName"]] = {
+        dimensions = {d["Name"]: d["Value"] for d in props["Dimensions"]}
+        into = described if "Version" in dimensions else described_wide
+        into[props["MetricName"]] = {
             "namespace": props["Namespace"],
             "unit": props["Unit"],
             "resolution": 1,
-            "dimensions": {d["Name"]: d["Value"] for d in props["Dimensions"]},
+            "dimensions": dimensions,
         }
     assert len(described) == len(methods)
     assert emitted == described
+    assert emitted_wide == described_wide
+    assert set(described_wide) == {"Invocations", "ServerErrors", "Throttles"}
     assert described["Invocations"]["dimensions"] == {
         "Environment": "prod",
         "Family": "summarizer",
@@ -644,30 +671,40 @@ def test_no_wildcard_bedrock_permission_anywhere(synthesized):
 
 
 @pytest.mark.synth
-def test_shipped_routers_invoke_exactly_their_versions_arns(synthesized):
+def test_shipped_routers_invoke_exactly_their_familys_servable_versions(synthesized):
+    """The grant rule: every non-retired version of the family servable in the environment."""
     prod = synthesized.stacks["prod"]
     template = synthesized.template("prod")
     throughput_arn = prod.resolve(prod.throughputs["assistant"].provisioned_model_arn)
-    assert bedrock_statements(template, prod, prod.aliases["assistant/live"]) == [
-        {
-            "Sid": "InvokeTheVersionsModel",
-            "Effect": "Allow",
-            "Action": "bedrock:InvokeModel",
-            "Resource": throughput_arn,
-        }
-    ]
+
+    def invoke_resources(alias: str) -> list:
+        (statement,) = bedrock_statements(template, prod, prod.aliases[alias])
+        assert statement["Sid"] == "InvokeTheFamilysVersions"
+        assert statement["Action"] == "bedrock:InvokeModel"
+        resources = statement["Resource"]
+        return resources if isinstance(resources, list) else [resources]
+
+    # assistant/live serves v1-pt (the throughput) in prod and may move back to v1.
+    assert sorted(map(json.dumps, invoke_resources("assistant/live"))) == sorted(
+        map(json.dumps, [throughput_arn, "arn:aws:bedrock:us-east-1::foundation-model/" + NOVA])
+    )
     profile_regions = ("us-east-1", "us-east-2", "us-west-1", "us-west-2")
-    assert bedrock_statements(template, prod, prod.aliases["summarizer/live"]) == [
-        {
-            "Sid": "InvokeTheVersionsModel",
-            "Effect": "Allow",
-            "Action": "bedrock:InvokeModel",
-            "Resource": [
-                f"arn:aws:bedrock:us-east-1:222222222222:inference-profile/{HAIKU_PROFILE}",
-                *(f"arn:aws:bedrock:{r}::foundation-model/{HAIKU}" for r in profile_regions),
-            ],
-        }
-    ]
+    family_arns = sorted(
+        [
+            f"arn:aws:bedrock:us-east-1:222222222222:inference-profile/{HAIKU_PROFILE}",
+            *(f"arn:aws:bedrock:{r}::foundation-model/{HAIKU}" for r in profile_regions),
+            "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0",
+        ]
+    )
+    # Both summarizer aliases may serve v1 and v2: either could be moved to the other.
+    assert sorted(invoke_resources("summarizer/live")) == family_arns
+    assert sorted(invoke_resources("summarizer/pinned-v1")) == family_arns
+    # In staging there is no throughput: assistant's v1-pt cannot serve there.
+    staging = synthesized.stacks["staging"]
+    (statement,) = bedrock_statements(
+        synthesized.template("staging"), staging, staging.aliases["assistant/live"]
+    )
+    assert statement["Resource"] == "arn:aws:bedrock:us-east-1::foundation-model/" + NOVA
     config = router_config_of(template, prod, prod.aliases["summarizer/live"])
     assert config["allowed_overrides"] == ["maxTokens", "temperature"]
     assert config["prompt_logging"] is False
@@ -712,8 +749,8 @@ def test_a_throughput_version_without_its_throughput_is_refused_before_any_resou
     stack = cdk.Stack(cdk.App(), "S")
     with pytest.raises(
         ValueError,
-        match=r"assistant/live in prod serves v1-pt@\w{12}, which targets provisioned throughput "
-        r"'assistant'; none is built in prod \(built: none\)",
+        match=r"assistant/live in prod serves assistant/v1-pt, which targets provisioned "
+        r"throughput 'assistant'; none is built in prod \(built: none\)",
     ):
         aliases_of_environment(stack, config=shipped_config, environment="prod", throughputs={})
     assert stack.node.try_find_child("Aliases") is None

@@ -48,7 +48,10 @@ def standin():
 
 @pytest.fixture
 def emitted(built, resources, standin) -> dict[str, dict]:
-    """Metric name -> namespace, dimensions, unit and resolution, as the router printed them."""
+    """Metric name -> namespace, dimensions, unit and resolution, as the router printed them.
+
+    The alias-wide copies (no Version dimension) are keyed ``<name>@alias``.
+    """
     alias = built.aliases[STACK][ALIAS]
     function = resources[logical(built, alias.function)]
     config = render_intrinsics(function["Properties"]["Environment"]["Variables"]["ROUTER_CONFIG"])
@@ -71,7 +74,8 @@ def emitted(built, resources, standin) -> dict[str, dict]:
         for directive in document["_aws"]["CloudWatchMetrics"]:
             (dimension_set,) = directive["Dimensions"]
             for metric in directive["Metrics"]:
-                metrics[metric["Name"]] = {
+                key = metric["Name"] if "Version" in dimension_set else f"{metric['Name']}@alias"
+                metrics[key] = {
                     "namespace": directive["Namespace"],
                     "dimensions": {name: document[name] for name in dimension_set},
                     "unit": metric.get("Unit"),
@@ -110,6 +114,7 @@ def router_alarms(built, resources) -> dict[str, dict]:
         "LatencyP99": alarms.latency_p99,
         "ThrottleRate": alarms.throttle_rate,
         "OutputTokens": alarms.output_tokens,
+        "AliasErrorRate": alarms.alias_error_rate,
     }
     return {name: resources[logical(built, alarm)] for name, alarm in named.items()}
 
@@ -120,12 +125,16 @@ def test_router_alarms_read_exactly_what_the_router_emits(built, resources, emit
         "LatencyP99": {"Latency": "p99"},
         "ThrottleRate": {"Invocations": "Sum", "Throttles": "Sum"},
         "OutputTokens": {"OutputTokens": "Average"},
+        "AliasErrorRate": {"Invocations": "Sum", "ServerErrors": "Sum", "Throttles": "Sum"},
     }
     for name, alarm in router_alarms(built, resources).items():
         stats = metric_stats(alarm)
         assert {m["MetricName"]: s for m, s, _, _ in stats} == expected_stats[name], name
         for metric, _stat, period, unit in stats:
-            emf = emitted[metric["MetricName"]]
+            # Every version-scoped alarm names the version; the alias-wide one none.
+            wide = name == "AliasErrorRate"
+            assert wide != any(d["Name"] == "Version" for d in metric["Dimensions"]), name
+            emf = emitted[metric["MetricName"] + ("@alias" if wide else "")]
             assert metric["Namespace"] == emf["namespace"], name
             assert {d["Name"]: d["Value"] for d in metric["Dimensions"]} == emf["dimensions"], name
             # An alarm with another unit than the datapoints' sees no data at all.
@@ -145,7 +154,7 @@ def test_error_and_throttle_rates_are_percentages_of_invocations(built, resource
         name: next(
             q["Expression"] for q in alarms[name]["Properties"]["Metrics"] if "Expression" in q
         )
-        for name in ("ErrorRate", "ThrottleRate")
+        for name in ("ErrorRate", "ThrottleRate", "AliasErrorRate")
     }
     ids = {
         name: {
@@ -153,13 +162,18 @@ def test_error_and_throttle_rates_are_percentages_of_invocations(built, resource
             for q in alarms[name]["Properties"]["Metrics"]
             if "MetricStat" in q
         }
-        for name in ("ErrorRate", "ThrottleRate")
+        for name in ("ErrorRate", "ThrottleRate", "AliasErrorRate")
     }
-    assert ids["ErrorRate"] == {
-        "invocations": "Invocations",
-        "errors": "ServerErrors",
-        "throttles": "Throttles",
-    }
+    assert (
+        ids["ErrorRate"]
+        == ids["AliasErrorRate"]
+        == {
+            "invocations": "Invocations",
+            "errors": "ServerErrors",
+            "throttles": "Throttles",
+        }
+    )
+    assert expressions["AliasErrorRate"] == expressions["ErrorRate"]
     assert expressions["ErrorRate"] == "100 * (FILL(errors, 0) + FILL(throttles, 0)) / invocations"
     assert expressions["ThrottleRate"] == "100 * FILL(throttles, 0) / invocations"
     # prod overrides the error rate and latency; staging (this stack) keeps the defaults.
@@ -169,6 +183,7 @@ def test_error_and_throttle_rates_are_percentages_of_invocations(built, resource
         "LatencyP99": 15000,
         "ThrottleRate": 10,
         "OutputTokens": 360,  # 2 x the declared baseline of 180
+        "AliasErrorRate": 5,  # the same limit, across every version the alias serves
     }
     for alarm in alarms.values():
         props = alarm["Properties"]
@@ -222,3 +237,26 @@ def test_canary_analysis_queries_what_the_router_emits(built, emitted):
         "variable": "ROUTER_CONFIG",
         "key": "version_id",
     }
+
+
+def test_the_alias_wide_alarm_stops_a_rollout_that_hurts_the_serving_version(built, resources):
+    """It watches every version, is in the deployment group, and is OK on a quiet alias."""
+    rollout = built.rollouts[STACK].rollouts[ALIAS]
+    alarm = rollout.regression_alarms.alias_error_rate
+    props = resources[logical(built, alarm)]["Properties"]
+    # No request in a period is no failed caller: OK, never INSUFFICIENT_DATA that
+    # neither stops a rollout nor notifies anyone.
+    assert props["TreatMissingData"] == "notBreaching"
+    stack = built.stacks[STACK]
+    topic = stack.resolve(stack.node.find_child("AlarmTopic").topic.topic_arn)
+    assert props["AlarmActions"] == [topic]
+    group = resources[logical(built, rollout.deployment_group)]["Properties"]
+    assert {"Name": {"Ref": logical(built, alarm)}} in group["AlarmConfiguration"]["Alarms"]
+    assert "DEPLOYMENT_STOP_ON_ALARM" in group["AutoRollbackConfiguration"]["Events"]
+    dimensions = {
+        d["Name"]: d["Value"]
+        for query in props["Metrics"]
+        if "MetricStat" in query
+        for d in query["MetricStat"]["Metric"]["Dimensions"]
+    }
+    assert dimensions == {"Environment": "staging", "Family": "summarizer", "Alias": "live"}

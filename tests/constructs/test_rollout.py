@@ -191,12 +191,13 @@ def test_groups_watch_their_alarms_and_at_most_ten(built):
         assert names == [{"Name": resolve(stack, a.alarm_name)} for a in rollout.alarms]
         assert len(names) <= 10
         counts[qualified] = len(names)
-    # The output-token (cost) alarm exists only where a baseline is declared.
+    # The output-token (cost) alarm exists only where a baseline is declared; every
+    # group also watches the alias-wide error rate (the version still serving).
     assert counts == {
-        "summarizer/live": 5,
-        "summarizer/pinned-v1": 4,
-        "embedder/live": 4,
-        "assistant/live": 4,
+        "summarizer/live": 6,
+        "summarizer/pinned-v1": 5,
+        "embedder/live": 5,
+        "assistant/live": 5,
     }
 
 
@@ -226,8 +227,8 @@ def test_an_eleventh_alarm_is_refused(shipped_config, tmp_path):
     rollout = AliasRollout(
         stack, "Rollout", model_alias=alias, alarms=AlarmThresholds(baseline_output_tokens=100)
     )
-    assert len(rollout.alarms) == 5
-    for _ in range(5):
+    assert len(rollout.alarms) == 6
+    for _ in range(4):
         rollout.add_alarm(rollout.alarms[0])
     with pytest.raises(
         ValueError,

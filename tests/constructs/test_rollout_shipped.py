@@ -29,7 +29,8 @@ def test_summarizer_live_rolls_out_per_environment(synthesized, env, config, pos
     group = resource(synthesized, env, rollout.deployment_group)["Properties"]
     assert group["DeploymentConfigName"] == config
     assert "DEPLOYMENT_STOP_ON_ALARM" in group["AutoRollbackConfiguration"]["Events"]
-    assert len(group["AlarmConfiguration"]["Alarms"]) == 5  # baseline_output_tokens is declared
+    # 5 on the new version (baseline_output_tokens is declared) and 1 alias-wide
+    assert len(group["AlarmConfiguration"]["Alarms"]) == 6
     update = resource(synthesized, env, stack.aliases["summarizer/live"].alias)["UpdatePolicy"]
     hooks = update["CodeDeployLambdaAliasUpdate"]
     assert hooks["DeploymentGroupName"] == stack.resolve(

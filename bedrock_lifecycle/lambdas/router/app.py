@@ -15,7 +15,8 @@ Contract (docs/aliases.md):
   ``request_id``; or ``{"error": {"type": "ClientError" | "ServerError", "code",
   "message", "field"?, "retryable"}, ...same fields}``.
 - metrics: EMF, namespace ``BedrockLifecycle/Router``, dimensions exactly
-  Environment, Family, Alias, Version, high resolution.
+  Environment, Family, Alias, Version, high resolution; Invocations,
+  ServerErrors and Throttles also with Environment, Family, Alias only.
 - audit: one JSON line per request with ``"record": "bedrock-lifecycle.router.audit"``.
 
 This folder is zipped alone: it imports nothing from the package.
@@ -52,6 +53,9 @@ from botocore.exceptions import (
 CONFIG_ENV = "ROUTER_CONFIG"
 NAMESPACE = "BedrockLifecycle/Router"
 AUDIT_RECORD = "bedrock-lifecycle.router.audit"
+# Also published per alias across its versions (ModelAlias.metric_all_versions).
+ALIAS_WIDE_METRICS = ("Invocations", "ServerErrors", "Throttles")
+ALIAS_WIDE_DIMENSIONS = ("Environment", "Family", "Alias")
 AUDIT_SCHEMA = 1
 
 # Timeouts and retries. The construct sizes the Lambda timeout from these:
@@ -256,6 +260,30 @@ def _check_overrides(overrides: Any, allowed: tuple[str, ...]) -> dict[str, Any]
         ):
             raise RequestError(path + "stopSequences", "must be a list of non-empty strings")
     return overrides
+
+
+def with_alias_wide_metrics(document: dict[str, Any]) -> dict[str, Any]:
+    """Add a second EMF directive: ``ALIAS_WIDE_METRICS`` without the Version dimension.
+
+    The same values, published once more per alias across all versions, which
+    the alias-wide rollout alarm watches: during a canary the version still
+    serving most callers must stay healthy too, and its id is not known when the
+    alarm is synthesized. Values are shared by both directives (EMF).
+    """
+    directives = document.get("_aws", {}).get("CloudWatchMetrics") or []
+    if not directives:
+        return document
+    first = directives[0]
+    wide = [m for m in first.get("Metrics", []) if m.get("Name") in ALIAS_WIDE_METRICS]
+    if wide:
+        directives.append(
+            {
+                "Namespace": first["Namespace"],
+                "Dimensions": [list(ALIAS_WIDE_DIMENSIONS)],
+                "Metrics": wide,
+            }
+        )
+    return document
 
 
 def _check_fields(event: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -507,11 +535,9 @@ class Router:
         self.metrics.add_metric(name=name, unit=unit, value=value, resolution=MetricResolution.High)
 
     def _flush_metrics(self) -> None:
-        if self.write is None:
-            self.metrics.flush_metrics()
-            return
-        self._emit(json.dumps(self.metrics.serialize_metric_set(), separators=(",", ":")))
+        document: dict[str, Any] = dict(self.metrics.serialize_metric_set())
         self.metrics.clear_metrics()
+        self._emit(json.dumps(with_alias_wide_metrics(document), separators=(",", ":")))
 
     def _emit(self, line: str) -> None:
         if self.write is not None:
