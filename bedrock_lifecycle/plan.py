@@ -60,8 +60,9 @@ def grant_lines(config: LifecycleConfig, base: LifecycleFile, env: str) -> Itera
     """One line per family whose routers' grants widen or narrow in ``env``.
 
     The grant rule (``semantic.granted_versions``) gives every router of a family the
-    targets of its servable versions; a version the base still serves that loses its
-    grants is cut off while the rollout off it runs, which the line says.
+    targets of its servable versions. Widening takes effect before any alias moves;
+    narrowing once the deploy has succeeded (``ModelAlias`` writes each grant set as a
+    new policy and CloudFormation deletes the old one in the clean-up).
     """
     head = config.file
     for fam_name in head.families:
@@ -91,22 +92,10 @@ def grant_lines(config: LifecycleConfig, base: LifecycleFile, env: str) -> Itera
                 )
             )
         line = f"{env}: {fam_name} routers' Bedrock grants {' and '.join(parts)}"
-        base_family = base.families[fam_name]
-        current = {a.qualified_name for a in config.aliases_for(env)}
-        # Aliases that stay and move off a narrowed version (a removed alias is deleted
-        # once the deploy has succeeded: nothing shifts away from it).
-        serving = sorted(
-            f"{fam_name}/{alias_name}"
-            for alias_name, alias in base_family.aliases.items()
-            if env in alias_environments(base, base_family, alias_name)
-            and alias.version_in(env) in narrowed
-            and f"{fam_name}/{alias_name}" in current
-        )
-        if serving:
-            line += (
-                f"; RISK: {', '.join(serving)} still serve a narrowed version until their "
-                "rollout ends and again on a rollback: keep it until the move has deployed"
-            )
+        if narrowed:
+            # The old grants policy is deleted only in the clean-up after the deploy
+            # (rollouts included) has succeeded: say when the narrowing takes effect.
+            line += ", once the deploy has succeeded"
         yield line
 
 

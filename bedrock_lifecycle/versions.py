@@ -148,6 +148,12 @@ class ModelVersion:
     :param provisioned_model_arn: the ARN of the provisioned throughput a
         ``provisioned_throughput`` target names (usually a token). Required for
         that target kind, refused for the others.
+    :param purchase_key: with ``provisioned_model_arn``, what identifies the purchase
+        behind it (``ProvisionedThroughput.purchase_key``: model, units, commitment).
+        Replacing a throughput gives it a new ARN at deploy time under the same
+        logical id, which the template does not show; an alias mixes this key into
+        its Lambda version and its grants so that a replacement is a rollout like any
+        other. Default: none (for an ARN written out, which changes in the template).
     """
 
     family: str
@@ -155,6 +161,7 @@ class ModelVersion:
     spec: VersionSpec
     kind: FamilyKind = FamilyKind.CHAT
     provisioned_model_arn: str | None = None
+    purchase_key: str | None = None
 
     def __post_init__(self) -> None:
         kind = self.target.kind
@@ -162,6 +169,11 @@ class ModelVersion:
             raise ValueError(
                 f"{self.family}/{self.label} targets provisioned throughput "
                 f"{self.target.value!r}: pass provisioned_model_arn (the throughput's ARN)"
+            )
+        if self.purchase_key is not None and self.provisioned_model_arn is None:
+            raise ValueError(
+                f"{self.family}/{self.label}: purchase_key goes with provisioned_model_arn, "
+                f"got purchase_key {self.purchase_key!r} alone"
             )
         if kind != "provisioned_throughput" and self.provisioned_model_arn is not None:
             raise ValueError(
@@ -191,12 +203,15 @@ class ModelVersion:
         *,
         kind: FamilyKind = FamilyKind.CHAT,
         provisioned_model_arn: str | None = None,
+        purchase_key: str | None = None,
     ) -> ModelVersion:
         """The version ``family/label`` as declared in the lifecycle file.
 
         :param kind: the family's kind. Default: chat.
         :param provisioned_model_arn: for a ``provisioned_throughput`` target, the
             throughput's ARN (``stack.throughputs[name].provisioned_model_arn``).
+        :param purchase_key: with it, ``stack.throughputs[name].purchase_key``.
+            Default: none.
         :raises ValueError: when the target cannot be served as declared.
         """
         return cls(
@@ -205,6 +220,7 @@ class ModelVersion:
             spec=spec,
             kind=kind,
             provisioned_model_arn=provisioned_model_arn,
+            purchase_key=purchase_key,
         )
 
     @property

@@ -9,9 +9,9 @@ project, and without its gates.
 Both run in this one process (one jsii runtime), alternating, so machine noise
 hits both alike. Prints seconds and the ratio project / baseline.
 
-    python -m benchmarks.synth_scale [--sizes 5,10,24] [--repeat 3]
+    python -m benchmarks.synth_scale [--sizes 5,10,25] [--repeat 3]
 
-24 aliases is the most one environment (one stack) may hold.
+25 aliases is the most one environment (one stack) may hold.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def synth_baseline(size: int, outdir: str) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="5,10,24")
+    parser.add_argument("--sizes", default="5,10,25")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]

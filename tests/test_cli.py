@@ -111,7 +111,7 @@ def test_plan_names_alias_moves_and_throughput_changes(tmp_path, capsys):
 
 
 def test_plan_says_when_a_rollout_narrows_a_routers_grants(tmp_path, capsys):
-    """Retiring the version an alias moves off cuts it off during the rollout: say so."""
+    """Retiring a version narrows its family's grants once the deploy has succeeded."""
     data = yaml.safe_load((ROOT / "lifecycle.yaml").read_text())
     for family in data["families"].values():
         family["evaluation"]["golden_prompts"] = str(ROOT / family["evaluation"]["golden_prompts"])
@@ -126,13 +126,7 @@ def test_plan_says_when_a_rollout_narrows_a_routers_grants(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line for line in lines if "grants" in line] == [
         f"{env}: summarizer routers' Bedrock grants narrow from "
-        "v1 (anthropic.claude-3-haiku-20240307-v1:0)"
-        + (
-            "; RISK: summarizer/pinned-v1 still serve a narrowed version until their "
-            "rollout ends and again on a rollback: keep it until the move has deployed"
-            if env != "dev"
-            else ""
-        )
+        "v1 (anthropic.claude-3-haiku-20240307-v1:0), once the deploy has succeeded"
         for env in ("dev", "staging", "prod")
     ]
 

@@ -5,10 +5,7 @@ Version states (the file's ``lifecycle``):
 - an alias may not point at a retired version (retiring a version that any
   alias in any environment still serves is an error naming those aliases);
 - an alias pointing at a deprecated version warns until the version's sunset
-  date and is an error after it;
-- an alias moving off a version (judged against ``lifecycle.lock``) needs that
-  version's grants until the move has deployed: retiring or removing it, or
-  its throughput, in the same change is an error.
+  date and is an error after it.
 
 Provider states (the model catalog snapshot, :mod:`bedrock_lifecycle.catalog`):
 
@@ -34,7 +31,7 @@ from pathlib import Path
 from ..catalog import CatalogEntry, ModelCatalog, shipped_catalog, target_model_ids
 from .problems import Problem, Severity
 from .schema import LifecycleFile, LifecycleState
-from .semantic import alias_environments, servable_in
+from .semantic import alias_environments
 from .versioning import Lock
 
 # {environment: {"family/alias": version label}}, as recorded in lifecycle.lock.
@@ -193,47 +190,6 @@ def _moves_onto(
     return model_id not in target_model_ids(family.versions[before].target, file)
 
 
-def check_moves_keep_grants(file: LifecycleFile, previous: Positions | None) -> Iterator[Problem]:
-    """An alias moving off a version needs that version's grants until the move has deployed.
-
-    The version an alias moves off serves during the whole rollout and again
-    after a rollback, under the role the new template writes; the grant rule
-    (:func:`~bedrock_lifecycle.config.semantic.granted_versions`) keeps its
-    grants only while it is declared, not retired and servable there. Judged
-    against the alias positions recorded in ``lifecycle.lock``.
-    """
-    if previous is None:
-        return
-    for fam_name, family in file.families.items():
-        for alias_name, alias in family.aliases.items():
-            qualified = f"{fam_name}/{alias_name}"
-            for env in alias_environments(file, family, alias_name):
-                before = previous.get(env, {}).get(qualified)
-                if before is None or before == alias.version_in(env):
-                    continue
-                if servable_in(file, family, before, env):
-                    continue
-                old = family.versions.get(before)
-                if old is None:
-                    why = f"{before!r} is no longer declared"
-                    path: tuple[str | int, ...] = ("families", fam_name, "versions")
-                elif old.lifecycle.state is LifecycleState.RETIRED:
-                    why = f"{before!r} is retired"
-                    path = ("families", fam_name, "versions", before, "lifecycle", "state")
-                else:
-                    why = f"{before!r} can no longer be served in {env} (its target is not there)"
-                    path = ("families", fam_name, "versions", before, "target")
-                yield Problem(
-                    path,
-                    f"{env}: {qualified} moves off {before!r} (recorded in lifecycle.lock) in "
-                    f"the same change in which {why}; {before!r} serves until the rollout ends "
-                    "and again on a rollback, and this takes its grants away: move the alias "
-                    "first, deploy, run `bedrock-lifecycle lock`, then retire or remove "
-                    f"{before!r} in a later change",
-                    envs=(env,),
-                )
-
-
 def _legacy_dates(entry: CatalogEntry, today: dt.date) -> str:
     parts = []
     if entry.legacy is not None:
@@ -290,5 +246,4 @@ def check_lifecycle(
     return [
         *check_version_states(file, today),
         *check_provider_states(file, today, catalog, previous),
-        *check_moves_keep_grants(file, previous),
     ]

@@ -211,16 +211,17 @@ class RolloutHooks(Construct):
                 alias.alias.node.add_dependency(self.settings)
             # aws-cdk-lib grants the deployment group's role lambda:InvokeFunction on each
             # hook and its versions (<arn>:*).
+            # The acknowledgements go on the role the grants land on (shared by the groups).
             for hook in hooks:
                 acknowledge(
-                    group,
+                    group.role,
                     f"AwsSolutions-IAM5[Resource::<{logical_id(hook.function)}.Arn>:*]",
                     "aws-cdk-lib lets CodeDeploy invoke the rollout hook function and its "
                     "versions; the hook is this stack's own function",
                 )
             if hooks:
                 _acknowledge_inline(
-                    group,
+                    group.role,
                     "the CodeDeploy service role may invoke exactly this stack's hook functions; "
                     "the policy belongs to that one role and is deleted with it",
                 )

@@ -9,6 +9,7 @@ The version served is written into the function's environment
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,6 +37,9 @@ ROUTER_SOURCE = "router"
 CONFIG_ENV = "ROUTER_CONFIG"
 METRIC_NAMESPACE = "BedrockLifecycle/Router"
 LIVE_ALIAS_NAME = "live"
+# Construct id prefix of the router's Bedrock grants; the digest of their content follows.
+GRANTS_ID = "Grants"
+GRANTS_DIGEST_LENGTH = 8
 # The router retries 3 attempts of at most 3 s connect + 60 s read, with
 # backoff between them: 4 minutes lets it always answer with a structured error.
 ROUTER_TIMEOUT = cdk.Duration.minutes(4)
@@ -248,7 +252,8 @@ class ModelAlias(Construct):
     ``target`` (resolved model id and ARNs), ``parameter``, ``qualified_name``
     (``family/alias``), ``alias_name``, ``environment_name``, ``standby_versions``,
     ``granted_targets`` (the resolved targets of the current and standby versions,
-    current first: what the role may call).
+    current first: what the role may call), ``grants`` (the ``iam.Policy`` holding them,
+    construct id ``Grants<digest of its content>``: a change of grants is a new policy).
     """
 
     def __init__(
@@ -314,34 +319,23 @@ class ModelAlias(Construct):
             log_group=log_group,
         )
         self.function: lambda_.Function = self.router.function
-        # One statement each for all granted versions: the role is shared by every
-        # Lambda version of this function, and the one still serving must keep its model.
-        invoke_arns = _unique(a for t in self.granted_targets for a in t.invoke_arns)
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="InvokeTheFamilysVersions",
-                actions=["bedrock:InvokeModel"],
-                resources=list(invoke_arns),
-            )
-        )
-        guardrail_arns = _unique(
-            t.guardrail_arn for t in self.granted_targets if t.guardrail_arn is not None
-        )
-        if guardrail_arns:
-            self.function.add_to_role_policy(
-                iam.PolicyStatement(
-                    sid="ApplyTheFamilysGuardrails",
-                    actions=["bedrock:ApplyGuardrail"],
-                    resources=list(guardrail_arns),
-                )
-            )
+        self.grants = self._grants(stack)
         for finding in ("NIST.800.53.R5-IAMNoInlinePolicy", "HIPAA.Security-IAMNoInlinePolicy"):
             acknowledge(
                 self.router.role,
                 finding,
-                "the router role's policy belongs to this one role and is deleted with it; "
-                "it names the model ARNs of the family's servable versions exactly",
+                "the router role's default policy (writing its log group and X-Ray traces) "
+                "belongs to this one role and is deleted with it",
             )
+        default_policy = self.router.role.node.try_find_child("DefaultPolicy")
+        if default_policy is not None:
+            # A role whose Bedrock grants lived in its default policy (before they had a
+            # policy of their own) keeps them until the new policy exists.
+            default_policy.node.add_dependency(self.grants)
+        if model_version.purchase_key is not None:
+            # A replaced throughput keeps its logical id, so the template shows no change
+            # of ARN: publish a new Lambda version (and CodeDeploy shifts to it) anyway.
+            self.function.invalidate_version_based_on(model_version.purchase_key)
         self.version: lambda_.Version = self.function.current_version
         self.alias = lambda_.Alias(
             self,
@@ -350,6 +344,8 @@ class ModelAlias(Construct):
             version=self.version,
             description=f"{self.qualified_name} in {environment}",
         )
+        # Widened before the alias moves (and the gate invokes the new version).
+        self.alias.node.add_dependency(self.grants)
 
         parameter_value = json.dumps(
             {
@@ -393,6 +389,62 @@ class ModelAlias(Construct):
         )
 
     # -- grants ------------------------------------------------------------
+
+    def _grants(self, stack: cdk.Stack) -> iam.Policy:
+        """The role's Bedrock permissions, in a policy named by the digest of its content.
+
+        Why a new policy per content instead of an update in place: CloudFormation
+        creates the new one before the alias moves and deletes the old one only in
+        the clean-up after the whole deploy (rollouts included) has succeeded, or,
+        when the deploy fails, deletes the new one only after the rollback has put
+        every alias back. So at every moment of a rollout and of its rollback, the
+        union of both grant sets is live, including for a version retired or a
+        throughput replaced in the same change.
+        """
+        invoke_arns = _unique(a for t in self.granted_targets for a in t.invoke_arns)
+        guardrail_arns = _unique(
+            t.guardrail_arn for t in self.granted_targets if t.guardrail_arn is not None
+        )
+        purchases = [
+            v.purchase_key
+            for v in (self.model_version, *self.standby_versions)
+            if v.purchase_key is not None
+        ]
+        # Order-free: which version is current does not change what the role may call.
+        content = json.dumps(
+            [
+                sorted(json.dumps(item, sort_keys=True) for item in stack.resolve(list(group)))
+                for group in (invoke_arns, guardrail_arns, purchases)
+            ]
+        )
+        digest = hashlib.sha256(content.encode()).hexdigest()[:GRANTS_DIGEST_LENGTH]
+        statements = [
+            iam.PolicyStatement(
+                sid="InvokeTheFamilysVersions",
+                actions=["bedrock:InvokeModel"],
+                resources=list(invoke_arns),
+            )
+        ]
+        if guardrail_arns:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="ApplyTheFamilysGuardrails",
+                    actions=["bedrock:ApplyGuardrail"],
+                    resources=list(guardrail_arns),
+                )
+            )
+        grants = iam.Policy(
+            self, f"{GRANTS_ID}{digest}", statements=statements, roles=[self.router.role]
+        )
+        for finding in ("NIST.800.53.R5-IAMNoInlinePolicy", "HIPAA.Security-IAMNoInlinePolicy"):
+            acknowledge(
+                grants,
+                finding,
+                "the router's grants belong to its one role and are deleted with it; a new "
+                "policy per content keeps the version still serving its model during a rollout "
+                "and its rollback (docs/rollouts.md)",
+            )
+        return grants
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` invoke the alias ``live`` (``lambda:InvokeFunction`` on its ARN)."""
@@ -527,7 +579,8 @@ def aliases_of_environment(
     """Every alias of every family ``config`` declares in ``environment``, by ``family/alias``.
 
     :param throughputs: the environment's provisioned throughputs by name (objects
-        with ``provisioned_model_arn``), for versions that target one.
+        with ``provisioned_model_arn`` and, optionally, ``purchase_key``), for versions that
+        target one.
     :param log_group: where every router logs its audit records. Default: each
         router's own log group, kept for the environment's ``log_retention_days``.
 
@@ -570,6 +623,11 @@ def aliases_of_environment(
                 if target.provisioned_throughput is not None
                 else None
             ),
+            purchase_key=(
+                getattr(throughputs[target.value], "purchase_key", None)
+                if target.provisioned_throughput is not None
+                else None
+            ),
         )
         standby = [
             ModelVersion.from_spec(
@@ -579,6 +637,11 @@ def aliases_of_environment(
                 kind=alias.family_kind,
                 provisioned_model_arn=(
                     throughputs[other.target.value].provisioned_model_arn
+                    if other.target.provisioned_throughput is not None
+                    else None
+                ),
+                purchase_key=(
+                    getattr(throughputs[other.target.value], "purchase_key", None)
                     if other.target.provisioned_throughput is not None
                     else None
                 ),

@@ -416,6 +416,8 @@ class _ThroughputBase(Construct):
     """What a created and an imported throughput share."""
 
     provisioned_model_arn: str
+    # What identifies the purchase behind the ARN (ModelVersion.purchase_key).
+    purchase_key: str
 
     @property
     def model_arn(self) -> str:
@@ -448,6 +450,7 @@ class ImportedProvisionedThroughput(_ThroughputBase):
             )
         super().__init__(scope, construct_id)
         self.provisioned_model_arn = provisioned_model_arn
+        self.purchase_key = provisioned_model_arn
         self.model: bedrock.IModel = bedrock.ProvisionedModel.from_provisioned_model_arn(
             self, "Model", provisioned_model_arn
         )
@@ -476,7 +479,8 @@ class ProvisionedThroughput(_ThroughputBase):
 
     Attributes: ``provisioned_model_arn`` (Ref), ``model`` (``aws_bedrock.IModel``),
     ``resource`` (the ``CustomResource``), ``commitment``, ``provider``,
-    ``removal_policy`` (the one applied).
+    ``removal_policy`` (the one applied), ``purchase_key`` (path, model, units and
+    commitment: what a replacement changes; pass it to ``ModelVersion``).
     """
 
     def __init__(
@@ -537,6 +541,11 @@ class ProvisionedThroughput(_ThroughputBase):
             removal_policy=self.removal_policy,
         )
         self.provisioned_model_arn: str = self.resource.ref
+        # A change of any of these buys a new throughput with a new ARN (the handler's
+        # replacement), under the same logical id.
+        self.purchase_key = (
+            f"{self.node.path}:{model}:{model_units}:{COMMITMENT_DURATIONS[commitment]}"
+        )
         self.model: bedrock.IModel = bedrock.ProvisionedModel.from_provisioned_model_arn(
             self, "Model", self.provisioned_model_arn
         )

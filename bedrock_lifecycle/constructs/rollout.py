@@ -25,6 +25,7 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -130,6 +131,9 @@ class AliasRollout(Construct):
     :param application: the CodeDeploy application. Default: a new one.
     :param deployment_group_name: the group's name, which the shared hooks use
         to find this alias's settings. Default: ``<family>.<alias>``.
+    :param role: the CodeDeploy service role of the group (``Rollouts`` shares one
+        among all groups of a stack). Default: a new role for this group, as
+        aws-cdk-lib makes it.
 
     Attributes: ``deployment_group``, ``deployment_config``, ``alarms`` (every
     alarm the group watches), ``regression_alarms``, ``policy``, ``model_alias``,
@@ -151,6 +155,7 @@ class AliasRollout(Construct):
         alarm_topic: AlarmTopic | None = None,
         application: codedeploy.ILambdaApplication | None = None,
         deployment_group_name: str | None = None,
+        role: iam.IRole | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         policy = policy if policy is not None else DEFAULT_ROLLOUT
@@ -183,6 +188,7 @@ class AliasRollout(Construct):
             application=application,
             deployment_config=self.deployment_config,
             deployment_group_name=group_name,
+            role=role,
             auto_rollback=codedeploy.AutoRollbackConfig(
                 failed_deployment=True, stopped_deployment=True, deployment_in_alarm=True
             ),
@@ -193,13 +199,8 @@ class AliasRollout(Construct):
         # The group (with its alarms) must be in place before CloudFormation
         # updates the alias, which is what starts a deployment.
         model_alias.alias.node.add_dependency(self.deployment_group)
-        acknowledge(
-            self.deployment_group,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AWSCodeDeployRoleForLambdaLimited]",
-            "CodeDeploy's own service-role policy for Lambda deployments, which aws-cdk-lib "
-            "attaches to every Lambda deployment group; AWS maintains it for this one use",
-        )
+        if role is None:
+            acknowledge_codedeploy_role(self.deployment_group)
 
     @property
     def alarms(self) -> tuple[cloudwatch.IAlarm, ...]:
@@ -269,6 +270,17 @@ class AliasRollout(Construct):
         }
 
 
+def acknowledge_codedeploy_role(scope: Construct) -> None:
+    """The managed policy aws-cdk-lib attaches to a Lambda deployment group's role."""
+    acknowledge(
+        scope,
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+        "AWSCodeDeployRoleForLambdaLimited]",
+        "CodeDeploy's own service-role policy for Lambda deployments, which aws-cdk-lib "
+        "attaches to every Lambda deployment group; AWS maintains it for this one use",
+    )
+
+
 def _validate(
     model_alias: ModelAlias,
     policy: RolloutPolicy,
@@ -313,7 +325,8 @@ class Rollouts(Construct):
     :param alarm_topic: notified by every alarm. Default: no notification.
 
     Attributes: ``application``, ``rollouts`` (``family/alias`` -> AliasRollout),
-    ``hooks`` (:class:`RolloutHooks`).
+    ``hooks`` (:class:`RolloutHooks`), ``role`` (the CodeDeploy service role every
+    group shares: one role instead of a role and a policy per alias).
     """
 
     def __init__(
@@ -334,6 +347,13 @@ class Rollouts(Construct):
                 f"no ModelAlias for {', '.join(missing)} (have: {', '.join(sorted(aliases))})"
             )
         self.application = codedeploy.LambdaApplication(self, "Application")
+        self.role = iam.Role(
+            self,
+            "DeploymentRole",
+            assumed_by=iam.ServicePrincipal("codedeploy.amazonaws.com"),
+            description="CodeDeploy: shifts the stack's router aliases and invokes its hooks",
+        )
+        acknowledge_codedeploy_role(self.role)
         self.rollouts: dict[str, AliasRollout] = {}
         for spec in resolved:
             self.rollouts[spec.qualified_name] = AliasRollout(
@@ -347,6 +367,7 @@ class Rollouts(Construct):
                 evaluation_file=spec.evaluation_file,
                 alarm_topic=alarm_topic,
                 application=self.application,
+                role=self.role,
             )
         self.hooks = (
             RolloutHooks(self, "Hooks", rollouts=list(self.rollouts.values()))

@@ -150,12 +150,19 @@ def function_id(stack, alias: ModelAlias) -> str:
 
 
 def policy_statements(template: Template, stack: cdk.Stack, alias: ModelAlias) -> list[dict]:
+    """Every statement of every policy of the router's role: its default policy (logs,
+    X-Ray) and its Bedrock grants."""
     role_id = lid(stack, alias.router.role)
     policies = template.find_resources(
         "AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role_id}]}}
     )
-    (policy,) = policies.values()
-    return policy["Properties"]["PolicyDocument"]["Statement"]
+    assert len(policies) == 2
+    grants_id = lid(stack, alias.grants)
+    assert grants_id in policies
+    statements = []
+    for policy_id in sorted(policies, key=lambda k: k != grants_id):
+        statements += policies[policy_id]["Properties"]["PolicyDocument"]["Statement"]
+    return statements
 
 
 def bedrock_statements(template, stack, alias) -> list[dict]:
@@ -224,6 +231,80 @@ def test_each_target_kind_grants_exactly_its_arns(built, construct_id, resources
             "Resource": resources,
         }
     ]
+
+
+def test_bedrock_grants_have_a_policy_of_their_own_named_by_their_content(built):
+    """A change of grants is a new policy: the old one lives until the deploy succeeded."""
+    stack, aliases, template, _ = built
+    alias = aliases["SummarizerLive"]
+    resources = template.to_json()["Resources"]
+    grants_id = lid(stack, alias.grants)
+    assert alias.grants.node.id.startswith("Grants") and len(alias.grants.node.id) == 14
+    grants = resources[grants_id]["Properties"]["PolicyDocument"]["Statement"]
+    assert {a for s in grants for a in _as_list(s["Action"])} == {
+        "bedrock:InvokeModel",
+        "bedrock:ApplyGuardrail",
+    }
+    # Its name follows its logical id: never the name of the policy it replaces.
+    assert resources[grants_id]["Properties"]["PolicyName"] == grants_id
+    # Widened before the alias moves, and before the default policy drops old grants.
+    assert grants_id in resources[lid(stack, alias.alias)]["DependsOn"]
+    default = alias.router.role.node.find_child("DefaultPolicy")
+    assert grants_id in resources[lid(stack, default)]["DependsOn"]
+
+
+def test_the_grants_policy_is_the_same_while_the_granted_versions_are(shipped_config):
+    """Moving an alias between granted versions changes no permission and no policy."""
+    ids = []
+    for label in ("v1", "v2"):
+        stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(account=ACCOUNT, region=REGION))
+        spec = shipped_config.file.families["summarizer"].versions
+        alias = ModelAlias(
+            stack,
+            "Alias",
+            model_version=ModelVersion.from_spec("summarizer", label, spec[label]),
+            standby_versions=[
+                ModelVersion.from_spec("summarizer", other, spec[other])
+                for other in ("v1", "v2")
+                if other != label
+            ],
+            alias_name="live",
+            environment="prod",
+        )
+        ids.append(alias.grants.node.id)
+    assert ids[0] == ids[1]
+    stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    alone = ModelAlias(
+        stack,
+        "Alias",
+        model_version=ModelVersion.from_spec("summarizer", "v2", spec["v2"]),
+        alias_name="live",
+        environment="prod",
+    )
+    assert alone.grants.node.id != ids[0]
+
+
+def test_standby_versions_must_be_of_the_same_family_and_kind(shipped_config):
+    spec = shipped_config.file.families
+    stack = cdk.Stack(cdk.App(), "S")
+    with pytest.raises(
+        ValueError,
+        match=r"^standby_versions must be chat versions of family summarizer \(one router "
+        r"serves one family\), got assistant/v1 \(chat\)$",
+    ):
+        ModelAlias(
+            stack,
+            "Alias",
+            model_version=ModelVersion.from_spec(
+                "summarizer", "v2", spec["summarizer"].versions["v2"]
+            ),
+            standby_versions=[
+                ModelVersion.from_spec("assistant", "v1", spec["assistant"].versions["v1"])
+            ],
+            alias_name="live",
+            environment="prod",
+        )
+    assert not stack.node.find_child("Alias").node.children  # refused before any resource
 
 
 def test_role_has_nothing_but_bedrock_logs_and_xray(built):

@@ -1,0 +1,627 @@
+"""A rollout simulator: replays a deploy from a base template to a head one, and back.
+
+A test oracle, not shipped. Given the base template (what is deployed) and the
+head template (what the pull request synthesizes) of one environment, it
+replays what CloudFormation and CodeDeploy do, one step at a time:
+
+1. every resource that does not depend on a Lambda alias, created or updated in
+   the head template's dependency order (CloudFormation updates what an alias
+   depends on first; a resource unordered with respect to an alias is assumed
+   to go first, the worst case for the version still serving);
+2. each Lambda alias whose version changes: CodeDeploy's shift at every step of
+   its deployment configuration (0 %, the canary percent, each linear step,
+   100 %), and from each step a rollback: the alias back on the old version,
+   then CloudFormation restoring the base template's resources in its order
+   and deleting what the deploy created;
+3. the resources that depend on an alias (updated after its rollout);
+4. the clean-up: resources the head template no longer has are deleted.
+
+A rollback is also replayed from every step of phase 1 that changes what a
+serving version depends on (IAM, Lambda, log groups, throughputs): a resource
+that fails to update right after it. After every step, every Lambda version that receives traffic is
+checked: the role it runs under must allow each call its ``ROUTER_CONFIG``
+needs (``bedrock:InvokeModel`` on its target, ``bedrock:ApplyGuardrail`` on its
+guardrail) and writing to its log group, under the policies as they stand at
+that step; the log group and a provisioned throughput it calls must exist.
+
+What it models: ``Ref``, ``Fn::GetAtt``, ``Fn::Join``, ``Fn::Sub``,
+``Fn::Select``, ``Fn::Split`` and the pseudo parameters; ``DependsOn``; a
+Lambda version snapshotting its function's environment, role and log group
+when it is published; a provisioned throughput replaced (a new ARN) when its
+units, commitment or model change; ``Allow`` and ``Deny`` statements of the
+role's inline and attached customer policies, with ``*`` and ``?`` wildcards
+in actions and resources.
+
+What it does not model: conditions (a statement with ``Condition`` is taken to
+grant nothing), ``NotAction`` / ``NotResource`` (ignored), AWS managed
+policies, permission boundaries, SCPs and resource policies; the models behind
+an application inference profile (only the profile's ARN is required); the
+parallelism of CloudFormation (aliases are shifted one after the other); and
+Bedrock or Lambda themselves: a call "may" happen when IAM allows it.
+"""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+CONFIG_ENV = "ROUTER_CONFIG"
+# Where a system inference profile may route (Bedrock user guide), written here
+# independently of bedrock_lifecycle.versions so that a gap there shows.
+PROFILE_REGIONS = {
+    "us": ("us-east-1", "us-east-2", "us-west-2"),
+    "eu": ("eu-central-1", "eu-west-1", "eu-west-3", "eu-north-1"),
+    "apac": ("ap-northeast-1", "ap-southeast-1", "ap-southeast-2", "ap-south-1"),
+}
+THROUGHPUT = "Custom::BedrockProvisionedThroughput"
+# What a serving Lambda version depends on: a rollback is replayed after each change of one.
+SERVING_TYPES = frozenset(
+    {
+        "AWS::IAM::Policy",
+        "AWS::IAM::ManagedPolicy",
+        "AWS::IAM::Role",
+        "AWS::Lambda::Function",
+        "AWS::Lambda::Version",
+        "AWS::Logs::LogGroup",
+        THROUGHPUT,
+    }
+)
+REPLACING = ("ModelUnits", "CommitmentDuration", "ModelId")
+PREDEFINED = re.compile(
+    r"^CodeDeployDefault\.Lambda(?:(AllAtOnce)|Canary(\d+)Percent(\d+)Minutes?"
+    r"|Linear(\d+)PercentEvery(\d+)Minutes?)$"
+)
+
+
+class SimulationError(Exception):
+    """The templates cannot be replayed (a reference to a resource that does not exist)."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One Lambda version that receives traffic and cannot make one call it needs."""
+
+    step: str
+    alias: str
+    version: str
+    weight: int
+    problem: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.step}: {self.alias} Lambda version {self.version} "
+            f"({self.weight} % of traffic) {self.problem}"
+        )
+
+
+@dataclass
+class _Version:
+    function: str  # the function's logical id
+    number: int
+    variables: dict[str, Any]
+    role_arn: str
+    log_group: str | None
+
+
+@dataclass
+class _World:
+    """What is deployed at one moment: resolved properties by logical id."""
+
+    types: dict[str, str] = field(default_factory=dict)
+    props: dict[str, dict[str, Any]] = field(default_factory=dict)
+    generation: dict[str, int] = field(default_factory=dict)
+    versions: dict[str, _Version] = field(default_factory=dict)  # Version logical id ->
+    published: dict[str, int] = field(default_factory=dict)  # function logical id -> count
+    throughputs: set[str] = field(default_factory=set)  # live provisioned model ARNs
+    # Alias logical id -> {Version logical id: percent}, while CodeDeploy shifts it.
+    routing: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def copy(self) -> _World:
+        """A copy to diverge from: resolved properties are replaced, never mutated."""
+        return _World(
+            types=dict(self.types),
+            props=dict(self.props),
+            generation=dict(self.generation),
+            versions=dict(self.versions),
+            published=dict(self.published),
+            throughputs=set(self.throughputs),
+            routing={k: dict(v) for k, v in self.routing.items()},
+        )
+
+
+def _refs(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        if "Ref" in value and isinstance(value["Ref"], str):
+            yield value["Ref"]
+        if "Fn::GetAtt" in value:
+            target = value["Fn::GetAtt"]
+            yield target[0] if isinstance(target, list) else target.split(".", 1)[0]
+        if "Fn::Sub" in value:
+            text = value["Fn::Sub"]
+            text = text[0] if isinstance(text, list) else text
+            yield from (m.split(".", 1)[0] for m in re.findall(r"\$\{([^}!]+)\}", text))
+        for item in value.values():
+            yield from _refs(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _refs(item)
+
+
+def dependencies(template: Mapping[str, Any]) -> dict[str, set[str]]:
+    """Logical id -> the resources it references or depends on."""
+    resources = template["Resources"]
+    out = {}
+    for lid, resource in resources.items():
+        deps = {r for r in _refs(resource.get("Properties", {})) if r in resources}
+        depends_on = resource.get("DependsOn", [])
+        deps |= set([depends_on] if isinstance(depends_on, str) else depends_on)
+        out[lid] = deps
+    return out
+
+
+def topological(template: Mapping[str, Any]) -> list[str]:
+    """Dependencies first; ties in template order (deterministic)."""
+    deps = dependencies(template)
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(lid: str) -> None:
+        if state.get(lid) == 2:
+            return
+        if state.get(lid) == 1:
+            raise SimulationError(f"dependency cycle through {lid}")
+        state[lid] = 1
+        for dep in sorted(deps[lid]):
+            visit(dep)
+        state[lid] = 2
+        order.append(lid)
+
+    for lid in template["Resources"]:
+        visit(lid)
+    return order
+
+
+def _glob(pattern: str, value: str, *, case: bool) -> bool:
+    if not case:
+        pattern, value = pattern.lower(), value.lower()
+    return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def allows(statements: list[dict[str, Any]], action: str, resource: str) -> bool:
+    """IAM evaluation of identity statements: an Allow matches, no Deny does."""
+
+    def matches(statement: dict[str, Any]) -> bool:
+        if "Condition" in statement or "NotAction" in statement or "NotResource" in statement:
+            return False
+        actions = _listed(statement.get("Action", []))
+        resources = _listed(statement.get("Resource", []))
+        return any(_glob(a, action, case=False) for a in actions if isinstance(a, str)) and any(
+            _glob(r, resource, case=True) for r in resources if isinstance(r, str)
+        )
+
+    denied = any(s.get("Effect") == "Deny" and matches(s) for s in statements)
+    return not denied and any(s.get("Effect") == "Allow" and matches(s) for s in statements)
+
+
+class Simulator:
+    """Replays base -> head (and every rollback) of one environment's template.
+
+    :param base: the deployed template (``None``: a new stack; nothing serves).
+    :param head: the template to deploy.
+    :param partition, region, account: the environment (pseudo parameters).
+    """
+
+    def __init__(
+        self,
+        base: Mapping[str, Any] | None,
+        head: Mapping[str, Any],
+        *,
+        partition: str = "aws",
+        region: str = "us-east-1",
+        account: str = "123456789012",
+    ) -> None:
+        self.base = copy.deepcopy(base) if base is not None else {"Resources": {}}
+        self.head = copy.deepcopy(head)
+        self.pseudo = {
+            "AWS::Partition": partition,
+            "AWS::Region": region,
+            "AWS::AccountId": account,
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackName": "Simulated",
+            "AWS::StackId": f"arn:{partition}:cloudformation:{region}:{account}:stack/Simulated/1",
+            "AWS::NoValue": None,
+        }
+        self.violations: list[Violation] = []
+        self.steps = 0
+        self.trace: list[str] = []  # every step checked, in order
+
+    # -- resolution ------------------------------------------------------------
+
+    def _name(self, world: _World, lid: str, key: str) -> str:
+        value = world.props[lid].get(key)
+        return value if isinstance(value, str) else lid
+
+    def _ref(self, world: _World, lid: str) -> str:
+        if lid in self.pseudo:
+            return self.pseudo[lid]  # type: ignore[return-value]
+        if lid not in world.types:
+            raise SimulationError(f"Ref to {lid}, which does not exist at this step")
+        kind = world.types[lid]
+        p, r, a = (self.pseudo[k] for k in ("AWS::Partition", "AWS::Region", "AWS::AccountId"))
+        if kind == THROUGHPUT:
+            return f"arn:{p}:bedrock:{r}:{a}:provisioned-model/{lid.lower()}{world.generation[lid]}"
+        if kind == "AWS::Lambda::Function":
+            return self._name(world, lid, "FunctionName")
+        if kind == "AWS::Lambda::Version":
+            version = world.versions[lid]
+            return f"{self._getatt(world, version.function, 'Arn')}:{version.number}"
+        if kind == "AWS::IAM::Role":
+            return self._name(world, lid, "RoleName")
+        if kind == "AWS::Logs::LogGroup":
+            return self._name(world, lid, "LogGroupName")
+        return lid
+
+    def _getatt(self, world: _World, lid: str, attribute: str) -> str:
+        if lid not in world.types:
+            raise SimulationError(f"GetAtt {lid}.{attribute}, which does not exist at this step")
+        kind = world.types[lid]
+        p, r, a = (self.pseudo[k] for k in ("AWS::Partition", "AWS::Region", "AWS::AccountId"))
+        if kind == "AWS::Lambda::Function" and attribute == "Arn":
+            return f"arn:{p}:lambda:{r}:{a}:function:{self._ref(world, lid)}"
+        if kind == "AWS::Lambda::Version" and attribute == "Version":
+            return str(world.versions[lid].number)
+        if kind == "AWS::IAM::Role" and attribute == "Arn":
+            return f"arn:{p}:iam::{a}:role/{self._ref(world, lid)}"
+        if kind == "AWS::Logs::LogGroup" and attribute == "Arn":
+            return f"arn:{p}:logs:{r}:{a}:log-group:{self._ref(world, lid)}:*"
+        if kind == THROUGHPUT and attribute == "ProvisionedModelArn":
+            return self._ref(world, lid)
+        return f"{lid}.{attribute}"
+
+    def resolve(self, world: _World, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(world, v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, arg),) = value.items()
+            if key == "Ref":
+                return self._ref(world, arg)
+            if key == "Fn::GetAtt":
+                lid, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+                return self._getatt(world, lid, attribute)
+            if key == "Fn::Join":
+                separator, items = arg
+                return separator.join(str(self.resolve(world, i)) for i in items)
+            if key == "Fn::Select":
+                index, items = arg
+                return self.resolve(world, items)[int(self.resolve(world, index))]
+            if key == "Fn::Split":
+                separator, text = arg
+                return str(self.resolve(world, text)).split(separator)
+            if key == "Fn::Sub":
+                text, names = (arg[0], arg[1]) if isinstance(arg, list) else (arg, {})
+
+                def sub(match: re.Match[str]) -> str:
+                    name = match.group(1)
+                    if name in names:
+                        return str(self.resolve(world, names[name]))
+                    if "." in name:
+                        lid, attribute = name.split(".", 1)
+                        return self._getatt(world, lid, attribute)
+                    return str(self._ref(world, name))
+
+                return re.sub(r"\$\{([^}!]+)\}", sub, text)
+        return {k: self.resolve(world, v) for k, v in value.items()}
+
+    # -- applying one resource ---------------------------------------------------
+
+    def _apply(
+        self,
+        world: _World,
+        template: Mapping[str, Any],
+        lid: str,
+        restore: _World | None = None,
+    ) -> bool:
+        """Create or update ``lid`` as ``template`` declares it; True when something changed.
+
+        :param restore: a rollback: a resource that existed in ``restore`` gets its
+            physical identity back (a replaced throughput's old ARN) instead of a new one.
+        """
+        resource = template["Resources"][lid]
+        kind = resource["Type"]
+        exists = lid in world.types
+        if not exists:
+            world.types[lid] = kind
+            world.props[lid] = {}
+            world.generation[lid] = 1
+        try:
+            props = self.resolve(world, resource.get("Properties", {}))
+        except SimulationError:
+            if not exists:
+                del world.types[lid], world.props[lid], world.generation[lid]
+            raise
+        if exists and props == world.props[lid]:
+            return False
+        if kind == THROUGHPUT and exists:
+            if restore is not None and lid in restore.generation:
+                world.generation[lid] = restore.generation[lid]
+            elif any(props.get(k) != world.props[lid].get(k) for k in REPLACING):
+                world.generation[lid] += 1  # a new purchase; the old one lives until clean-up
+            # Resolved again: properties that name the throughput follow its new ARN.
+            props = self.resolve(world, resource.get("Properties", {}))
+        world.props[lid] = props
+        if kind == THROUGHPUT:
+            world.throughputs.add(self._ref(world, lid))
+        if kind == "AWS::Lambda::Version" and lid not in world.versions:
+            self._publish(world, template, lid)
+        return True
+
+    def _publish(self, world: _World, template: Mapping[str, Any], lid: str) -> None:
+        function = template["Resources"][lid]["Properties"]["FunctionName"]
+        fn = function["Ref"] if isinstance(function, dict) else function
+        config = world.props[fn]
+        world.published[fn] = world.published.get(fn, 0) + 1
+        world.versions[lid] = _Version(
+            function=fn,
+            number=world.published[fn],
+            variables=dict((config.get("Environment") or {}).get("Variables") or {}),
+            role_arn=str(config.get("Role")),
+            log_group=(config.get("LoggingConfig") or {}).get("LogGroup"),
+        )
+
+    def _delete(self, world: _World, lid: str) -> None:
+        if world.types.get(lid) == THROUGHPUT:
+            world.throughputs.discard(self._ref(world, lid))
+        for table in (world.types, world.props, world.generation, world.versions, world.routing):
+            table.pop(lid, None)  # type: ignore[attr-defined]
+
+    # -- checks --------------------------------------------------------------------
+
+    def _statements(self, world: _World, role_arn: str) -> list[dict[str, Any]] | None:
+        role = next(
+            (
+                lid
+                for lid, kind in world.types.items()
+                if kind == "AWS::IAM::Role" and self._getatt(world, lid, "Arn") == role_arn
+            ),
+            None,
+        )
+        if role is None:
+            return None
+        name = self._ref(world, role)
+        statements: list[dict[str, Any]] = []
+        for policy in world.props[role].get("Policies") or []:
+            statements += _listed(policy["PolicyDocument"]["Statement"])
+        for lid, kind in world.types.items():
+            if kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and name in (
+                world.props[lid].get("Roles") or []
+            ):
+                statements += _listed(world.props[lid]["PolicyDocument"]["Statement"])
+        return statements
+
+    def needs(self, config: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """The calls a router with ``config`` makes, as (IAM action, resource ARN)."""
+        p, r, a = (self.pseudo[k] for k in ("AWS::Partition", "AWS::Region", "AWS::AccountId"))
+        arn = str(config["model_arn"])
+        calls = [("bedrock:InvokeModel", arn)]
+        profile = re.match(
+            r"^arn:[^:]+:bedrock:([^:]*):[^:]*:inference-profile/([^.]+)\.(.+)$", arn
+        )
+        if profile:
+            source, prefix, model = profile.groups()
+            if prefix == "global":
+                calls.append(("bedrock:InvokeModel", f"arn:{p}:bedrock:::foundation-model/{model}"))
+                regions: tuple[str, ...] = (source,)
+            else:
+                regions = (source, *PROFILE_REGIONS.get(prefix, ()))
+            for region in dict.fromkeys(regions):
+                calls.append(
+                    ("bedrock:InvokeModel", f"arn:{p}:bedrock:{region}::foundation-model/{model}")
+                )
+        guardrail = config.get("guardrail")
+        if guardrail:
+            calls.append(
+                (
+                    "bedrock:ApplyGuardrail",
+                    f"arn:{p}:bedrock:{r}:{a}:guardrail/{guardrail['guardrailIdentifier']}",
+                )
+            )
+        return calls
+
+    def _check(self, world: _World, step: str) -> None:
+        self.steps += 1
+        self.trace.append(step)
+        for lid, kind in list(world.types.items()):
+            if kind != "AWS::Lambda::Alias":
+                continue
+            alias = world.props[lid]
+            routing = world.routing.get(lid) or {self._version_of(world, alias): 100}
+            for version_lid, weight in routing.items():
+                if weight <= 0 or version_lid is None:
+                    continue
+                version = world.versions[version_lid]
+                for problem in self._problems(world, version):
+                    self.violations.append(
+                        Violation(step, f"{lid}", str(version.number), weight, problem)
+                    )
+
+    def _version_of(self, world: _World, alias: Mapping[str, Any]) -> str | None:
+        number = str(alias.get("FunctionVersion"))
+        fn = alias.get("FunctionName")
+        for lid, version in world.versions.items():
+            if str(version.number) == number and self._ref(world, version.function) == fn:
+                return lid
+        return None
+
+    def _problems(self, world: _World, version: _Version) -> Iterator[str]:
+        raw = version.variables.get(CONFIG_ENV)
+        if raw is None:
+            return
+        config = json.loads(raw)
+        statements = self._statements(world, version.role_arn)
+        if statements is None:
+            yield f"runs under role {version.role_arn}, which no longer exists"
+            return
+        calls = self.needs(config)
+        p, r, a = (self.pseudo[k] for k in ("AWS::Partition", "AWS::Region", "AWS::AccountId"))
+        if version.log_group is not None:
+            groups = [
+                self._ref(world, lid)
+                for lid, kind in world.types.items()
+                if kind == "AWS::Logs::LogGroup"
+            ]
+            if version.log_group not in groups:
+                yield f"logs to {version.log_group}, which no longer exists"
+            calls.append(
+                (
+                    "logs:PutLogEvents",
+                    f"arn:{p}:logs:{r}:{a}:log-group:{version.log_group}:log-stream:requests",
+                )
+            )
+        for action, arn in calls:
+            if not allows(statements, action, arn):
+                yield f"may not {action} {arn} ({config.get('version_id')})"
+        target = str(config["model_arn"])
+        if ":provisioned-model/" in target and target not in world.throughputs:
+            yield f"calls provisioned throughput {target}, which no longer exists"
+
+    # -- the replay ------------------------------------------------------------------
+
+    def _initial(self) -> _World:
+        world = _World()
+        for lid in topological(self.base):
+            self._apply(world, self.base, lid)
+        return world
+
+    def _shift_steps(self, world: _World, alias: Mapping[str, Any]) -> list[int]:
+        """Percent on the new version at each step of the alias's CodeDeploy configuration."""
+        update = (alias.get("UpdatePolicy") or {}).get("CodeDeployLambdaAliasUpdate")
+        if update is None:
+            return [100]
+        group_name = self.resolve(world, update["DeploymentGroupName"])
+        group = next(
+            world.props[lid]
+            for lid, kind in world.types.items()
+            if kind == "AWS::CodeDeploy::DeploymentGroup" and self._ref(world, lid) == group_name
+        )
+        config = group.get(
+            "DeploymentConfigName", "CodeDeployDefault.LambdaCanary10Percent5Minutes"
+        )
+        match = PREDEFINED.match(str(config))
+        routing: dict[str, Any] = {}
+        if match is None:
+            custom = next(
+                world.props[lid]
+                for lid, kind in world.types.items()
+                if kind == "AWS::CodeDeploy::DeploymentConfig" and self._ref(world, lid) == config
+            )
+            routing = custom.get("TrafficRoutingConfig") or {"Type": "AllAtOnce"}
+        elif match.group(1):
+            routing = {"Type": "AllAtOnce"}
+        elif match.group(2):
+            routing = {
+                "Type": "TimeBasedCanary",
+                "TimeBasedCanary": {"CanaryPercentage": int(match.group(2))},
+            }
+        else:
+            routing = {
+                "Type": "TimeBasedLinear",
+                "TimeBasedLinear": {"LinearPercentage": int(match.group(4))},
+            }
+        if routing["Type"] == "TimeBasedCanary":
+            return [0, int(routing["TimeBasedCanary"]["CanaryPercentage"]), 100]
+        if routing["Type"] == "TimeBasedLinear":
+            step = int(routing["TimeBasedLinear"]["LinearPercentage"])
+            return [0, *range(step, 100, step), 100]
+        return [0, 100]
+
+    def _rollback(self, world: _World, created: list[str], step: str) -> None:
+        """CloudFormation restores the base template, then deletes what the deploy created."""
+        world = world.copy()
+        world.routing.clear()
+        self._check(world, f"{step}, rollback: alias back on the old version")
+        for lid in topological(self.base):
+            if self._apply(world, self.base, lid, restore=self.initial):
+                self._check(world, f"{step}, rollback: restore {lid}")
+        for lid in reversed(created):
+            self._delete(world, lid)
+            self._check(world, f"{step}, rollback: delete {lid}")
+
+    def run(self) -> list[Violation]:
+        """Replay the deploy and every rollback; return every violation found."""
+        world = self._initial()
+        self.initial = world.copy()
+        self._check(world, "before the deploy")
+        head = self.head["Resources"]
+        deps = dependencies(self.head)
+        aliases = [lid for lid, r in head.items() if r["Type"] == "AWS::Lambda::Alias"]
+        after_alias: set[str] = set()
+        changed = True
+        while changed:
+            changed = False
+            for lid, needed in deps.items():
+                if lid not in after_alias and needed & (set(aliases) | after_alias):
+                    after_alias.add(lid)
+                    changed = True
+        order = topological(self.head)
+        created: list[str] = []
+        for lid in order:
+            if lid in aliases or lid in after_alias:
+                continue
+            new = lid not in world.types
+            if self._apply(world, self.head, lid):
+                if new:
+                    created.append(lid)
+                step = f"{'create' if new else 'update'} {lid}"
+                self._check(world, step)
+                if head[lid]["Type"] in SERVING_TYPES:
+                    # A rollback from after any other step restores the same serving state.
+                    self._rollback(world, created, f"failure after '{step}'")
+        for lid in [a for a in order if a in aliases]:
+            before = self._version_of(world, world.props[lid]) if lid in world.types else None
+            new = lid not in world.types
+            if not self._apply(world, self.head, lid):
+                continue
+            if new:
+                created.append(lid)
+                self._check(world, f"create {lid}")
+                continue
+            after = self._version_of(world, world.props[lid])
+            if before == after or before is None:
+                self._check(world, f"update {lid}")
+                continue
+            for percent in self._shift_steps(world, head[lid]):
+                world.routing[lid] = {before: 100 - percent, after: percent}  # type: ignore[dict-item]
+                step = f"CodeDeploy shifts {lid} {percent} % to the new version"
+                self._check(world, step)
+                rolled = world.copy()
+                rolled.props[lid] = self.resolve(rolled, self.base["Resources"][lid]["Properties"])
+                self._rollback(rolled, created, f"rollback at '{step}'")
+            world.routing.pop(lid, None)
+        for lid in order:
+            if lid in after_alias:
+                new = lid not in world.types
+                if self._apply(world, self.head, lid):
+                    if new:
+                        created.append(lid)
+                    self._check(world, f"{'create' if new else 'update'} {lid} (after the aliases)")
+        for lid in reversed(topological(self.base)):
+            if lid not in head:
+                self._delete(world, lid)
+                self._check(world, f"clean-up: delete {lid}")
+        # Replaced throughputs: the old purchase is deleted in the clean-up too.
+        world.throughputs = {
+            self._ref(world, lid) for lid, kind in world.types.items() if kind == THROUGHPUT
+        }
+        self._check(world, "after the clean-up")
+        return self.violations
