@@ -51,9 +51,20 @@ def _alias_change(alias: ResolvedAlias, before: str | None) -> str:
     )
 
 
+def _grant_key(file: LifecycleFile, fam_name: str, label: str) -> tuple[str, str, str | None]:
+    version = file.families[fam_name].versions[label]
+    guardrail = version.guardrail
+    return (
+        version.target.kind,
+        version.target.value,
+        f"{guardrail.id}:{guardrail.version}" if guardrail is not None else None,
+    )
+
+
 def _target_text(file: LifecycleFile, fam_name: str, label: str) -> str:
-    target = file.families[fam_name].versions[label].target
-    return f"{label} ({target.value})"
+    """``v4 (us.anthropic..., guardrail abc:1)``: what the label brings into the grants."""
+    _kind, value, guardrail = _grant_key(file, fam_name, label)
+    return f"{label} ({value}, guardrail {guardrail})" if guardrail else f"{label} ({value})"
 
 
 def grant_lines(config: LifecycleConfig, base: LifecycleFile, env: str) -> Iterator[str]:
@@ -76,8 +87,11 @@ def grant_lines(config: LifecycleConfig, base: LifecycleFile, env: str) -> Itera
         )
         if not was:
             continue  # a family new in this environment: its aliases are new too
-        widened = [label for label in now if label not in was]
-        narrowed = [label for label in was if label not in now]
+        # What a router may call: targets and guardrails, whichever label brings them.
+        now_keys = {_grant_key(head, fam_name, label) for label in now}
+        was_keys = {_grant_key(base, fam_name, label) for label in was}
+        widened = [label for label in now if _grant_key(head, fam_name, label) not in was_keys]
+        narrowed = [label for label in was if _grant_key(base, fam_name, label) not in now_keys]
         if not widened and not narrowed:
             continue
         parts = []
@@ -85,11 +99,7 @@ def grant_lines(config: LifecycleConfig, base: LifecycleFile, env: str) -> Itera
             parts.append("widen to " + ", ".join(_target_text(head, fam_name, v) for v in widened))
         if narrowed:
             parts.append(
-                "narrow from "
-                + ", ".join(
-                    _target_text(base, fam_name, v) if v in base.families[fam_name].versions else v
-                    for v in narrowed
-                )
+                "narrow from " + ", ".join(_target_text(base, fam_name, v) for v in narrowed)
             )
         line = f"{env}: {fam_name} routers' Bedrock grants {' and '.join(parts)}"
         if narrowed:

@@ -131,6 +131,29 @@ def test_plan_says_when_a_rollout_narrows_a_routers_grants(tmp_path, capsys):
     ]
 
 
+def test_plan_names_grants_by_target_not_by_label(tmp_path, capsys):
+    """A new version on a model already granted widens nothing; a guardrail does."""
+    data = yaml.safe_load((ROOT / "lifecycle.yaml").read_text())
+    for family in data["families"].values():
+        family["evaluation"]["golden_prompts"] = str(ROOT / family["evaluation"]["golden_prompts"])
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump(data, sort_keys=False))
+    versions = data["families"]["summarizer"]["versions"]
+    versions["v3"] = {**versions["v2"], "system_prompt": "Shorter."}
+    head = tmp_path / "lifecycle.yaml"
+    head.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["plan", str(head), "--base", str(base), "--no-lock", "--today", TODAY]) == 0
+    assert not [line for line in capsys.readouterr().out.splitlines() if "grants" in line]
+    versions["v4"] = {**versions["v2"], "guardrail": {"id": "abcdefghij12", "version": "3"}}
+    head.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["plan", str(head), "--base", str(base), "--no-lock", "--today", TODAY]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "grants" in line]
+    assert lines[0] == (
+        "dev: summarizer routers' Bedrock grants widen to "
+        "v4 (us.anthropic.claude-haiku-4-5-20251001-v1:0, guardrail abcdefghij12:3)"
+    )
+
+
 def test_plan_reads_an_empty_alias_environment_list_of_the_base_as_none(tmp_path, capsys):
     minimal = ROOT / "tests/config/good/minimal.yaml"
     data = yaml.safe_load(minimal.read_text())
