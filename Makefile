@@ -38,7 +38,7 @@ test: $(SETUP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy bedrock_lifecycle
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 validate: $(SETUP)
 	$(BIN)/bedrock-lifecycle validate

@@ -30,10 +30,7 @@ reading them takes no API call and no IAM permission.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,6 +42,7 @@ from constructs import Construct
 
 from ..nag import acknowledge, logical_id
 from .function import ARCHITECTURE, RUNTIME, LifecycleFunction
+from .staging import stage_files
 
 if TYPE_CHECKING:
     from .rollout import AliasRollout
@@ -69,11 +67,12 @@ DEPLOYMENT_READ_ACTIONS = (
 )
 
 
-def stage_settings(rollouts: Sequence[AliasRollout]) -> Path:
-    """Write the settings layer's content to a folder named by its hash; return the folder.
+def stage_settings(scope: Construct, rollouts: Sequence[AliasRollout]) -> Path:
+    """Write the settings layer's content to a private folder named by its hash.
 
-    The folder is deterministic, so repeated synths reuse it and the asset hash
-    changes only when a setting or a golden prompt changes.
+    The folder (under the app's output directory, see :mod:`.staging`) is
+    deterministic, so repeated synths reuse it and the asset hash changes only
+    when a setting or a golden prompt changes.
     """
     files: dict[str, bytes] = {}
     groups = {}
@@ -81,24 +80,12 @@ def stage_settings(rollouts: Sequence[AliasRollout]) -> Path:
         path = None
         if rollout.evaluation_file is not None:
             path = f"golden/{rollout.model_alias.model_version.family}.jsonl"
-            files[path] = rollout.evaluation_file.read_bytes()
+            files[f"{SETTINGS_DIR}/{path}"] = rollout.evaluation_file.read_bytes()
         groups[rollout.deployment_group_name] = rollout.hook_settings(path)
-    files["settings.json"] = json.dumps(
+    files[f"{SETTINGS_DIR}/settings.json"] = json.dumps(
         {"groups": groups}, indent=1, sort_keys=True, ensure_ascii=False
     ).encode()
-    digest = hashlib.sha256()
-    for name in sorted(files):
-        digest.update(name.encode() + b"\0" + files[name] + b"\0")
-    root = Path(tempfile.gettempdir()) / f"bedrock-lifecycle-rollout-{digest.hexdigest()[:16]}"
-    for name, content in files.items():
-        target = root / SETTINGS_DIR / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.is_file() or target.read_bytes() != content:
-            # Atomic: two synths at once (tests, CI) must never read half a file.
-            partial = target.with_name(f".{target.name}.{os.getpid()}")
-            partial.write_bytes(content)
-            os.replace(partial, target)
-    return root
+    return stage_files(scope, "rollout-settings", files)
 
 
 class RolloutHooks(Construct):
@@ -130,7 +117,7 @@ class RolloutHooks(Construct):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"deployment group names must be unique, got {duplicates}")
-        self.settings_folder = stage_settings(rollouts)
+        self.settings_folder = stage_settings(self, rollouts)
         self.settings = lambda_.LayerVersion(
             self,
             "Settings",

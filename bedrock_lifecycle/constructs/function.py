@@ -21,8 +21,11 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ..nag import acknowledge
+from .staging import stage_files
 
 LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
+# Copied beside every asset's own modules at synth (bedrock_lifecycle/shared).
+SHARED_DIR = Path(__file__).resolve().parent.parent / "shared"
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -50,6 +53,29 @@ def asset_path(function: str) -> str:
             f"source must be a folder of {LAMBDAS_DIR} ({', '.join(known)}), got {function!r}"
         )
     return str(path)
+
+
+def asset_files(source: str) -> dict[str, bytes]:
+    """The files of one Lambda asset: its folder's files and the shared modules.
+
+    :raises ValueError: when an asset module has the name of a shared one.
+    """
+    root = Path(asset_path(source))
+    files = {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    for shared in sorted(SHARED_DIR.glob("*.py")):
+        if shared.name == "__init__.py":
+            continue
+        if shared.name in files:
+            raise ValueError(
+                f"lambdas/{source}/{shared.name} has the name of the shared module "
+                f"bedrock_lifecycle/shared/{shared.name}; rename it"
+            )
+        files[shared.name] = shared.read_bytes()
+    return files
 
 
 def logs_key(scope: Construct) -> kms.Key:
@@ -137,9 +163,9 @@ def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
     return lambda_.LayerVersion.from_layer_version_arn(stack, "PowertoolsLayer", arn)
 
 
-def _validate(*, source: str, memory_size: int) -> str:
-    """Every prop check, before any resource exists; returns the asset folder."""
-    code_path = asset_path(source)
+def _validate(*, source: str, memory_size: int) -> None:
+    """Every prop check, before any resource exists."""
+    asset_path(source)
     if not cdk.Token.is_unresolved(memory_size) and not (
         MIN_MEMORY_MIB <= memory_size <= MAX_MEMORY_MIB
     ):
@@ -147,7 +173,6 @@ def _validate(*, source: str, memory_size: int) -> str:
             f"memory_size must be between {MIN_MEMORY_MIB} and {MAX_MEMORY_MIB} MiB, "
             f"got {memory_size}"
         )
-    return code_path
 
 
 class LifecycleFunction(Construct):
@@ -187,7 +212,7 @@ class LifecycleFunction(Construct):
         dead_letter_queue: sqs.IQueue | None = None,
         log_group: logs.ILogGroup | None = None,
     ) -> None:
-        code_path = _validate(source=source, memory_size=memory_size)
+        _validate(source=source, memory_size=memory_size)
         super().__init__(scope, construct_id)
         self.role = iam.Role(
             self,
@@ -211,7 +236,7 @@ class LifecycleFunction(Construct):
             "Resource",
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
-            code=lambda_.Code.from_asset(code_path),
+            code=lambda_.Code.from_asset(str(stage_files(self, source, asset_files(source)))),
             handler=handler,
             description=description,
             role=self.role,

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from bedrock_lifecycle.constructs.function import LifecycleFunction
+from bedrock_lifecycle.constructs import function as function_module
+from bedrock_lifecycle.constructs.function import (
+    LAMBDAS_DIR,
+    SHARED_DIR,
+    LifecycleFunction,
+    asset_files,
+)
+from bedrock_lifecycle.constructs.staging import STAGING_DIR, stage_files
 
 ENV = cdk.Environment(account="111111111111", region="us-east-1")
 
@@ -56,3 +67,51 @@ def test_powertools_layer_version_that_is_no_version_is_refused(value):
         match=rf"context powertools_layer_version must be a whole number >= 1, got {value!r}$",
     ):
         layers_of(new_stack({"powertools_layer_version": value}))
+
+
+# -- the staged asset: the function's modules and the shared contract, privately ---------
+
+
+def test_every_asset_is_staged_with_the_shared_contract_under_the_apps_output(tmp_path):
+    app = cdk.App(outdir=str(tmp_path / "out"))
+    stack = cdk.Stack(app, "Functions", env=ENV)
+    LifecycleFunction(stack, "Fn", source="router", description="x")
+    staging = tmp_path / "out" / STAGING_DIR
+    (folder,) = [p for p in staging.iterdir() if not p.name.startswith(".")]
+    assert folder.name.startswith("router-")
+    assert (folder / "contract.py").read_bytes() == (SHARED_DIR / "contract.py").read_bytes()
+    assert (folder / "app.py").read_bytes() == (LAMBDAS_DIR / "router/app.py").read_bytes()
+    assert not (folder / "__init__.py").exists()
+    assert staging.stat().st_mode & 0o077 == 0, "the staging folder is the owner's only"
+    assembly = app.synth()
+    (asset,) = [p for p in Path(assembly.directory).glob("asset.*") if (p / "contract.py").exists()]
+    assert sorted(p.name for p in asset.iterdir()) == sorted(p.name for p in folder.iterdir())
+
+
+def test_a_file_planted_in_the_shared_temp_folder_never_reaches_an_asset(tmp_path):
+    planted = Path(tempfile.gettempdir()) / "bedrock-lifecycle-rollout-planted"
+    planted.mkdir(exist_ok=True)
+    (planted / "evil.py").write_text("raise SystemExit")
+    try:
+        app = cdk.App(outdir=str(tmp_path / "out"))
+        stack = cdk.Stack(app, "Functions", env=ENV)
+        LifecycleFunction(stack, "Fn", source="router", description="x")
+        assembly = app.synth()
+        assert not list(Path(assembly.directory).rglob("evil.py"))
+    finally:
+        shutil.rmtree(planted)
+
+
+def test_an_asset_module_may_not_shadow_a_shared_one(tmp_path, monkeypatch):
+    assert "contract.py" in asset_files("router")
+    (tmp_path / "app.py").write_text("")
+    monkeypatch.setattr(function_module, "SHARED_DIR", tmp_path)
+    with pytest.raises(ValueError, match=r"^lambdas/router/app.py has the name of the shared"):
+        asset_files("router")
+
+
+def test_staged_files_must_stay_inside_their_folder(tmp_path):
+    stack = cdk.Stack(cdk.App(outdir=str(tmp_path)), "S")
+    for name in ("../escape.py", "/etc/passwd", ""):
+        with pytest.raises(ValueError, match="relative paths inside the folder"):
+            stage_files(stack, "x", {name: b""})

@@ -1,8 +1,9 @@
 """Import a Lambda asset's module in tests, and stub the boto3 clients it takes.
 
-Each folder under ``bedrock_lifecycle/lambdas`` is zipped alone and imports its
-siblings by their bare names (``from hook import ...``), and several folders
-have an ``app.py``. So a module is loaded by path under a unique name, with its
+Each folder under ``bedrock_lifecycle/lambdas`` is zipped alone, with the
+shared modules of ``bedrock_lifecycle/shared`` beside its own, and imports them
+by their bare names (``from hook import ...``, ``import contract``); several
+folders have an ``app.py``. So a module is loaded by path under a unique name, with its
 asset root on ``sys.path`` only while it executes, and the sibling modules it
 imported leave ``sys.modules`` again, so that another asset's ``hook`` or
 ``app`` is never picked up by mistake::
@@ -26,6 +27,8 @@ import boto3
 from botocore.stub import Stubber
 
 LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "bedrock_lifecycle/lambdas"
+# Staged beside every asset's modules at synth (bedrock_lifecycle/constructs/function.py).
+SHARED_DIR = Path(__file__).resolve().parents[2] / "bedrock_lifecycle/shared"
 REGION = "us-east-1"
 
 
@@ -57,8 +60,11 @@ def load_asset_module(
         return loaded
     # Functions create their boto3 clients at import; botocore needs a region.
     os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
-    siblings = {p.stem for p in root.glob("*.py")}
+    shared = {p.stem for p in SHARED_DIR.glob("*.py")} - {"__init__"}
+    siblings = {p.stem for p in root.glob("*.py")} | shared
     shadowed = {s: sys.modules.pop(s) for s in siblings if s in sys.modules}
+    # As the staged asset has them: its own modules, and the shared ones beside them.
+    sys.path.insert(0, str(SHARED_DIR))
     sys.path.insert(0, str(root))
     try:
         spec = importlib.util.spec_from_file_location(name, path)
@@ -73,6 +79,7 @@ def load_asset_module(
         return loaded
     finally:
         sys.path.remove(str(root))
+        sys.path.remove(str(SHARED_DIR))
         for sibling in siblings:
             sys.modules.pop(sibling, None)
         sys.modules.update(shadowed)
