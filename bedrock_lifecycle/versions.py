@@ -2,8 +2,9 @@
 
 A :class:`ModelVersion` is the value object the router serves. Its
 ``version_id`` is ``label@<12 hex of sha256 of its canonical content>``,
-computed by :mod:`bedrock_lifecycle.config.versioning`, the same hash the lock
-file records, so the id in an audit record can be checked against the lock.
+computed here, the same hash the lock file records
+(:mod:`bedrock_lifecycle.config.versioning`), so the id in an audit record can
+be checked against the lock.
 
 A version's target resolves to the exact ARNs the router needs
 ``bedrock:InvokeModel`` on (:meth:`ModelVersion.resolve`):
@@ -32,10 +33,41 @@ model in the source region plus the region-less model ARN
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from typing import Any
 
-from .config.schema import FamilyKind, Guardrail, InferenceConfig, Target, VersionSpec
-from .config.versioning import content_hash, version_id
+from .values import FamilyKind, Guardrail, InferenceConfig, Target, VersionSpec
+
+ID_HEX_LENGTH = 12
+
+
+def canonical_content(version: VersionSpec) -> dict[str, Any]:
+    """The content of a version as plain JSON values, defaults left out.
+
+    A version's content is everything that changes what the model answers: its
+    target and inference settings, system prompt and guardrail; its lifecycle
+    state and description are not content. Only values that differ from the
+    defaults count, so adding an optional setting later changes no existing id.
+    """
+    return version.model_dump(
+        mode="json", exclude=set(VersionSpec.NON_CONTENT), exclude_defaults=True
+    )
+
+
+def content_hash(version: VersionSpec) -> str:
+    """Full sha256 hex digest of the canonical JSON of a version's content."""
+    text = json.dumps(
+        canonical_content(version), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def version_id(label: str, version: VersionSpec) -> str:
+    """``label@<first 12 hex of the content hash>``: what audit records carry."""
+    return f"{label}@{content_hash(version)[:ID_HEX_LENGTH]}"
+
 
 # Regions a system-defined cross-region inference profile may route to, by the
 # prefix of its id (Bedrock user guide, "Supported Regions and models for

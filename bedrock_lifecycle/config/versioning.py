@@ -12,37 +12,30 @@ writing a default out explicitly does not either.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .schema import LifecycleFile, VersionSpec
+from ..versions import ID_HEX_LENGTH, canonical_content, content_hash, version_id
+from .schema import LifecycleFile
+
+__all__ = [
+    "ID_HEX_LENGTH",
+    "LOCK_FORMAT",
+    "Lock",
+    "alias_positions",
+    "canonical_content",
+    "content_hash",
+    "current_hashes",
+    "lock_key",
+    "moved_aliases",
+    "updated_lock",
+    "version_id",
+]
 
 LOCK_FORMAT = 1
-ID_HEX_LENGTH = 12
-
-
-def canonical_content(version: VersionSpec) -> dict[str, Any]:
-    """The content of a version as plain JSON values, defaults left out."""
-    return version.model_dump(
-        mode="json", exclude=set(VersionSpec.NON_CONTENT), exclude_defaults=True
-    )
-
-
-def content_hash(version: VersionSpec) -> str:
-    """Full sha256 hex digest of the canonical JSON of a version's content."""
-    text = json.dumps(
-        canonical_content(version), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def version_id(label: str, version: VersionSpec) -> str:
-    """``label@<first 12 hex of the content hash>``: what audit records carry."""
-    return f"{label}@{content_hash(version)[:ID_HEX_LENGTH]}"
 
 
 def lock_key(family: str, label: str) -> str:

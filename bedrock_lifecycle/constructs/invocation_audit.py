@@ -22,9 +22,9 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from ..config.schema import LOG_RETENTION_DAYS, EnvironmentSpec, ObjectLockMode
 from ..nag import acknowledge, logical_id
 from ..nag.rules.audit_bucket_object_lock import AUDIT_PURPOSE, PURPOSE_TAG
+from ..values import LOG_RETENTION_DAYS, ObjectLockMode
 from .function import LifecycleFunction, encrypted_log_group
 
 RESOURCE_TYPE = "Custom::BedrockInvocationLogging"
@@ -442,18 +442,3 @@ ACCESS_LOG_BUCKET_ACKNOWLEDGEMENTS: tuple[tuple[str, str], ...] = (
         "access logs of the audit bucket stay in the region of the audit trail",
     ),
 )
-
-
-def audit_for_environment(
-    scope: Construct, construct_id: str, spec: EnvironmentSpec
-) -> InvocationAudit:
-    """The audit trail an environment declares (its ``audit`` and ``prompt_logging``)."""
-    return InvocationAudit(
-        scope,
-        construct_id,
-        object_lock_mode=spec.audit.object_lock_mode,
-        retention_days=spec.audit.retention_days,
-        log_retention_days=spec.audit.log_retention_days,
-        invocation_logging=spec.audit.invocation_logging,
-        text_data_delivery=spec.prompt_logging,
-    )

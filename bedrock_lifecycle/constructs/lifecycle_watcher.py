@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -25,14 +24,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ..catalog import target_model_ids
-from ..config import LifecycleConfig
 from ..nag import acknowledge
 from .alarm_topic import AlarmTopic
 from .function import LifecycleFunction
-
-if TYPE_CHECKING:
-    from ..stacks.environment_stack import LifecycleStack
 
 # The watcher's contract (bedrock_lifecycle/lambdas/lifecycle_watcher/app.py);
 # tests/constructs/test_lifecycle_watcher.py checks both sides agree.
@@ -311,41 +305,3 @@ class LifecycleWatcher(Construct):
             dimensions_map={"Environment": self.environment_name, "Alias": alias},
             **props,  # type: ignore[arg-type]
         )
-
-
-def watched_models(config: LifecycleConfig, environment: str) -> dict[str, tuple[str, ...]]:
-    """``family/alias`` -> the foundation model ids it runs on in ``environment``."""
-    return {
-        alias.qualified_name: target_model_ids(alias.version.target, config.file)
-        for alias in config.aliases_for(environment)
-    }
-
-
-def invoked_model_ids(config: LifecycleConfig, environment: str) -> list[str]:
-    """``ModelId`` values Bedrock's metrics carry for the environment's on-demand calls.
-
-    The foundation models, plus the ids of system inference profiles (calls
-    through a profile are counted under the profile's id).
-    """
-    ids: dict[str, None] = {}
-    for alias in config.aliases_for(environment):
-        ids.update(dict.fromkeys(target_model_ids(alias.version.target, config.file)))
-        if alias.version.target.inference_profile is not None:
-            ids[alias.version.target.inference_profile] = None
-    return list(ids)
-
-
-def watcher_for_environment(
-    stack: LifecycleStack, construct_id: str = "LifecycleWatcher"
-) -> LifecycleWatcher:
-    """The watcher of one environment stack: its aliases, threshold and alarm topic."""
-    config, environment = stack.config, stack.environment_name
-    return LifecycleWatcher(
-        stack,
-        construct_id,
-        environment=environment,
-        aliases=watched_models(config, environment),
-        invoked_model_ids=invoked_model_ids(config, environment),
-        end_of_life_warning_days=stack.spec.lifecycle_watcher.end_of_life_warning_days,
-        alarm_topic=stack.alarm_topic,
-    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import aws_cdk as cdk
@@ -23,12 +23,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from ..config.loader import LifecycleConfig
-from ..config.schema import FamilyKind, InferenceOverride
-from ..nag import acknowledge
+from ..nag import acknowledge, declare_governance
+from ..values import FamilyKind, InferenceOverride
 from ..versions import ModelVersion, ResolvedTarget
 from .function import DEFAULT_LOG_RETENTION, LifecycleFunction
-from .invocation_audit import log_retention
 
 # The router's contract (bedrock_lifecycle/lambdas/router/app.py). CDK code
 # never imports Lambda code: tests/constructs/test_model_alias.py checks that
@@ -245,6 +243,10 @@ class ModelAlias(Construct):
         (docs/rollouts.md, "The grant rule"). Default: none, which is right only
         for an alias that never moves: a move would then cut the version still
         serving off its model for the whole rollout.
+    :param requires_evaluation_gate: a rollout of this alias must run the evaluation
+        gate first; the project's cdk-nag rule ``ProdEvaluationGate`` refuses one that
+        does not. A stack's own requirement (``declare_governance``) applies as well.
+        Default: true in an environment named prod or production.
 
     Attributes: ``function`` (the router ``lambda_.Function``), ``router`` (its
     LifecycleFunction), ``version`` (``lambda_.Version`` of the current
@@ -271,6 +273,7 @@ class ModelAlias(Construct):
         parameter_name: str | None = None,
         description: str | None = None,
         standby_versions: Sequence[ModelVersion] = (),
+        requires_evaluation_gate: bool | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -287,6 +290,10 @@ class ModelAlias(Construct):
             allowed_overrides=tuple(allowed_overrides),
             prompt_logging=prompt_logging,
             parameter_name=parameter_name,
+        )
+        # The project's rules read this: a rollout here without a gate is a finding.
+        declare_governance(
+            self, environment=environment, requires_evaluation_gate=requires_evaluation_gate
         )
         self.model_version = model_version
         self.target = target
@@ -566,102 +573,3 @@ class ModelAlias(Construct):
 def alias_construct_id(family: str, alias_name: str) -> str:
     """``summarizer`` + ``pinned-v1`` -> ``SummarizerPinnedV1``: stable, public."""
     return pascal(family) + pascal(alias_name)
-
-
-def aliases_of_environment(
-    scope: Construct,
-    *,
-    config: LifecycleConfig,
-    environment: str,
-    throughputs: Mapping[str, Any],
-    log_group: logs.ILogGroup | None = None,
-) -> dict[str, ModelAlias]:
-    """Every alias of every family ``config`` declares in ``environment``, by ``family/alias``.
-
-    :param throughputs: the environment's provisioned throughputs by name (objects
-        with ``provisioned_model_arn`` and, optionally, ``purchase_key``), for versions that
-        target one.
-    :param log_group: where every router logs its audit records. Default: each
-        router's own log group, kept for the environment's ``log_retention_days``.
-
-    Construct path: ``Aliases/<Family><Alias>``, for example ``Aliases/SummarizerPinnedV1``.
-    SSM parameter: ``/bedrock-lifecycle/<project>/<environment>/aliases/<family>/<alias>``.
-    """
-    resolved = config.aliases_for(environment)
-    if not resolved:
-        return {}
-    spec = config.file.environments[environment]
-    ids: dict[str, str] = {}
-    for alias in resolved:
-        construct_id = alias_construct_id(alias.family, alias.name)
-        if construct_id in ids:
-            raise ValueError(
-                f"aliases {ids[construct_id]} and {alias.qualified_name} both make construct id "
-                f"{construct_id}; rename one"
-            )
-        ids[construct_id] = alias.qualified_name
-        for label, version in ((alias.version_label, alias.version), *alias.standby):
-            target = version.target
-            if target.provisioned_throughput is not None and target.value not in throughputs:
-                role = "serves" if label == alias.version_label else "may move to"
-                raise ValueError(
-                    f"{alias.qualified_name} in {environment} {role} {alias.family}/{label}, "
-                    f"which targets provisioned throughput {target.value!r}; none is built in "
-                    f"{environment} (built: {', '.join(sorted(throughputs)) or 'none'})"
-                )
-    parent = Construct(scope, "Aliases")
-    out: dict[str, ModelAlias] = {}
-    for alias in resolved:
-        target = alias.version.target
-        model_version = ModelVersion.from_spec(
-            alias.family,
-            alias.version_label,
-            alias.version,
-            kind=alias.family_kind,
-            provisioned_model_arn=(
-                throughputs[target.value].provisioned_model_arn
-                if target.provisioned_throughput is not None
-                else None
-            ),
-            purchase_key=(
-                getattr(throughputs[target.value], "purchase_key", None)
-                if target.provisioned_throughput is not None
-                else None
-            ),
-        )
-        standby = [
-            ModelVersion.from_spec(
-                alias.family,
-                label,
-                other,
-                kind=alias.family_kind,
-                provisioned_model_arn=(
-                    throughputs[other.target.value].provisioned_model_arn
-                    if other.target.provisioned_throughput is not None
-                    else None
-                ),
-                purchase_key=(
-                    getattr(throughputs[other.target.value], "purchase_key", None)
-                    if other.target.provisioned_throughput is not None
-                    else None
-                ),
-            )
-            for label, other in alias.standby
-        ]
-        out[alias.qualified_name] = ModelAlias(
-            parent,
-            alias_construct_id(alias.family, alias.name),
-            model_version=model_version,
-            alias_name=alias.name,
-            environment=environment,
-            allowed_overrides=alias.allowed_overrides,
-            prompt_logging=spec.prompt_logging,
-            log_group=log_group,
-            log_retention=log_retention(spec.audit.log_retention_days),
-            parameter_name=(
-                f"/bedrock-lifecycle/{config.file.project}/{environment}/aliases/"
-                f"{alias.family}/{alias.name}"
-            ),
-            standby_versions=standby,
-        )
-    return out

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 import aws_cdk as cdk
 import jsii
@@ -27,12 +26,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import custom_resources as cr
 from constructs import Construct, IConstruct
 
-from ..config.schema import Commitment
 from ..nag import acknowledge
+from ..values import Commitment
 from .function import LifecycleFunction, encrypted_log_group
-
-if TYPE_CHECKING:
-    from ..config import LifecycleConfig
 
 RESOURCE_TYPE = "Custom::BedrockProvisionedThroughput"
 PROVIDER_ID = "ProvisionedThroughputProvider"
@@ -560,52 +556,10 @@ class ProvisionedThroughput(_ThroughputBase):
         )
 
 
-def throughputs_of_environment(
-    scope: Construct, *, config: LifecycleConfig, environment: str
-) -> dict[str, ProvisionedThroughput]:
-    """Every throughput ``config`` buys in ``environment``, keyed by its name in the file.
-
-    Each is named ``<project>-<environment>-<name>`` in Bedrock and tagged with the
-    families and versions whose target it is. Construct path: ``Throughputs/<name>``.
-    """
-    specs = config.throughputs_for(environment)
-    if not specs:
-        return {}
-    parent = Construct(scope, "Throughputs")
-    out: dict[str, ProvisionedThroughput] = {}
-    for name, spec in specs.items():
-        users = [
-            (family_name, label)
-            for family_name, family in config.file.families.items()
-            for label, version in family.versions.items()
-            if version.target.provisioned_throughput == name
-        ]
-        families = " ".join(sorted({f for f, _ in users}))
-        versions = " ".join(sorted(f"{f}/{label}" for f, label in users))
-        out[name] = ProvisionedThroughput(
-            parent,
-            name,
-            model=spec.model,
-            model_units=spec.model_units,
-            provisioned_model_name=f"{config.file.project}-{environment}-{name}",
-            commitment=spec.commitment,
-            allow_replacement=spec.allow_replacement,
-            tags={
-                **config.file.environments[environment].tags,
-                f"{TAG_PREFIX}:project": config.file.project,
-            },
-            family=families[:256] if families else None,
-            version=versions[:256] if versions else None,
-            environment=environment,
-        )
-    return out
-
-
 __all__ = [
     "COMMITMENT_DURATIONS",
     "RESOURCE_TYPE",
     "ImportedProvisionedThroughput",
     "ProvisionedThroughput",
     "ProvisionedThroughputProvider",
-    "throughputs_of_environment",
 ]

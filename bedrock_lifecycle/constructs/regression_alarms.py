@@ -24,7 +24,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from ..config.schema import AlarmThresholds
+from ..values import AlarmThresholds
 from .alarm_topic import AlarmTopic
 
 # CodeDeploy's own limit per deployment group (design.md).

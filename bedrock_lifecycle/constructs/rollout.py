@@ -18,7 +18,8 @@ fails and CloudFormation rolls the stack back (docs/rollouts.md).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from ..config import ResolvedAlias
 from ..config.rollouts import golden_prompt_errors, policy_errors
-from ..config.schema import (
+from ..nag import acknowledge
+from ..values import (
     DEFAULT_ROLLOUT,
     AlarmThresholds,
     CanaryAnalysis,
@@ -40,7 +41,6 @@ from ..config.schema import (
     RolloutPolicy,
     RolloutStrategy,
 )
-from ..nag import acknowledge
 from .alarm_topic import AlarmTopic
 from .model_alias import CONFIG_ENV, ModelAlias, pascal
 from .regression_alarms import MAX_ALARMS_PER_DEPLOYMENT_GROUP, RegressionAlarms
@@ -316,12 +316,33 @@ def _validate(
         )
 
 
+@dataclass(frozen=True)
+class AliasRolloutProps:
+    """One alias and how it rolls out: the props of one :class:`AliasRollout`.
+
+    :param model_alias: the alias to roll out.
+    :param policy: how traffic moves. Default: canary 10 % for 10 minutes.
+    :param alarms: regression alarm thresholds. Default: ``AlarmThresholds()``.
+    :param canary_analysis: what the AfterAllowTraffic hook requires. Default:
+        ``CanaryAnalysis()``.
+    :param evaluation: golden prompts and pass rate, with ``evaluation_file``.
+        Default: no golden prompts (no gate).
+    :param evaluation_file: the golden-prompt JSONL file. Default: none.
+    """
+
+    model_alias: ModelAlias
+    policy: RolloutPolicy | None = None
+    alarms: AlarmThresholds | None = None
+    canary_analysis: CanaryAnalysis | None = None
+    evaluation: Evaluation | None = None
+    evaluation_file: Path | None = None
+
+
 class Rollouts(Construct):
     """Every alias rollout of a stack, with one CodeDeploy application and shared hooks.
 
-    :param aliases: the stack's aliases by ``family/alias``.
-    :param resolved: the lifecycle file's resolved aliases of this environment
-        (policy, thresholds, analysis and golden prompts of each).
+    :param rollouts: each alias with its rollout settings (construct id
+        ``<Family><Alias>`` from the alias's names).
     :param alarm_topic: notified by every alarm. Default: no notification.
 
     Attributes: ``application``, ``rollouts`` (``family/alias`` -> AliasRollout),
@@ -334,18 +355,18 @@ class Rollouts(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        aliases: Mapping[str, ModelAlias],
-        resolved: Sequence[ResolvedAlias],
+        rollouts: Sequence[AliasRolloutProps],
         alarm_topic: AlarmTopic | None = None,
     ) -> None:
+        names = [r.model_alias.qualified_name for r in rollouts]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(
+                f"rollouts must name each alias once, got {', '.join(duplicates)} twice"
+            )
         super().__init__(scope, construct_id)
         from .evaluation_gate import RolloutHooks  # it types AliasRollout
 
-        missing = sorted({r.qualified_name for r in resolved} - set(aliases))
-        if missing:
-            raise ValueError(
-                f"no ModelAlias for {', '.join(missing)} (have: {', '.join(sorted(aliases))})"
-            )
         self.application = codedeploy.LambdaApplication(self, "Application")
         self.role = iam.Role(
             self,
@@ -355,16 +376,17 @@ class Rollouts(Construct):
         )
         acknowledge_codedeploy_role(self.role)
         self.rollouts: dict[str, AliasRollout] = {}
-        for spec in resolved:
-            self.rollouts[spec.qualified_name] = AliasRollout(
+        for props in rollouts:
+            alias = props.model_alias
+            self.rollouts[alias.qualified_name] = AliasRollout(
                 self,
-                pascal(f"{spec.family}-{spec.name}"),
-                model_alias=aliases[spec.qualified_name],
-                policy=spec.rollout,
-                alarms=spec.alarms,
-                canary_analysis=spec.canary_analysis,
-                evaluation=spec.evaluation,
-                evaluation_file=spec.evaluation_file,
+                pascal(f"{alias.model_version.family}-{alias.alias_name}"),
+                model_alias=alias,
+                policy=props.policy,
+                alarms=props.alarms,
+                canary_analysis=props.canary_analysis,
+                evaluation=props.evaluation,
+                evaluation_file=props.evaluation_file,
                 alarm_topic=alarm_topic,
                 application=self.application,
                 role=self.role,

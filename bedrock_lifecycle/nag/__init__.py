@@ -11,6 +11,18 @@ import aws_cdk as cdk
 import cdk_nag
 from constructs import IConstruct
 
+from .governance import Governance, declare_governance, governance_of
+
+__all__ = [
+    "Governance",
+    "acknowledge",
+    "aws_packs",
+    "declare_governance",
+    "governance_of",
+    "logical_id",
+    "register_packs",
+]
+
 
 def aws_packs(app: cdk.App) -> list[cdk_nag.NagPack]:
     """The AWS packs every synth runs: AwsSolutions, Serverless, NIST 800-53 r5, HIPAA."""

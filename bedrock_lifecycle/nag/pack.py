@@ -22,6 +22,7 @@ import cdk_nag
 import jsii
 from constructs import IConstruct
 
+from .governance import governance_of
 from .rules import NagRule, Resource, rules
 
 PACK_NAME = "BedrockLifecycle"
@@ -32,7 +33,6 @@ _POLICIES = {
     cdk.CfnDeletionPolicy.SNAPSHOT: "Snapshot",
     cdk.CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE: "RetainExceptOnCreate",
 }
-PRODUCTION_NAMES = ("prod", "production")
 
 
 def _update_policy(node: cdk.CfnResource) -> dict[str, Any] | None:
@@ -55,15 +55,12 @@ def _update_policy(node: cdk.CfnResource) -> dict[str, Any] | None:
 
 
 def resource_of(node: cdk.CfnResource) -> Resource:
-    """What the rules see of ``node``: type, resolved properties, policies, environment."""
+    """What the rules see of ``node``: type, resolved properties, policies, and the
+    governance recorded on it or above it (:mod:`.governance`)."""
     stack = cdk.Stack.of(node)
     # Resolve first (lazy values become plain structures), then render to CloudFormation case.
     properties = node._render_properties(stack.resolve(node._cfn_properties))
-    environment = getattr(stack, "environment_name", None)
-    spec = getattr(stack, "spec", None)
-    gate = bool(getattr(spec, "require_evaluation_gate", False)) or (
-        isinstance(environment, str) and environment in PRODUCTION_NAMES
-    )
+    governance = governance_of(node)
     options = node.cfn_options
     return Resource(
         type=node.cfn_resource_type,
@@ -71,8 +68,8 @@ def resource_of(node: cdk.CfnResource) -> Resource:
         deletion_policy=_POLICIES.get(options.deletion_policy),  # type: ignore[arg-type]
         update_replace_policy=_POLICIES.get(options.update_replace_policy),  # type: ignore[arg-type]
         update_policy=_update_policy(node),
-        environment=environment if isinstance(environment, str) else None,
-        requires_evaluation_gate=gate,
+        environment=governance.environment,
+        requires_evaluation_gate=governance.requires_evaluation_gate,
     )
 
 

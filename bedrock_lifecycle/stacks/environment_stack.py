@@ -16,11 +16,14 @@ from constructs import Construct
 
 from ..config import LifecycleConfig
 from ..constructs.alarm_topic import AlarmTopic
-from ..constructs.invocation_audit import audit_for_environment
-from ..constructs.lifecycle_watcher import watcher_for_environment
-from ..constructs.model_alias import aliases_of_environment
-from ..constructs.provisioned_throughput import throughputs_of_environment
-from ..constructs.rollout import Rollouts
+from ..nag import declare_governance
+from .builders import (
+    aliases_of_environment,
+    audit_for_environment,
+    rollouts_of_environment,
+    throughputs_of_environment,
+    watcher_for_environment,
+)
 
 STACK_PREFIX = "BedrockLifecycle"
 
@@ -85,6 +88,12 @@ class LifecycleStack(cdk.Stack):
         self.config = config
         self.environment_name = environment
         self.spec = spec
+        # What the project's rules need to know of this environment (nag/governance.py).
+        declare_governance(
+            self,
+            environment=environment,
+            requires_evaluation_gate=spec.require_evaluation_gate or None,
+        )
         for key, value in {
             "bedrock-lifecycle:project": config.file.project,
             "bedrock-lifecycle:environment": environment,
@@ -97,7 +106,7 @@ class LifecycleStack(cdk.Stack):
         # -- throughputs (provisioned throughput) --
         self.throughputs = throughputs_of_environment(self, config=config, environment=environment)
         # -- audit (invocation audit trail) --
-        self.audit = audit_for_environment(self, "Audit", spec)
+        self.audit = audit_for_environment(self, "Audit", config=config, environment=environment)
         # -- aliases (router functions) --
         self.aliases = aliases_of_environment(
             self,
@@ -107,15 +116,22 @@ class LifecycleStack(cdk.Stack):
             log_group=self.audit.log_group,
         )
         # -- rollouts (CodeDeploy, alarms, hooks) --
-        self.rollouts = Rollouts(
+        self.rollouts = rollouts_of_environment(
             self,
             "Rollouts",
+            config=config,
+            environment=environment,
             aliases=self.aliases,
-            resolved=config.aliases_for(environment),
             alarm_topic=self.alarm_topic,
         )
         # -- watcher (Bedrock model lifecycle) --
-        self.watcher = watcher_for_environment(self)
+        self.watcher = watcher_for_environment(
+            self,
+            "LifecycleWatcher",
+            config=config,
+            environment=environment,
+            alarm_topic=self.alarm_topic,
+        )
         self.manifest = self._version_manifest()
 
     def _version_manifest(self) -> ssm.StringParameter:

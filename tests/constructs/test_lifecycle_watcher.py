@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match, Template
 
 from bedrock_lifecycle.constructs import lifecycle_watcher as lw
-from bedrock_lifecycle.constructs.function import LAMBDAS_DIR
 from tests.conftest import new_app
+from tests.support.lambda_assets import load_asset_module
 
 HAIKU3 = "anthropic.claude-3-haiku-20240307-v1:0"
 HAIKU45 = "anthropic.claude-haiku-4-5-20251001-v1:0"
@@ -21,14 +19,7 @@ TITAN = "amazon.titan-embed-text-v2:0"
 
 
 def _lambda_module():
-    spec = importlib.util.spec_from_file_location(
-        "lifecycle_watcher_contract", LAMBDAS_DIR / "lifecycle_watcher/app.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["lifecycle_watcher_contract"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_asset_module("lifecycle_watcher", unique_name="lifecycle_watcher_contract")
 
 
 def test_construct_and_lambda_agree_on_the_contract():

@@ -17,9 +17,9 @@ from bedrock_lifecycle.constructs.model_alias import (
     ALIAS_WIDE_METRICS,
     ModelAlias,
     alias_construct_id,
-    aliases_of_environment,
 )
 from bedrock_lifecycle.nag import acknowledge, register_packs
+from bedrock_lifecycle.stacks.builders import aliases_of_environment
 from bedrock_lifecycle.versions import ModelVersion
 from tests.conftest import new_app
 from tests.support.bedrock_standin import converse_reply, error_reply, shared_standin

@@ -594,12 +594,33 @@ def test_shipped_golden_prompts_are_valid(shipped_config):
         assert len([line for line in lines if line.strip()]) >= 2
 
 
-def test_gate_knows_every_check_the_validator_allows():
-    from bedrock_lifecycle.config.rollouts import ALL_CHECKS
+def test_gate_evaluates_every_check_the_validator_allows():
+    """Each check bedrock_lifecycle.shared.golden allows fails an answer that breaks it."""
+    from bedrock_lifecycle.shared import golden
     from tests.support.lambda_assets import load_asset_module
 
     gate = load_asset_module("evaluation_gate")
-    assert gate.CHECKS == ALL_CHECKS
+    chat = {
+        "output": {"message": {"content": [{"text": "plain words"}]}},
+        "usage": {"outputTokens": 5},
+    }
+    embedding = {"embedding": [0.1]}
+    breaking = {
+        golden.CHAT: {
+            "contains": ["absent"],
+            "not_contains": ["plain"],
+            "regex": "^json$",
+            "valid_json": True,
+            "max_output_tokens": 1,
+            "max_latency_ms": 1,
+        },
+        golden.EMBEDDING: {"dimensions": 3, "max_latency_ms": 1},
+    }
+    for kind, response in ((golden.CHAT, chat), (golden.EMBEDDING, embedding)):
+        assert set(breaking[kind]) == golden.CHECKS_BY_KIND[kind], "a check with no case here"
+        for name, value in breaking[kind].items():
+            failures, _ = gate.check_answer({name: value}, response, latency_ms=10)
+            assert [f.split(":", 1)[0] for f in failures] == [name], (kind, name, failures)
 
 
 def test_construct_refuses_a_bad_golden_prompt_file(shipped_config, tmp_path):

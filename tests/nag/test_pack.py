@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_codedeploy as codedeploy
@@ -12,15 +10,20 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 
-from bedrock_lifecycle.nag import acknowledge, register_packs
+from bedrock_lifecycle.constructs import AliasRollout, ModelAlias
+from bedrock_lifecycle.nag import acknowledge, declare_governance, governance_of, register_packs
 from bedrock_lifecycle.nag.pack import BedrockLifecycleChecks
+from bedrock_lifecycle.values import Target, VersionSpec
+from bedrock_lifecycle.versions import ModelVersion
 from tests.conftest import new_app
 
 
 class ProdStack(cdk.Stack):
-    """Stands in for a LifecycleStack of an environment named prod."""
+    """A stack that records the environment prod, as a LifecycleStack of prod does."""
 
-    environment_name = "prod"
+    def __init__(self, scope, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        declare_governance(self, environment="prod")
 
 
 def _violating_stack(app: cdk.App) -> cdk.Stack:
@@ -151,12 +154,12 @@ def test_the_shipped_app_is_actually_judged(synthesized):
 
 
 class EnvironmentStack(cdk.Stack):
-    """Stands in for a LifecycleStack: its environment name and its spec."""
+    """A stack that records its environment as a LifecycleStack does: its name, and
+    ``require_evaluation_gate`` when the file sets it."""
 
     def __init__(self, scope, construct_id: str, *, name: str, require_gate: bool) -> None:
         super().__init__(scope, construct_id)
-        self.environment_name = name
-        self.spec = SimpleNamespace(require_evaluation_gate=require_gate)
+        declare_governance(self, environment=name, requires_evaluation_gate=require_gate or None)
         function = lambda_.Function(
             self,
             "Router",
@@ -201,3 +204,60 @@ def test_gate_required_by_the_environments_setting_or_its_production_name(gate_f
         "dev": [],
         "preprod-by-name-only": [],  # the exact names prod and production, nothing else
     }
+
+
+# -- a platform team's own stack: no lifecycle file, no LifecycleStack ------------------------
+
+
+def _own_stack(app: cdk.App, name: str, environment: str, **alias_props) -> cdk.Stack:
+    """A plain cdk.Stack with one ModelAlias rolled out without golden prompts."""
+    stack = cdk.Stack(app, name, env=cdk.Environment(account="111111111111", region="us-east-1"))
+    version = ModelVersion.from_spec(
+        "answers",
+        "v1",
+        VersionSpec(target=Target(foundation_model="amazon.nova-pro-v1:0")),
+    )
+    alias = ModelAlias(
+        stack,
+        "Answers",
+        model_version=version,
+        alias_name="live",
+        environment=environment,
+        **alias_props,
+    )
+    AliasRollout(stack, "Rollout", model_alias=alias)
+    return stack
+
+
+def _gate_findings(stack: cdk.Stack) -> list[str]:
+    return sorted(
+        v.rule_name
+        for v in BedrockLifecycleChecks().validate_scope(stack).violations
+        if v.rule_name == "BedrockLifecycle-ProdEvaluationGate"
+    )
+
+
+def test_a_platform_teams_own_prod_alias_without_a_gate_is_refused(tmp_path):
+    app = new_app(tmp_path)
+    assert _gate_findings(_own_stack(app, "OwnProd", "prod")) == [
+        "BedrockLifecycle-ProdEvaluationGate"
+    ]
+    assert _gate_findings(_own_stack(app, "OwnDev", "dev")) == []
+    # The alias can ask for the gate itself, in an environment of any name ...
+    assert _gate_findings(_own_stack(app, "OwnEu", "eu-live", requires_evaluation_gate=True)) == [
+        "BedrockLifecycle-ProdEvaluationGate"
+    ]
+
+
+def test_a_construct_cannot_lift_what_its_stack_requires(tmp_path):
+    app = new_app(tmp_path)
+    stack = _own_stack(app, "Lifted", "staging", requires_evaluation_gate=False)
+    declare_governance(stack, environment="staging", requires_evaluation_gate=True)
+    assert _gate_findings(stack) == ["BedrockLifecycle-ProdEvaluationGate"]
+    governance = governance_of(stack.node.find_child("Answers"))
+    assert (governance.environment, governance.requires_evaluation_gate) == ("staging", True)
+
+
+def test_governance_needs_an_environment_name():
+    with pytest.raises(ValueError, match=r"^environment must be a non-empty name, got ''$"):
+        declare_governance(cdk.Stack(), environment="")

@@ -16,10 +16,11 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import boto3
+import contract
+import golden
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricResolution, MetricUnit, single_metric
 from botocore.config import Config
@@ -36,7 +37,6 @@ from hook import (
 
 logger = Logger()
 
-METRIC_NAMESPACE = "BedrockLifecycle/Rollouts"
 PASS_RATE_METRIC = "EvaluationPassRate"  # noqa: S105 (a metric name)
 # Prompts run in parallel, but few at a time: the gate must not throttle the
 # model it is about to send production traffic to.
@@ -48,10 +48,6 @@ ANSWER_TIMEOUT_SECONDS = 60
 # started then still ends (5 s to connect, the answer or its timeout) and the
 # report (one bounded CodeDeploy call) still goes out before the function ends.
 RESERVE_MS = (5 + ANSWER_TIMEOUT_SECONDS + CALL_WORST_SECONDS) * 1000
-CHECKS = frozenset(
-    {"contains", "not_contains", "regex", "valid_json", "max_latency_ms", "max_output_tokens",
-     "dimensions"}
-)  # fmt: skip
 
 _FENCED = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
 
@@ -65,12 +61,6 @@ class PromptResult:
     latency_ms: int
     output_tokens: int | None = None
     failures: list[str] = field(default_factory=list)
-
-
-def read_prompts(path: Path) -> list[dict[str, Any]]:
-    """The golden prompts, one JSON object per non-blank line (validated at synth)."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
 
 
 def request_for(prompt: dict[str, Any]) -> dict[str, Any]:
@@ -206,7 +196,9 @@ def _gate(
             extra={"deployment_group": target.deployment_group},
         )
         return SUCCEEDED
-    prompts = read_prompts(settings_file_path.parent / evaluation["file"])
+    # Validated at synth (config/rollouts.py), with the same golden module.
+    prompts_file = settings_file_path.parent / evaluation["file"]
+    prompts = golden.read_prompts(prompts_file.read_text(encoding="utf-8"))
 
     def guarded(prompt: dict[str, Any]) -> PromptResult:
         # Checked when the prompt starts, not when it is queued: a prompt that
@@ -248,7 +240,7 @@ def publish_pass_rate(group: dict[str, Any], pass_rate: float) -> None:
         name=PASS_RATE_METRIC,
         unit=MetricUnit.Percent,
         value=round(pass_rate * 100, 2),
-        namespace=METRIC_NAMESPACE,
+        namespace=contract.ROLLOUTS_NAMESPACE,
         resolution=MetricResolution.Standard,
     ) as metric:
         metric.add_dimension(name="Environment", value=group["environment"])

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import contract
 from botocore.config import Config
 
 SUCCEEDED = "Succeeded"
@@ -142,7 +143,7 @@ def settings_path(path: str | None = None) -> Path:
     """The settings file: ``path``, else ``$ROLLOUT_SETTINGS``, else the layer's file."""
     if path is not None:
         return Path(path)
-    return Path(os.environ.get("ROLLOUT_SETTINGS", DEFAULT_SETTINGS_FILE))
+    return Path(os.environ.get(contract.ROLLOUT_SETTINGS_ENV, DEFAULT_SETTINGS_FILE))
 
 
 def load_settings(file: Path) -> dict[str, Any]:

@@ -15,6 +15,9 @@ there is no is_complete step.
 Resource properties (all strings, as CloudFormation sends them):
 ``BucketName``, ``KeyPrefix``, ``LogGroupName``, ``RoleArn``,
 ``LargeDataKeyPrefix``, ``TextDataDelivery`` ("true" | "false").
+
+Throttling and server faults are retried by the handlers' one policy
+(``contract.RETRY_POLICY``); every other error fails with what to fix.
 """
 
 from __future__ import annotations
@@ -24,21 +27,14 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import contract
+from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-try:  # Powertools comes from the Lambda layer; tests have it from PyPI
-    from aws_lambda_powertools import Logger
-
-    logger: Any = Logger()
-except ImportError:  # pragma: no cover - never in the Lambda runtime
-    import logging
-
-    logger = logging.getLogger(__name__)
+logger = Logger()  # Powertools: the layer of every LifecycleFunction
 
 RESOURCE_TYPE = "Custom::BedrockInvocationLogging"
 PHYSICAL_ID_PREFIX = "bedrock-invocation-logging"
-THROTTLE_CODES = frozenset({"ThrottlingException", "TooManyRequestsException"})
-MAX_ATTEMPTS = 5
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()/-]{0,256}$")
@@ -94,34 +90,34 @@ def logging_config(props: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _call(fn: Callable[..., Any], sleep: Callable[[float], None], what: str, **kwargs: Any) -> Any:
-    """Call ``fn`` and retry Bedrock's throttling with backoff; fail with a clear message."""
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        try:
-            return fn(**kwargs)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if code in THROTTLE_CODES and attempt < MAX_ATTEMPTS:
-                sleep(min(2**attempt, 20))
-                continue
-            message = exc.response.get("Error", {}).get("Message", "")
-            if code in THROTTLE_CODES:
-                raise RuntimeError(
-                    f"{what}: Bedrock kept throttling after {MAX_ATTEMPTS} attempts ({message}); "
-                    "retry the deployment"
-                ) from None
-            if code == "AccessDeniedException":
-                raise RuntimeError(
-                    f"{what}: access denied ({message}); the handler role needs "
-                    "bedrock:*ModelInvocationLoggingConfiguration and iam:PassRole on the "
-                    "delivery role"
-                ) from None
-            if code == "ValidationException":
-                raise RuntimeError(
-                    f"{what}: Bedrock refused the configuration: {message} (check the bucket "
-                    "policy and the delivery role's trust and permissions)"
-                ) from None
-            raise RuntimeError(f"{what}: {code}: {message}") from None
-    raise AssertionError("unreachable")  # pragma: no cover
+    """``fn(**kwargs)`` under the handlers' one retry policy; fail with a clear message."""
+    try:
+        return contract.call_with_retries(fn, sleep=sleep, **kwargs)
+    except ClientError as exc:
+        raise RuntimeError(_failure(what, exc)) from None
+
+
+def _failure(what: str, exc: ClientError) -> str:
+    """What went wrong, and what to do about it."""
+    code = contract.error_code(exc)
+    message = exc.response.get("Error", {}).get("Message", "")
+    if contract.is_throttle(exc):
+        return (
+            f"{what}: Bedrock kept throttling after {contract.RETRY_POLICY.attempts} attempts "
+            f"({message}); retry the deployment"
+        )
+    if code == "AccessDeniedException":
+        return (
+            f"{what}: access denied ({message}); the handler role needs "
+            "bedrock:*ModelInvocationLoggingConfiguration and iam:PassRole on the "
+            "delivery role"
+        )
+    if code == "ValidationException":
+        return (
+            f"{what}: Bedrock refused the configuration: {message} (check the bucket "
+            "policy and the delivery role's trust and permissions)"
+        )
+    return f"{what}: {code}: {message}"
 
 
 def _current(bedrock: Any, sleep: Callable[[float], None]) -> dict[str, Any] | None:

@@ -32,22 +32,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import contract
+from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-try:  # Powertools comes from the Lambda layer; tests have it from PyPI
-    from aws_lambda_powertools import Logger
-
-    logger: Any = Logger()
-except ImportError:  # pragma: no cover - never in the Lambda runtime
-    import logging
-
-    logger = logging.getLogger(__name__)
+logger = Logger()  # Powertools: the layer of every LifecycleFunction
 
 NAMESPACE = "BedrockLifecycle/ModelLifecycle"
 METRIC_IS_LEGACY = "IsLegacy"
 METRIC_DAYS_UNTIL_END_OF_LIFE = "DaysUntilEndOfLife"
-THROTTLE_CODES = frozenset({"ThrottlingException", "TooManyRequestsException"})
-MAX_ATTEMPTS = 4
 
 
 class ConfigurationError(ValueError):
@@ -102,28 +95,28 @@ def parse_config(text: str | None) -> dict[str, Any]:
 
 
 def model_state(bedrock: Any, model_id: str, sleep: Callable[[float], None]) -> ModelState:
-    """GetFoundationModel for one model; ResourceNotFound means its end of life is reached."""
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        try:
-            details = bedrock.get_foundation_model(modelIdentifier=model_id)["modelDetails"]
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if code == "ResourceNotFoundException":
-                logger.error(
-                    "model no longer answers: end of life reached",
-                    extra={"model_id": model_id, "error": str(exc)},
-                )
-                return ModelState(model_id, "ENDED")
-            if code in THROTTLE_CODES and attempt < MAX_ATTEMPTS:
-                sleep(min(2**attempt, 30))
-                continue
+    """GetFoundationModel for one model; ResourceNotFound means its end of life is reached.
+
+    Throttling and server faults are retried by the handlers' one policy
+    (``contract.RETRY_POLICY``); the last error is raised as it is.
+    """
+    try:
+        response = contract.call_with_retries(
+            bedrock.get_foundation_model, sleep=sleep, modelIdentifier=model_id
+        )
+    except ClientError as exc:
+        if contract.error_code(exc) != "ResourceNotFoundException":
             raise
-        lifecycle = details.get("modelLifecycle") or {}
-        end = lifecycle.get("endOfLifeTime")
-        if isinstance(end, dt.datetime) and end.tzinfo is None:
-            end = end.replace(tzinfo=dt.UTC)
-        return ModelState(model_id, str(lifecycle.get("status", "ACTIVE")), end)
-    raise AssertionError("unreachable")  # pragma: no cover
+        logger.error(
+            "model no longer answers: end of life reached",
+            extra={"model_id": model_id, "error": str(exc)},
+        )
+        return ModelState(model_id, "ENDED")
+    lifecycle = response["modelDetails"].get("modelLifecycle") or {}
+    end = lifecycle.get("endOfLifeTime")
+    if isinstance(end, dt.datetime) and end.tzinfo is None:
+        end = end.replace(tzinfo=dt.UTC)
+    return ModelState(model_id, str(lifecycle.get("status", "ACTIVE")), end)
 
 
 def alias_metrics(

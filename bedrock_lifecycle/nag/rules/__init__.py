@@ -2,7 +2,8 @@
 
 A rule sees a :class:`Resource`: the resource's type, its CloudFormation
 properties (tokens resolved as far as they go), its deletion and update-replace
-policies, its update policy, and what its stack says about the environment.
+policies, its update policy, and the governance recorded on it or above it
+(:mod:`bedrock_lifecycle.nag.governance`).
 It returns a :class:`cdk_nag.NagRuleCompliance`. The pack in
 :mod:`bedrock_lifecycle.nag.pack` turns them into findings named
 ``BedrockLifecycle-<RuleName>``, acknowledged like any other cdk-nag finding.
@@ -26,9 +27,9 @@ class Resource:
         (CloudFormation then deletes).
     :ivar update_replace_policy: like ``deletion_policy``, for replacements.
     :ivar update_policy: the ``UpdatePolicy`` block, CloudFormation-cased, or None.
-    :ivar environment: the lifecycle environment of the stack, None outside one.
-    :ivar requires_evaluation_gate: the environment requires an evaluation gate
-        (``require_evaluation_gate``), or is named prod or production.
+    :ivar environment: the environment recorded on the resource or above it, or None.
+    :ivar requires_evaluation_gate: a record above requires an evaluation gate
+        (``require_evaluation_gate``, or an environment named prod or production).
     """
 
     type: str

@@ -115,22 +115,58 @@ def test_throttling_is_retried_then_succeeds(logging_app, bedrock):
         "put_model_invocation_logging_configuration", {}, {"loggingConfig": EXPECTED_CONFIG}
     )
     logging_app.on_event(_event("Create"), client, region=REGION, sleep=slept.append)
-    assert slept == [2, 4]
+    # The one policy: 0.5 s doubling, each wait jittered down to half.
+    assert len(slept) == 2
+    assert 0.25 <= slept[0] <= 0.5 and 0.5 <= slept[1] <= 1.0
+
+
+def test_a_server_fault_is_retried_then_succeeds(logging_app, bedrock):
+    client, stub = bedrock
+    stub.add_client_error(
+        "get_model_invocation_logging_configuration",
+        service_error_code="InternalServerException",
+        http_status_code=500,
+        expected_params={},
+    )
+    stub.add_response("get_model_invocation_logging_configuration", {}, {})
+    stub.add_response(
+        "put_model_invocation_logging_configuration", {}, {"loggingConfig": EXPECTED_CONFIG}
+    )
+    slept: list[float] = []
+    logging_app.on_event(_event("Create"), client, region=REGION, sleep=slept.append)
+    assert len(slept) == 1
 
 
 def test_throttling_that_never_ends_fails_with_a_clear_message(logging_app, bedrock):
     client, stub = bedrock
-    for _ in range(logging_app.MAX_ATTEMPTS):
+    for _ in range(5):  # contract.RETRY_POLICY: 5 attempts, then no more calls
         stub.add_client_error(
             "put_model_invocation_logging_configuration",
             service_error_code="ThrottlingException",
             service_message="Rate exceeded",
             http_status_code=429,
+            expected_params={"loggingConfig": EXPECTED_CONFIG},
         )
     with pytest.raises(RuntimeError, match=r"kept throttling after 5 attempts.*retry the deploy"):
         logging_app.on_event(
             _event("Update", PROPS, OUR_ID), client, region=REGION, sleep=_no_sleep
         )
+
+
+def test_access_denied_is_not_retried_and_names_the_permissions(logging_app, bedrock):
+    client, stub = bedrock
+    stub.add_client_error(
+        "get_model_invocation_logging_configuration",
+        service_error_code="AccessDeniedException",
+        service_message="not authorized",
+        http_status_code=403,
+    )
+    with pytest.raises(RuntimeError, match=r"reading the configuration: access denied.*PassRole"):
+        logging_app.on_event(_event("Create"), client, region=REGION, sleep=_fail_sleep)
+
+
+def _fail_sleep(seconds: float) -> None:
+    raise AssertionError(f"slept {seconds} s for an error that is not retried")
 
 
 def test_validation_error_names_what_to_check(logging_app, bedrock):

@@ -41,6 +41,14 @@ def _datum(name: str, alias: str, value: float) -> dict:
     }
 
 
+def _expect_metrics(cstub, *data: dict) -> None:
+    cstub.add_response(
+        "put_metric_data",
+        {},
+        {"Namespace": "BedrockLifecycle/ModelLifecycle", "MetricData": list(data)},
+    )
+
+
 def _get(stub, model_id, response):
     stub.add_response("get_foundation_model", response, {"modelIdentifier": model_id})
 
@@ -50,17 +58,11 @@ def test_publishes_is_legacy_and_days_until_end_of_life_per_alias(watcher, clien
     eol = dt.datetime(2027, 8, 15, tzinfo=dt.UTC)
     _get(bstub, HAIKU3, _details(HAIKU3, "LEGACY", legacyTime=NOW, endOfLifeTime=eol))
     _get(bstub, HAIKU45, _details(HAIKU45, "ACTIVE"))
-    cstub.add_response(
-        "put_metric_data",
-        {},
-        {
-            "Namespace": "BedrockLifecycle/ModelLifecycle",
-            "MetricData": [
-                _datum("IsLegacy", "summarizer/live", 0.0),
-                _datum("IsLegacy", "summarizer/pinned-v1", 1.0),
-                _datum("DaysUntilEndOfLife", "summarizer/pinned-v1", 262.0),
-            ],
-        },
+    _expect_metrics(
+        cstub,
+        _datum("IsLegacy", "summarizer/live", 0.0),
+        _datum("IsLegacy", "summarizer/pinned-v1", 1.0),
+        _datum("DaysUntilEndOfLife", "summarizer/pinned-v1", 262.0),
     )
     result = watcher.check(CONFIG, bedrock, cloudwatch, now=NOW)
     assert result == {"models": {HAIKU3: "LEGACY", HAIKU45: "ACTIVE"}, "published": 3}
@@ -76,16 +78,10 @@ def test_an_ended_model_is_the_most_urgent_state_not_a_crash(watcher, clients):
         http_status_code=404,
         expected_params={"modelIdentifier": GONE},
     )
-    cstub.add_response(
-        "put_metric_data",
-        {},
-        {
-            "Namespace": "BedrockLifecycle/ModelLifecycle",
-            "MetricData": [
-                _datum("IsLegacy", "old/live", 1.0),
-                _datum("DaysUntilEndOfLife", "old/live", 0.0),
-            ],
-        },
+    _expect_metrics(
+        cstub,
+        _datum("IsLegacy", "old/live", 1.0),
+        _datum("DaysUntilEndOfLife", "old/live", 0.0),
     )
     result = watcher.check(config, bedrock, cloudwatch, now=NOW)
     assert result["models"] == {GONE: "ENDED"}
@@ -102,23 +98,34 @@ def test_throttling_is_retried_with_backoff(watcher, clients):
             expected_params={"modelIdentifier": HAIKU45},
         )
     _get(bstub, HAIKU45, _details(HAIKU45, "ACTIVE"))
-    cstub.add_response(
-        "put_metric_data",
-        {},
-        {
-            "Namespace": "BedrockLifecycle/ModelLifecycle",
-            "MetricData": [_datum("IsLegacy", "summarizer/live", 0.0)],
-        },
-    )
+    _expect_metrics(cstub, _datum("IsLegacy", "summarizer/live", 0.0))
     slept: list[float] = []
     watcher.check(config, bedrock, cloudwatch, now=NOW, sleep=slept.append)
-    assert slept == [2, 4]
+    # The one policy: 0.5 s doubling, each wait jittered down to half.
+    assert len(slept) == 2
+    assert 0.25 <= slept[0] <= 0.5 and 0.5 <= slept[1] <= 1.0
+
+
+def test_a_server_fault_is_retried(watcher, clients):
+    bedrock, bstub, cloudwatch, cstub = clients
+    config = {**CONFIG, "aliases": {"summarizer/live": [HAIKU45]}}
+    bstub.add_client_error(
+        "get_foundation_model",
+        service_error_code="ServiceUnavailableException",
+        http_status_code=503,
+        expected_params={"modelIdentifier": HAIKU45},
+    )
+    _get(bstub, HAIKU45, _details(HAIKU45, "ACTIVE"))
+    _expect_metrics(cstub, _datum("IsLegacy", "summarizer/live", 0.0))
+    slept: list[float] = []
+    result = watcher.check(config, bedrock, cloudwatch, now=NOW, sleep=slept.append)
+    assert (result["models"], len(slept)) == ({HAIKU45: "ACTIVE"}, 1)
 
 
 def test_a_model_that_stays_throttled_fails_the_run_after_publishing_the_others(watcher, clients):
     bedrock, bstub, cloudwatch, cstub = clients
     _get(bstub, HAIKU3, _details(HAIKU3, "ACTIVE"))
-    for _ in range(watcher.MAX_ATTEMPTS):
+    for _ in range(5):  # contract.RETRY_POLICY: 5 attempts, then no more calls
         bstub.add_client_error(
             "get_foundation_model",
             service_error_code="ThrottlingException",
@@ -126,14 +133,7 @@ def test_a_model_that_stays_throttled_fails_the_run_after_publishing_the_others(
             http_status_code=429,
             expected_params={"modelIdentifier": HAIKU45},
         )
-    cstub.add_response(
-        "put_metric_data",
-        {},
-        {
-            "Namespace": "BedrockLifecycle/ModelLifecycle",
-            "MetricData": [_datum("IsLegacy", "summarizer/pinned-v1", 0.0)],
-        },
-    )
+    _expect_metrics(cstub, _datum("IsLegacy", "summarizer/pinned-v1", 0.0))
     with pytest.raises(watcher.ModelCheckFailed, match="ThrottlingException: Too many requests"):
         watcher.check(CONFIG, bedrock, cloudwatch, now=NOW, sleep=lambda s: None)
 

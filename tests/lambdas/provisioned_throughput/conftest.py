@@ -38,6 +38,22 @@ def app() -> ModuleType:
     return load_asset_module("provisioned_throughput")
 
 
+@pytest.fixture(scope="session")
+def calls() -> ModuleType:
+    """bedrock_calls.py: the Bedrock calls, their retries and the contract they retry by."""
+    return load_asset_module("provisioned_throughput", "bedrock_calls")
+
+
+@pytest.fixture(scope="session")
+def create_module() -> ModuleType:
+    return load_asset_module("provisioned_throughput", "create")
+
+
+@pytest.fixture(scope="session")
+def update_module() -> ModuleType:
+    return load_asset_module("provisioned_throughput", "update")
+
+
 @pytest.fixture
 def bedrock():
     """A real botocore ``bedrock`` client behind a Stubber: wrong wire names fail."""

@@ -128,16 +128,16 @@ def test_properties_parse_as_strings(app):
 # ---------------------------------------------------------------- idempotency
 
 
-def test_client_request_token_is_stable_per_request_and_valid(app):
+def test_client_request_token_is_stable_per_request_and_valid(create_module):
     first, retried = event("Create"), event("Create")
     other = event("Create", request_id="0e0d6a3e-7c1b-4d8e-8f00-aaaaaaaaaaaa")
-    token = app.client_request_token(first)
-    assert token == app.client_request_token(retried)
-    assert token != app.client_request_token(other)
+    token = create_module.client_request_token(first)
+    assert token == create_module.client_request_token(retried)
+    assert token != create_module.client_request_token(other)
     assert TOKEN_PATTERN.fullmatch(token) and len(token) <= 256
 
 
-def test_a_retried_create_event_sends_the_same_token(app, bedrock):
+def test_a_retried_create_event_sends_the_same_token(app, create_module, bedrock):
     """Bedrock answers a repeated token with the throughput it already bought."""
     client, stub = bedrock
     request = event("Create")
@@ -145,7 +145,7 @@ def test_a_retried_create_event_sends_the_same_token(app, bedrock):
         "modelUnits": 1,
         "provisionedModelName": NAME,
         "modelId": "amazon.nova-pro-v1:0:300k",
-        "clientRequestToken": app.client_request_token(request),
+        "clientRequestToken": create_module.client_request_token(request),
         "tags": [
             {"key": "bedrock-lifecycle:environment", "value": "prod"},
             {"key": "bedrock-lifecycle:family", "value": "assistant"},
@@ -160,12 +160,12 @@ def test_a_retried_create_event_sends_the_same_token(app, bedrock):
 
 
 @pytest.mark.parametrize("name", [NAME, "a" * 63, "a" * 56 + "-" + "b" * 6, "x", "a_" * 31 + "a"])
-def test_replacement_name_is_valid_unique_and_deterministic(app, name):
+def test_replacement_name_is_valid_unique_and_deterministic(update_module, name):
     request = event("Update")
-    replaced = app.replacement_name(name, request)
-    assert replaced == app.replacement_name(name, dict(request))
+    replaced = update_module.replacement_name(name, request)
+    assert replaced == update_module.replacement_name(name, dict(request))
     assert replaced != name and len(replaced) <= 63
-    assert app.NAME_RE.fullmatch(replaced), replaced
+    assert update_module.contract.PROVISIONED_MODEL_NAME.fullmatch(replaced), replaced
 
 
 # ---------------------------------------------------------------- is_complete sequences
@@ -354,7 +354,9 @@ MATRIX = [
 @pytest.mark.parametrize(
     ("case", "old", "new", "under_term", "expected"), MATRIX, ids=[m[0] for m in MATRIX]
 )
-def test_immutable_property_matrix(app, bedrock, case, old, new, under_term, expected):
+def test_immutable_property_matrix(
+    app, update_module, bedrock, case, old, new, under_term, expected
+):
     client, stub = bedrock
     request = event("Update", physical_id=ARN, old=props(**old), **new)
     old_props = app.parse_properties(request["OldResourceProperties"])
@@ -374,7 +376,7 @@ def test_immutable_property_matrix(app, bedrock, case, old, new, under_term, exp
     if expected == "replace":
         stub.add_response("create_provisioned_model_throughput", {"provisionedModelArn": NEW_ARN})
     elif expected == "in-place":
-        plan = app.plan_update(old_props, new_props)
+        plan = update_module.plan_update(old_props, new_props)
         changes = {}
         if plan.rename:
             changes["desiredProvisionedModelName"] = new_props.name
@@ -413,10 +415,10 @@ def test_immutable_property_matrix(app, bedrock, case, old, new, under_term, exp
             assert answer == {"PhysicalResourceId": ARN}
 
 
-def test_replacement_reasons_are_named(app):
+def test_replacement_reasons_are_named(app, update_module):
     old = app.parse_properties(props())
     new = app.parse_properties(props(ModelUnits="3", CommitmentDuration="SixMonths"))
-    assert app.plan_update(old, new).replace == (
+    assert update_module.plan_update(old, new).replacement_reasons == (
         "ModelUnits 1 -> 3",
         "CommitmentDuration None -> SixMonths",
     )
@@ -454,37 +456,43 @@ def test_entry_points_log_through_powertools_without_the_response_url(app, bedro
 # ---------------------------------------------------------------- retries
 
 
-def test_transport_errors_are_retried_then_succeed(app):
+def test_transport_errors_are_retried_then_succeed(calls):
     from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
     failures = [
         EndpointConnectionError(endpoint_url="https://bedrock.us-east-1.amazonaws.com"),
         ReadTimeoutError(endpoint_url="https://bedrock.us-east-1.amazonaws.com"),
     ]
-    calls, sleeps = [], []
+    attempts, sleeps = [], []
 
     def operation(**params):
-        calls.append(params)
+        attempts.append(params)
         if failures:
             raise failures.pop(0)
         return {"provisionedModelArn": ARN}
 
-    assert app.call(operation, sleeps.append, modelUnits=1) == {"provisionedModelArn": ARN}
-    assert calls == [{"modelUnits": 1}] * 3
-    assert len(sleeps) == 2 and all(0 < s <= app.BACKOFF_CAP_SECONDS for s in sleeps)
+    answer = calls.call_bedrock(operation, sleeps.append, modelUnits=1)
+    assert answer == {"provisionedModelArn": ARN}
+    assert attempts == [{"modelUnits": 1}] * 3
+    policy = calls.contract.RETRY_POLICY
+    assert len(sleeps) == 2 and all(0 < s <= policy.cap_seconds for s in sleeps)
 
 
-def test_backoff_doubles_and_is_capped(app, bedrock):
+def test_backoff_doubles_and_is_capped(calls, bedrock):
     client, stub = bedrock
-    for _ in range(app.MAX_ATTEMPTS):
+    policy = calls.contract.RETRY_POLICY
+    assert (policy.attempts, policy.base_seconds, policy.cap_seconds) == (5, 0.5, 8.0)
+    for _ in range(policy.attempts):
         stub.add_client_error(
             "get_provisioned_model_throughput", "ThrottlingException", http_status_code=429
         )
     sleeps = []
     with pytest.raises(Exception, match="ThrottlingException"):
-        app.call(client.get_provisioned_model_throughput, sleeps.append, provisionedModelId=ARN)
-    ceilings = [min(app.BACKOFF_CAP_SECONDS, app.BACKOFF_BASE_SECONDS * 2**i) for i in range(4)]
-    assert len(sleeps) == app.MAX_ATTEMPTS - 1
+        calls.call_bedrock(
+            client.get_provisioned_model_throughput, sleeps.append, provisionedModelId=ARN
+        )
+    ceilings = [min(policy.cap_seconds, policy.base_seconds * 2**i) for i in range(4)]
+    assert len(sleeps) == policy.attempts - 1
     assert all(c / 2 <= s <= c for s, c in zip(sleeps, ceilings, strict=True))
 
 
@@ -501,14 +509,23 @@ def test_backoff_doubles_and_is_capped(app, bedrock):
         ("ServiceUnavailableException", 503, True),
     ],
 )
-def test_which_errors_are_retried(app, code, status, retried):
+def test_which_errors_are_retried(calls, code, status, retried):
     from botocore.exceptions import ClientError
 
     error = ClientError(
         {"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}},
         "GetProvisionedModelThroughput",
     )
-    assert app.retryable(error) is retried
+    assert calls.contract.is_retryable(error) is retried
+    attempts, sleeps = [], []
+
+    def operation():
+        attempts.append(1)
+        raise error
+
+    with pytest.raises(ClientError):
+        calls.call_bedrock(operation, sleeps.append)
+    assert len(attempts) == (calls.contract.RETRY_POLICY.attempts if retried else 1)
 
 
 # ---------------------------------------------------------------- tags

@@ -76,7 +76,9 @@ def standin():
     server.server.server_close()
 
 
-def test_throttled_create_is_retried_by_the_handler_alone_with_the_same_token(app, standin):
+def test_throttled_create_is_retried_by_the_handler_alone_with_the_same_token(
+    app, create_module, standin
+):
     standin.error(429, "ThrottlingException", "Rate exceeded")
     standin.error(500, "InternalServerException", "Internal failure")
     standin.ok({"provisionedModelArn": ARN}, status=201)
@@ -89,7 +91,7 @@ def test_throttled_create_is_retried_by_the_handler_alone_with_the_same_token(ap
     ] * 3
     bodies = [body for _, _, body in standin.requests]
     assert bodies[0] == bodies[1] == bodies[2]
-    assert bodies[0]["clientRequestToken"] == app.client_request_token(event("Create"))
+    assert bodies[0]["clientRequestToken"] == create_module.client_request_token(event("Create"))
     assert bodies[0]["provisionedModelName"] == NAME and bodies[0]["modelUnits"] == 1
     assert "commitmentDuration" not in bodies[0]
 

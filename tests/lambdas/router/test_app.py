@@ -320,25 +320,35 @@ def test_throttling_then_success_is_retried_and_succeeds(bedrock_standin):
     assert "Throttles" not in metric_values(harness.emf[0])
 
 
+# Both codes AWS throttles with (contract.THROTTLE_CODES).
+@pytest.mark.parametrize("code", ["ThrottlingException", "TooManyRequestsException"])
 def test_throttling_that_outlasts_the_retries_is_a_server_error_counted_as_throttle(
-    bedrock_standin,
+    bedrock_standin, code
 ):
-    bedrock_standin.script(*[error_reply("ThrottlingException", 429, "slow down")] * 3)
+    bedrock_standin.script(*[error_reply(code, 429, "slow down")] * 3)
     harness = harness_for(bedrock_standin, chat_config())
     answer = harness.invoke({"messages": MESSAGES})
     assert answer["error"] == {
         "type": "ServerError",
-        "code": "ThrottlingException",
+        "code": code,
         "message": "slow down",
         "retryable": True,
     }
     assert len(bedrock_standin.requests) == 3
-    assert metric_values(harness.emf[0]) == {
+    (emf,) = harness.emf
+    assert metric_values(emf) == {
         "Invocations": 1.0,
         "Throttles": 1.0,
         "Latency": LATENCY,
     }
-    assert harness.audit[0]["outcome"] == "throttled"
+    # The alias-wide directive carries the throttle too (the alias-wide rollout alarm).
+    assert [m["Name"] for m in emf["_aws"]["CloudWatchMetrics"][1]["Metrics"]] == [
+        "Invocations",
+        "Throttles",
+    ]
+    (audit,) = harness.audit
+    assert (audit["outcome"], audit["error_code"]) == ("throttled", code)
+    assert audit["retry_attempts"] == 2
 
 
 def test_read_timeout_is_retried_then_a_server_error(bedrock_standin):

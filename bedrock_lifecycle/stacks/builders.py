@@ -1,0 +1,254 @@
+"""Builders: the resolved lifecycle file in, one construct per concern out.
+
+Each builder takes the :class:`~bedrock_lifecycle.config.LifecycleConfig`, the
+environment and what it needs from earlier builders, explicitly, and turns the
+file's resolved settings into a construct's props. The constructs themselves
+never read the lifecycle file (docs/architecture.md); a platform team's own
+stack calls them with props of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from ..catalog import target_model_ids
+from ..config import LifecycleConfig
+from ..constructs.alarm_topic import AlarmTopic
+from ..constructs.invocation_audit import InvocationAudit, log_retention
+from ..constructs.lifecycle_watcher import LifecycleWatcher
+from ..constructs.model_alias import ModelAlias, alias_construct_id
+from ..constructs.provisioned_throughput import TAG_PREFIX, ProvisionedThroughput
+from ..constructs.rollout import AliasRolloutProps, Rollouts
+from ..versions import ModelVersion
+
+
+def throughputs_of_environment(
+    scope: Construct, *, config: LifecycleConfig, environment: str
+) -> dict[str, ProvisionedThroughput]:
+    """Every throughput ``config`` buys in ``environment``, keyed by its name in the file.
+
+    Each is named ``<project>-<environment>-<name>`` in Bedrock and tagged with the
+    families and versions whose target it is. Construct path: ``Throughputs/<name>``.
+    """
+    specs = config.throughputs_for(environment)
+    if not specs:
+        return {}
+    parent = Construct(scope, "Throughputs")
+    out: dict[str, ProvisionedThroughput] = {}
+    for name, spec in specs.items():
+        users = [
+            (family_name, label)
+            for family_name, family in config.file.families.items()
+            for label, version in family.versions.items()
+            if version.target.provisioned_throughput == name
+        ]
+        families = " ".join(sorted({f for f, _ in users}))
+        versions = " ".join(sorted(f"{f}/{label}" for f, label in users))
+        out[name] = ProvisionedThroughput(
+            parent,
+            name,
+            model=spec.model,
+            model_units=spec.model_units,
+            provisioned_model_name=f"{config.file.project}-{environment}-{name}",
+            commitment=spec.commitment,
+            allow_replacement=spec.allow_replacement,
+            tags={
+                **config.file.environments[environment].tags,
+                f"{TAG_PREFIX}:project": config.file.project,
+            },
+            family=families[:256] if families else None,
+            version=versions[:256] if versions else None,
+            environment=environment,
+        )
+    return out
+
+
+def audit_for_environment(
+    scope: Construct, construct_id: str, *, config: LifecycleConfig, environment: str
+) -> InvocationAudit:
+    """The audit trail an environment declares (its ``audit`` and ``prompt_logging``)."""
+    spec = config.file.environments[environment]
+    return InvocationAudit(
+        scope,
+        construct_id,
+        object_lock_mode=spec.audit.object_lock_mode,
+        retention_days=spec.audit.retention_days,
+        log_retention_days=spec.audit.log_retention_days,
+        invocation_logging=spec.audit.invocation_logging,
+        text_data_delivery=spec.prompt_logging,
+    )
+
+
+def aliases_of_environment(
+    scope: Construct,
+    *,
+    config: LifecycleConfig,
+    environment: str,
+    throughputs: Mapping[str, Any],
+    log_group: logs.ILogGroup | None = None,
+) -> dict[str, ModelAlias]:
+    """Every alias of every family ``config`` declares in ``environment``, by ``family/alias``.
+
+    :param throughputs: the environment's provisioned throughputs by name (objects
+        with ``provisioned_model_arn`` and, optionally, ``purchase_key``), for versions that
+        target one.
+    :param log_group: where every router logs its audit records. Default: each
+        router's own log group, kept for the environment's ``log_retention_days``.
+
+    Construct path: ``Aliases/<Family><Alias>``, for example ``Aliases/SummarizerPinnedV1``.
+    SSM parameter: ``/bedrock-lifecycle/<project>/<environment>/aliases/<family>/<alias>``.
+    """
+    resolved = config.aliases_for(environment)
+    if not resolved:
+        return {}
+    spec = config.file.environments[environment]
+    ids: dict[str, str] = {}
+    for alias in resolved:
+        construct_id = alias_construct_id(alias.family, alias.name)
+        if construct_id in ids:
+            raise ValueError(
+                f"aliases {ids[construct_id]} and {alias.qualified_name} both make construct id "
+                f"{construct_id}; rename one"
+            )
+        ids[construct_id] = alias.qualified_name
+        for label, version in ((alias.version_label, alias.version), *alias.standby):
+            target = version.target
+            if target.provisioned_throughput is not None and target.value not in throughputs:
+                role = "serves" if label == alias.version_label else "may move to"
+                raise ValueError(
+                    f"{alias.qualified_name} in {environment} {role} {alias.family}/{label}, "
+                    f"which targets provisioned throughput {target.value!r}; none is built in "
+                    f"{environment} (built: {', '.join(sorted(throughputs)) or 'none'})"
+                )
+    parent = Construct(scope, "Aliases")
+    out: dict[str, ModelAlias] = {}
+    for alias in resolved:
+        target = alias.version.target
+        model_version = ModelVersion.from_spec(
+            alias.family,
+            alias.version_label,
+            alias.version,
+            kind=alias.family_kind,
+            provisioned_model_arn=(
+                throughputs[target.value].provisioned_model_arn
+                if target.provisioned_throughput is not None
+                else None
+            ),
+            purchase_key=(
+                getattr(throughputs[target.value], "purchase_key", None)
+                if target.provisioned_throughput is not None
+                else None
+            ),
+        )
+        standby = [
+            ModelVersion.from_spec(
+                alias.family,
+                label,
+                other,
+                kind=alias.family_kind,
+                provisioned_model_arn=(
+                    throughputs[other.target.value].provisioned_model_arn
+                    if other.target.provisioned_throughput is not None
+                    else None
+                ),
+                purchase_key=(
+                    getattr(throughputs[other.target.value], "purchase_key", None)
+                    if other.target.provisioned_throughput is not None
+                    else None
+                ),
+            )
+            for label, other in alias.standby
+        ]
+        out[alias.qualified_name] = ModelAlias(
+            parent,
+            alias_construct_id(alias.family, alias.name),
+            model_version=model_version,
+            alias_name=alias.name,
+            environment=environment,
+            allowed_overrides=alias.allowed_overrides,
+            prompt_logging=spec.prompt_logging,
+            log_group=log_group,
+            log_retention=log_retention(spec.audit.log_retention_days),
+            parameter_name=(
+                f"/bedrock-lifecycle/{config.file.project}/{environment}/aliases/"
+                f"{alias.family}/{alias.name}"
+            ),
+            standby_versions=standby,
+        )
+    return out
+
+
+def watched_models(config: LifecycleConfig, environment: str) -> dict[str, tuple[str, ...]]:
+    """``family/alias`` -> the foundation model ids it runs on in ``environment``."""
+    return {
+        alias.qualified_name: target_model_ids(alias.version.target, config.file)
+        for alias in config.aliases_for(environment)
+    }
+
+
+def invoked_model_ids(config: LifecycleConfig, environment: str) -> list[str]:
+    """``ModelId`` values Bedrock's metrics carry for the environment's on-demand calls.
+
+    The foundation models, plus the ids of system inference profiles (calls
+    through a profile are counted under the profile's id).
+    """
+    ids: dict[str, None] = {}
+    for alias in config.aliases_for(environment):
+        ids.update(dict.fromkeys(target_model_ids(alias.version.target, config.file)))
+        if alias.version.target.inference_profile is not None:
+            ids[alias.version.target.inference_profile] = None
+    return list(ids)
+
+
+def watcher_for_environment(
+    scope: Construct,
+    construct_id: str,
+    *,
+    config: LifecycleConfig,
+    environment: str,
+    alarm_topic: AlarmTopic | None,
+) -> LifecycleWatcher:
+    """The watcher of one environment: its aliases' models, its threshold, its topic."""
+    return LifecycleWatcher(
+        scope,
+        construct_id,
+        environment=environment,
+        aliases=watched_models(config, environment),
+        invoked_model_ids=invoked_model_ids(config, environment),
+        end_of_life_warning_days=(
+            config.file.environments[environment].lifecycle_watcher.end_of_life_warning_days
+        ),
+        alarm_topic=alarm_topic,
+    )
+
+
+def rollouts_of_environment(
+    scope: Construct,
+    construct_id: str,
+    *,
+    config: LifecycleConfig,
+    environment: str,
+    aliases: Mapping[str, ModelAlias],
+    alarm_topic: AlarmTopic | None,
+) -> Rollouts:
+    """Every alias's rollout: each ``ModelAlias`` paired with its resolved settings."""
+    return Rollouts(
+        scope,
+        construct_id,
+        rollouts=[
+            AliasRolloutProps(
+                model_alias=aliases[alias.qualified_name],
+                policy=alias.rollout,
+                alarms=alias.alarms,
+                canary_analysis=alias.canary_analysis,
+                evaluation=alias.evaluation,
+                evaluation_file=alias.evaluation_file,
+            )
+            for alias in config.aliases_for(environment)
+        ],
+        alarm_topic=alarm_topic,
+    )

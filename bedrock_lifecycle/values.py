@@ -1,0 +1,359 @@
+"""Value types that the constructs take and the lifecycle file is made of.
+
+Enums, rollout policies, alarm thresholds, canary-analysis and evaluation
+settings, targets and versions. The constructs import them from here, never
+from :mod:`bedrock_lifecycle.config` (docs/architecture.md); the lifecycle
+file's schema (:mod:`bedrock_lifecycle.config.schema`) is built from them.
+Every model forbids unknown keys and is immutable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+# Names become parts of construct ids, SSM parameter paths and metric
+# dimensions: keep them short, lowercase and free of separators we rely on.
+EnvName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,15}$")]
+FamilyName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,31}$")]
+AliasName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,31}$")]
+VersionLabel = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,31}$")]
+# Bedrock's own pattern for provisionedModelName, 1-63 characters.
+ThroughputName = Annotated[
+    str, StringConstraints(pattern=r"^([0-9a-zA-Z][_-]?)+$", min_length=1, max_length=63)
+]
+ModelId = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9-]+\.[A-Za-z0-9._:-]+$", max_length=140)
+]
+InferenceProfileId = Annotated[
+    str, StringConstraints(pattern=r"^[a-z-]+\.[a-z0-9-]+\.[A-Za-z0-9._:-]+$", max_length=140)
+]
+AwsRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
+AwsAccount = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+Arn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:.+$")]
+TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+TagValue = Annotated[str, StringConstraints(max_length=256)]
+
+# The retention values CloudWatch Logs accepts.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+    2922, 3288, 3653,
+)  # fmt: skip
+
+
+class StrictModel(BaseModel):
+    """Base: unknown keys are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RolloutStrategy(StrEnum):
+    """How CodeDeploy moves an alias from one version to the next."""
+
+    ALL_AT_ONCE = "all_at_once"
+    CANARY = "canary"
+    LINEAR = "linear"
+
+
+class Commitment(StrEnum):
+    """Provisioned throughput commitment term."""
+
+    NONE = "none"
+    ONE_MONTH = "one_month"
+    SIX_MONTHS = "six_months"
+
+
+class ObjectLockMode(StrEnum):
+    """S3 Object Lock mode of the audit bucket."""
+
+    GOVERNANCE = "GOVERNANCE"
+    COMPLIANCE = "COMPLIANCE"
+
+
+class LifecycleState(StrEnum):
+    """The project's own lifecycle state of a version."""
+
+    ACTIVE = "active"
+    DEPRECATED = "deprecated"
+    RETIRED = "retired"
+
+
+class FamilyKind(StrEnum):
+    """What a family's router calls: Converse for chat, InvokeModel for embeddings."""
+
+    CHAT = "chat"
+    EMBEDDING = "embedding"
+
+
+class InferenceOverride(StrEnum):
+    """Inference settings a caller may override per request, if the alias allows it."""
+
+    MAX_TOKENS = "max_tokens"
+    TEMPERATURE = "temperature"
+    TOP_P = "top_p"
+    STOP_SEQUENCES = "stop_sequences"
+
+
+class RolloutPolicy(StrictModel):
+    """A rollout policy. Default (when nowhere set): canary 10 % for 10 minutes."""
+
+    strategy: RolloutStrategy = Field(description="all_at_once, canary or linear")
+    percent: int | None = Field(
+        default=None,
+        ge=1,
+        le=99,
+        description="canary: share of traffic on the new version during the interval; "
+        "linear: share added at each step",
+    )
+    interval_minutes: int | None = Field(
+        default=None,
+        ge=1,
+        le=2880,
+        description="canary: minutes before the rest shifts; linear: minutes between steps",
+    )
+
+    @model_validator(mode="after")
+    def _fields_match_strategy(self) -> RolloutPolicy:
+        if self.strategy is RolloutStrategy.ALL_AT_ONCE:
+            if self.percent is not None or self.interval_minutes is not None:
+                raise ValueError("all_at_once takes neither percent nor interval_minutes")
+        else:
+            missing = [
+                name for name in ("percent", "interval_minutes") if getattr(self, name) is None
+            ]
+            if missing:
+                raise ValueError(f"{self.strategy.value} needs {' and '.join(missing)}")
+        return self
+
+    @property
+    def total_minutes(self) -> int:
+        """Minutes from the first shift until all traffic is on the new version."""
+        if self.strategy is RolloutStrategy.ALL_AT_ONCE:
+            return 0
+        assert self.percent is not None and self.interval_minutes is not None
+        if self.strategy is RolloutStrategy.CANARY:
+            return self.interval_minutes
+        steps = -(-100 // self.percent) - 1  # the last step reaches 100 %
+        return steps * self.interval_minutes
+
+
+DEFAULT_ROLLOUT = RolloutPolicy(strategy=RolloutStrategy.CANARY, percent=10, interval_minutes=10)
+
+
+class AlarmThresholds(StrictModel):
+    """Regression alarm thresholds; every field has a documented default."""
+
+    error_rate_percent: float = Field(
+        default=5.0, gt=0, le=100, description="server errors + throttles over invocations"
+    )
+    throttle_rate_percent: float = Field(
+        default=10.0, gt=0, le=100, description="throttled requests over invocations"
+    )
+    p99_latency_ms: int = Field(default=15000, ge=1, description="p99 of router latency")
+    output_tokens_factor: float = Field(
+        default=2.0,
+        gt=1,
+        description="alarm when average output tokens per request exceed this factor "
+        "of baseline_output_tokens",
+    )
+    baseline_output_tokens: int | None = Field(
+        default=None, ge=1, description="declared output tokens per request; no cost alarm if unset"
+    )
+    period_seconds: Literal[10, 30, 60] = Field(
+        default=10, description="alarm period; 10 and 30 use high-resolution metrics"
+    )
+    evaluation_periods: int = Field(
+        default=3, ge=1, le=30, description="periods each alarm looks back over"
+    )
+    datapoints_to_alarm: int = Field(
+        default=2, ge=1, le=30, description="breaching periods among them that raise the alarm"
+    )
+
+    @model_validator(mode="after")
+    def _datapoints_fit(self) -> AlarmThresholds:
+        if self.datapoints_to_alarm > self.evaluation_periods:
+            raise ValueError(
+                f"datapoints_to_alarm ({self.datapoints_to_alarm}) must not exceed "
+                f"evaluation_periods ({self.evaluation_periods})"
+            )
+        return self
+
+
+class CanaryAnalysis(StrictModel):
+    """The AfterAllowTraffic comparison of the new version with the previous one."""
+
+    min_samples: int = Field(
+        default=20, ge=1, description="requests the new version must serve during the rollout"
+    )
+    error_rate_tolerance_percent: float = Field(
+        default=2.0, ge=0, le=100, description="percentage points worse than baseline allowed"
+    )
+    latency_tolerance_percent: float = Field(
+        default=25.0, ge=0, description="p99 latency may be this much worse than baseline"
+    )
+
+
+class Evaluation(StrictModel):
+    """Golden prompts run by the BeforeAllowTraffic gate."""
+
+    golden_prompts: str = Field(min_length=1, description="JSONL file, relative to lifecycle.yaml")
+    pass_rate: float = Field(default=1.0, gt=0, le=1, description="share of prompts that must pass")
+
+
+class InferenceConfig(StrictModel):
+    """Inference settings a version fixes. Embedding families use dimensions/normalize."""
+
+    max_tokens: int | None = Field(
+        default=None, ge=1, le=200000, description="chat: most tokens to generate; unset: model's"
+    )
+    temperature: float | None = Field(default=None, ge=0, le=1, description="chat: 0 to 1")
+    top_p: float | None = Field(default=None, ge=0, le=1, description="chat: 0 to 1")
+    stop_sequences: tuple[Annotated[str, StringConstraints(min_length=1)], ...] = Field(
+        default=(), description="chat: sequences that end generation"
+    )
+    dimensions: Literal[256, 384, 512, 1024] | None = Field(
+        default=None, description="embedding: vector length (Titan Text Embeddings v2)"
+    )
+    normalize: bool | None = Field(default=None, description="embedding: unit-length vectors")
+
+
+class Guardrail(StrictModel):
+    """A Bedrock guardrail applied to every request of a version."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{12}$")] = Field(
+        description="guardrail id"
+    )
+    version: Annotated[str, StringConstraints(pattern=r"^([1-9][0-9]{0,7}|DRAFT)$")] = Field(
+        description="a published version number (or DRAFT, not for production)"
+    )
+
+
+class Target(StrictModel):
+    """Where a version's requests go. Exactly one kind of target is set."""
+
+    foundation_model: ModelId | None = Field(
+        default=None, description="on-demand foundation model id"
+    )
+    inference_profile: InferenceProfileId | None = Field(
+        default=None, description="system-defined (cross-region) inference profile id"
+    )
+    application_inference_profile: Arn | None = Field(
+        default=None, description="application inference profile ARN"
+    )
+    provisioned_throughput: ThroughputName | None = Field(
+        default=None, description="name of a throughput declared under provisioned_throughputs"
+    )
+    custom_model_deployment: Arn | None = Field(
+        default=None, description="custom model deployment ARN"
+    )
+    model: ModelId | None = Field(
+        default=None,
+        description="foundation model behind an application inference profile or custom "
+        "deployment (for IAM and lifecycle checks)",
+    )
+    destination_regions: tuple[AwsRegion, ...] | None = Field(
+        default=None,
+        description="regions a cross-region profile routes to; default from its prefix",
+    )
+
+    KINDS: ClassVar[tuple[str, ...]] = (
+        "foundation_model",
+        "inference_profile",
+        "application_inference_profile",
+        "provisioned_throughput",
+        "custom_model_deployment",
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Target:
+        chosen = [k for k in self.KINDS if getattr(self, k) is not None]
+        if len(chosen) != 1:
+            raise ValueError(
+                f"exactly one of {', '.join(self.KINDS)} must be set, got "
+                + (", ".join(chosen) if chosen else "none")
+            )
+        if self.application_inference_profile is not None and not re.search(
+            r":application-inference-profile/", self.application_inference_profile
+        ):
+            raise ValueError(
+                "application_inference_profile must be an application-inference-profile ARN"
+            )
+        if self.custom_model_deployment is not None and not re.search(
+            r":custom-model-deployment/", self.custom_model_deployment
+        ):
+            raise ValueError("custom_model_deployment must be a custom-model-deployment ARN")
+        if self.destination_regions is not None and self.kind not in (
+            "inference_profile",
+            "application_inference_profile",
+        ):
+            raise ValueError("destination_regions applies to inference profiles only")
+        if self.model is not None and self.kind not in (
+            "application_inference_profile",
+            "custom_model_deployment",
+        ):
+            raise ValueError(
+                "model applies to application inference profiles and custom deployments only"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        """Which target kind is set (one of ``KINDS``)."""
+        return next(k for k in self.KINDS if getattr(self, k) is not None)
+
+    @property
+    def value(self) -> str:
+        """The id, ARN or name of the target."""
+        return str(getattr(self, self.kind))
+
+
+class VersionLifecycle(StrictModel):
+    """The project's lifecycle state of a version. Default: active."""
+
+    state: LifecycleState = Field(
+        default=LifecycleState.ACTIVE, description="active, deprecated or retired"
+    )
+    sunset: dt.date | None = Field(
+        default=None, description="deprecated: the date after which no alias may use it"
+    )
+    replacement: VersionLabel | None = Field(
+        default=None, description="deprecated: the version callers should move to"
+    )
+
+    @model_validator(mode="after")
+    def _deprecation_complete(self) -> VersionLifecycle:
+        if self.state is LifecycleState.DEPRECATED:
+            missing = [n for n in ("sunset", "replacement") if getattr(self, n) is None]
+            if missing:
+                raise ValueError(f"a deprecated version needs {' and '.join(missing)}")
+        elif self.state is LifecycleState.ACTIVE and (
+            self.sunset is not None or self.replacement is not None
+        ):
+            raise ValueError("sunset and replacement apply to deprecated versions only")
+        return self
+
+
+class VersionSpec(StrictModel):
+    """An immutable version: target plus inference settings (lifecycle is not content)."""
+
+    target: Target = Field(description="where requests go")
+    inference: InferenceConfig = Field(
+        default=InferenceConfig(), description="inference settings fixed by the version"
+    )
+    system_prompt: Annotated[str, StringConstraints(min_length=1, max_length=20000)] | None = Field(
+        default=None, description="chat: system prompt sent with every request"
+    )
+    guardrail: Guardrail | None = Field(
+        default=None, description="chat: guardrail applied to every request"
+    )
+    lifecycle: VersionLifecycle = Field(
+        default=VersionLifecycle(), description="lifecycle state (not part of the content)"
+    )
+    description: str | None = Field(default=None, description="free text (not content)")
+
+    # Fields that are not part of the version's content hash.
+    NON_CONTENT: ClassVar[tuple[str, ...]] = ("lifecycle", "description")
