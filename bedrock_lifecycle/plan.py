@@ -52,12 +52,14 @@ def _alias_change(alias: ResolvedAlias, before: str | None) -> str:
 
 
 def _grant_key(file: LifecycleFile, fam_name: str, label: str) -> tuple[str, str, str | None]:
+    """What a version adds to the grants: its target, and its guardrail's id (IAM's
+    guardrail ARN names no guardrail version)."""
     version = file.families[fam_name].versions[label]
     guardrail = version.guardrail
     return (
         version.target.kind,
         version.target.value,
-        f"{guardrail.id}:{guardrail.version}" if guardrail is not None else None,
+        guardrail.id if guardrail is not None else None,
     )
 
 

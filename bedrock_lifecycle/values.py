@@ -150,6 +150,13 @@ class AlarmThresholds(StrictModel):
     error_rate_percent: float = Field(
         default=5.0, gt=0, le=100, description="server errors + throttles over invocations"
     )
+    alias_error_rate_percent: float | None = Field(
+        default=None,
+        gt=0,
+        le=100,
+        description="the same rate across every version the alias serves (the one still "
+        "serving too); default: error_rate_percent",
+    )
     throttle_rate_percent: float = Field(
         default=10.0, gt=0, le=100, description="throttled requests over invocations"
     )

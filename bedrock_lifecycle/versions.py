@@ -342,3 +342,67 @@ class ModelVersion:
             invoke_arns=_unique(arns),
             guardrail_arn=guardrail_arn,
         )
+
+
+# IAM's limit of one managed policy document: 6,144 characters, whitespace not counted.
+MANAGED_POLICY_LIMIT = 6144
+# The longest partition, region and account an ARN can have here: the size is a bound.
+_WIDEST = {"partition": "aws-us-gov", "region": "ap-southeast-4", "account": "123456789012"}
+
+
+def grants_document_size(versions: tuple[ModelVersion, ...] | list[ModelVersion]) -> int:
+    """Characters of the grants policy of a router that may call ``versions``, at most.
+
+    Measured with the widest partition, region and account, and a provisioned
+    model ARN in place of a throughput's token, so that the bound holds wherever
+    the stack deploys.
+    """
+    invoke: dict[str, None] = {}
+    guardrails: dict[str, None] = {}
+    for version in versions:
+        probe = version
+        if version.provisioned_model_arn is not None:
+            probe = ModelVersion(
+                family=version.family,
+                label=version.label,
+                spec=version.spec,
+                kind=version.kind,
+                provisioned_model_arn=(
+                    f"arn:{_WIDEST['partition']}:bedrock:{_WIDEST['region']}:"
+                    f"{_WIDEST['account']}:provisioned-model/{'x' * 12}"
+                ),
+            )
+        target = probe.resolve(**_WIDEST)
+        invoke.update(dict.fromkeys(target.invoke_arns))
+        if target.guardrail_arn is not None:
+            guardrails[target.guardrail_arn] = None
+    statements: list[dict[str, object]] = [
+        {
+            "Sid": "InvokeTheFamilysVersions",
+            "Effect": "Allow",
+            "Action": "bedrock:InvokeModel",
+            "Resource": list(invoke),
+        }
+    ]
+    if guardrails:
+        statements.append(
+            {
+                "Sid": "ApplyTheFamilysGuardrails",
+                "Effect": "Allow",
+                "Action": "bedrock:ApplyGuardrail",
+                "Resource": list(guardrails),
+            }
+        )
+    document = {"Version": "2012-10-17", "Statement": statements}
+    return len(json.dumps(document, separators=(",", ":")))
+
+
+def check_grants_size(name: str, versions: tuple[ModelVersion, ...] | list[ModelVersion]) -> None:
+    """Raise ValueError when the grants of router ``name`` cannot fit one managed policy."""
+    size = grants_document_size(versions)
+    if size > MANAGED_POLICY_LIMIT:
+        raise ValueError(
+            f"the Bedrock grants of {name} need {size} characters, more than the "
+            f"{MANAGED_POLICY_LIMIT} of one IAM managed policy ({len(versions)} servable "
+            "versions of its family); retire the versions no alias needs any more"
+        )

@@ -150,8 +150,14 @@ def test_plan_names_grants_by_target_not_by_label(tmp_path, capsys):
     lines = [line for line in capsys.readouterr().out.splitlines() if "grants" in line]
     assert lines[0] == (
         "dev: summarizer routers' Bedrock grants widen to "
-        "v4 (us.anthropic.claude-haiku-4-5-20251001-v1:0, guardrail abcdefghij12:3)"
+        "v4 (us.anthropic.claude-haiku-4-5-20251001-v1:0, guardrail abcdefghij12)"
     )
+    # Another version of the same guardrail: the same ARN, nothing widens.
+    base.write_text(yaml.safe_dump(data, sort_keys=False))
+    versions["v5"] = {**versions["v2"], "guardrail": {"id": "abcdefghij12", "version": "4"}}
+    head.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["plan", str(head), "--base", str(base), "--no-lock", "--today", TODAY]) == 0
+    assert not [line for line in capsys.readouterr().out.splitlines() if "grants" in line]
 
 
 def test_plan_reads_an_empty_alias_environment_list_of_the_base_as_none(tmp_path, capsys):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from ..versions import MANAGED_POLICY_LIMIT, ModelVersion, grants_document_size
 from .problems import Problem, show
 from .rollouts import check_golden_prompts, check_rollout_policies
 from .schema import (
@@ -313,6 +314,48 @@ def check_stack_size(file: LifecycleFile, base: Path) -> Iterator[Problem]:
             )
 
 
+# Stands in for a throughput's ARN (a token at synth) when the grants are measured.
+_PROVISIONED_PLACEHOLDER = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/placeholder1"
+
+
+def check_grants_size(file: LifecycleFile, base: Path) -> Iterator[Problem]:
+    """Each family's grants (every servable version, per environment) fit one IAM policy."""
+    for fam_name, family in file.families.items():
+        worst: tuple[int, str, int] | None = None
+        for env in file.environments:
+            if not any(env in alias_environments(file, family, a) for a in family.aliases):
+                continue
+            labels = granted_versions(file, fam_name, env)
+            try:
+                versions = [
+                    ModelVersion.from_spec(
+                        fam_name,
+                        label,
+                        family.versions[label],
+                        kind=family.kind,
+                        provisioned_model_arn=(
+                            _PROVISIONED_PLACEHOLDER
+                            if family.versions[label].target.provisioned_throughput
+                            else None
+                        ),
+                    )
+                    for label in labels
+                ]
+            except ValueError:
+                continue  # a version that cannot be served: its own check reports it
+            size = grants_document_size(versions)
+            if worst is None or size > worst[0]:
+                worst = (size, env, len(versions))
+        if worst is not None and worst[0] > MANAGED_POLICY_LIMIT:
+            size, env, count = worst
+            yield Problem(
+                ("families", fam_name, "versions"),
+                f"the Bedrock grants of the {fam_name} routers in {env} need {size} characters, "
+                f"more than the {MANAGED_POLICY_LIMIT} of one IAM managed policy ({count} "
+                "servable versions); retire the versions no alias needs any more",
+            )
+
+
 def merged_alarms(env: AlarmThresholds, alias: AlarmThresholds | None) -> AlarmThresholds:
     """The environment's thresholds with the alias's explicitly set keys on top."""
     if alias is None:
@@ -331,6 +374,7 @@ CHECKS: tuple[Check, ...] = (
     check_alarm_overrides,
     check_logging_owner,
     check_stack_size,
+    check_grants_size,
     check_rollout_policies,
     check_golden_prompts,
 )

@@ -25,7 +25,7 @@ from constructs import Construct
 
 from ..nag import acknowledge, declare_governance
 from ..values import FamilyKind, InferenceOverride
-from ..versions import ModelVersion, ResolvedTarget
+from ..versions import ModelVersion, ResolvedTarget, check_grants_size
 from .function import DEFAULT_LOG_RETENTION, LifecycleFunction
 
 # The router's contract (bedrock_lifecycle/lambdas/router/app.py). CDK code
@@ -238,11 +238,10 @@ class ModelAlias(Construct):
     :param description: shown on the function. Default: names alias and version.
     :param standby_versions: other versions of the same family that the alias may
         be shifted from or rolled back to. The router's role may call their
-        targets and guardrails too, because the version still serving during a
-        rollout and after a rollback runs under the same role as the new one
-        (docs/rollouts.md, "The grant rule"). Default: none, which is right only
-        for an alias that never moves: a move would then cut the version still
-        serving off its model for the whole rollout.
+        targets and guardrails too, so that moving between them changes no
+        permission (docs/rollouts.md, "The grant rule"). Default: none: every move
+        then writes a new grants policy, created seconds before the evaluation
+        gate calls the new version (the old one stays until the deploy succeeded).
     :param requires_evaluation_gate: a rollout of this alias must run the evaluation
         gate first; the project's cdk-nag rule ``ProdEvaluationGate`` refuses one that
         does not. A stack's own requirement (``declare_governance``) applies as well.
@@ -254,8 +253,9 @@ class ModelAlias(Construct):
     ``target`` (resolved model id and ARNs), ``parameter``, ``qualified_name``
     (``family/alias``), ``alias_name``, ``environment_name``, ``standby_versions``,
     ``granted_targets`` (the resolved targets of the current and standby versions,
-    current first: what the role may call), ``grants`` (the ``iam.Policy`` holding them,
-    construct id ``Grants<digest of its content>``: a change of grants is a new policy).
+    current first: what the role may call), ``grants`` (the ``iam.ManagedPolicy`` holding
+    them, construct id ``Grants<digest of its content>``: a change of grants is a new
+    policy).
     """
 
     def __init__(
@@ -342,7 +342,10 @@ class ModelAlias(Construct):
         if model_version.purchase_key is not None:
             # A replaced throughput keeps its logical id, so the template shows no change
             # of ARN: publish a new Lambda version (and CodeDeploy shifts to it) anyway.
-            self.function.invalidate_version_based_on(model_version.purchase_key)
+            # Resolved first: the key may hold tokens (units from a parameter, an import).
+            self.function.invalidate_version_based_on(
+                json.dumps(stack.resolve(model_version.purchase_key), sort_keys=True)
+            )
         self.version: lambda_.Version = self.function.current_version
         self.alias = lambda_.Alias(
             self,
@@ -397,8 +400,8 @@ class ModelAlias(Construct):
 
     # -- grants ------------------------------------------------------------
 
-    def _grants(self, stack: cdk.Stack) -> iam.Policy:
-        """The role's Bedrock permissions, in a policy named by the digest of its content.
+    def _grants(self, stack: cdk.Stack) -> iam.ManagedPolicy:
+        """The role's Bedrock permissions, in a managed policy named by the digest of its content.
 
         Why a new policy per content instead of an update in place: CloudFormation
         creates the new one before the alias moves and deletes the old one only in
@@ -406,12 +409,15 @@ class ModelAlias(Construct):
         when the deploy fails, deletes the new one only after the rollback has put
         every alias back. So at every moment of a rollout and of its rollback, the
         union of both grant sets is live, including for a version retired or a
-        throughput replaced in the same change.
+        throughput replaced in the same change. A customer-managed policy, not an
+        inline one: old and new are attached side by side during a deploy, and
+        inline policies share one 10,240-character budget per role.
         """
         invoke_arns = _unique(a for t in self.granted_targets for a in t.invoke_arns)
         guardrail_arns = _unique(
             t.guardrail_arn for t in self.granted_targets if t.guardrail_arn is not None
         )
+        check_grants_size(self.qualified_name, (self.model_version, *self.standby_versions))
         purchases = [
             v.purchase_key
             for v in (self.model_version, *self.standby_versions)
@@ -440,18 +446,13 @@ class ModelAlias(Construct):
                     resources=list(guardrail_arns),
                 )
             )
-        grants = iam.Policy(
-            self, f"{GRANTS_ID}{digest}", statements=statements, roles=[self.router.role]
+        return iam.ManagedPolicy(
+            self,
+            f"{GRANTS_ID}{digest}",
+            description=f"{self.qualified_name} in {self.environment_name}: Bedrock grants",
+            statements=statements,
+            roles=[self.router.role],
         )
-        for finding in ("NIST.800.53.R5-IAMNoInlinePolicy", "HIPAA.Security-IAMNoInlinePolicy"):
-            acknowledge(
-                grants,
-                finding,
-                "the router's grants belong to its one role and are deleted with it; a new "
-                "policy per content keeps the version still serving its model during a rollout "
-                "and its rollback (docs/rollouts.md)",
-            )
-        return grants
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` invoke the alias ``live`` (``lambda:InvokeFunction`` on its ARN)."""

@@ -1,9 +1,8 @@
 """RegressionAlarms: the CloudWatch alarms that roll a rollout back.
 
-Every alarm but one watches the NEW version only: the router's metrics carry
-the model version id in their ``Version`` dimension, and the Lambda errors
-alarm uses Lambda's ``ExecutedVersion`` dimension of the alias. The one,
-``AliasErrorRate``, watches every version the alias serves: during a canary
+The router alarms watch the NEW version only (the router's metrics carry the
+model version id in their ``Version`` dimension), except ``AliasErrorRate``;
+it and ``LambdaErrors`` watch every version the alias serves: during a canary
 the version still serving most callers must stay healthy too. The alarms are
 built from the alias's metric factories (``ModelAlias.metric_*``,
 ``Alias.metric_errors``), never from the deployment group, so that the
@@ -63,12 +62,13 @@ class RegressionAlarms(Construct):
     - ``OutputTokens``: router OutputTokens, Average (tokens per answered request),
       above ``output_tokens_factor`` x ``baseline_output_tokens``; only when the
       baseline is declared (a cost regression).
-    - ``LambdaErrors``: AWS/Lambda Errors of the alias with ``ExecutedVersion`` = the
-      new Lambda version, Sum >= 1 (a router crash or timeout, not a model error).
-    - ``AliasErrorRate``: the same error rate as ``ErrorRate`` across every version
-      the alias serves (the router's alias-wide metrics), so that a rollout during
-      which the version still serving most callers fails stops and rolls back;
-      with ``watch_all_versions``.
+    - ``LambdaErrors``: AWS/Lambda Errors of the alias (``Resource`` = function:alias),
+      every version behind it, Sum >= 1 (a router crash or timeout, not a model error).
+    - ``AliasErrorRate``: the error rate of ``ErrorRate`` across every version the
+      alias serves (the router's alias-wide metrics), above
+      ``alias_error_rate_percent`` (default: ``error_rate_percent``), so that a
+      rollout during which the version still serving most callers fails stops and
+      rolls back; with ``watch_all_versions``.
 
     The router alarms use ``period_seconds`` (10 and 30 s read the router's
     high-resolution EMF metrics); Lambda's own metrics exist per minute, so
@@ -197,6 +197,8 @@ class RegressionAlarms(Construct):
                 f"declared baseline of {t.baseline_output_tokens}): a cost regression",
             )
         function_name = model_alias.function.function_name
+        # Every version behind the alias (no ExecutedVersion): a crash of the version
+        # still serving during a canary stops the rollout as one of the new version does.
         self.lambda_errors = alarm(
             "LambdaErrors",
             model_alias.alias.metric_errors(
@@ -205,15 +207,20 @@ class RegressionAlarms(Construct):
                 dimensions_map={
                     "FunctionName": function_name,
                     "Resource": f"{function_name}:{model_alias.alias.alias_name}",
-                    "ExecutedVersion": model_alias.version.version,
                 },
             ),
             1,
             "router invocations that failed in Lambda (a crash or timeout, not a model error)",
             cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            whose="on any version the alias serves",
         )
         self.alias_error_rate: cloudwatch.Alarm | None = None
         if watch_all_versions:
+            wide_limit = (
+                t.alias_error_rate_percent
+                if t.alias_error_rate_percent is not None
+                else t.error_rate_percent
+            )
             wide = {
                 name: model_alias.metric_all_versions(name, period=period, statistic="Sum")
                 for name in ("Invocations", "ServerErrors", "Throttles")
@@ -230,8 +237,8 @@ class RegressionAlarms(Construct):
                     period=period,
                     label="error rate of all versions (%)",
                 ),
-                t.error_rate_percent,
-                f"server errors and throttles above {t.error_rate_percent:g} % of requests",
+                wide_limit,
+                f"server errors and throttles above {wide_limit:g} % of requests",
                 whose="across every version the alias serves (the one still serving too)",
             )
         self.alarms: tuple[cloudwatch.Alarm, ...] = tuple(alarms)

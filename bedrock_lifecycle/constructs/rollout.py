@@ -199,7 +199,11 @@ class AliasRollout(Construct):
         # The group (with its alarms) must be in place before CloudFormation
         # updates the alias, which is what starts a deployment.
         model_alias.alias.node.add_dependency(self.deployment_group)
-        if role is None:
+        if role is not None:
+            # A role shared by several groups is not below this group: its policy (which
+            # lets CodeDeploy invoke the hooks) must exist before the alias moves too.
+            model_alias.alias.node.add_dependency(role)
+        else:
             acknowledge_codedeploy_role(self.deployment_group)
 
     @property

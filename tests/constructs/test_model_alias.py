@@ -150,18 +150,16 @@ def function_id(stack, alias: ModelAlias) -> str:
 
 
 def policy_statements(template: Template, stack: cdk.Stack, alias: ModelAlias) -> list[dict]:
-    """Every statement of every policy of the router's role: its default policy (logs,
-    X-Ray) and its Bedrock grants."""
+    """Every statement of every policy of the router's role: its Bedrock grants (a
+    managed policy) first, then its default policy (logs, X-Ray)."""
     role_id = lid(stack, alias.router.role)
-    policies = template.find_resources(
-        "AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role_id}]}}
-    )
-    assert len(policies) == 2
-    grants_id = lid(stack, alias.grants)
-    assert grants_id in policies
+    attached = {"Properties": {"Roles": [{"Ref": role_id}]}}
+    grants = template.find_resources("AWS::IAM::ManagedPolicy", attached)
+    inline = template.find_resources("AWS::IAM::Policy", attached)
+    assert list(grants) == [lid(stack, alias.grants)] and len(inline) == 1
     statements = []
-    for policy_id in sorted(policies, key=lambda k: k != grants_id):
-        statements += policies[policy_id]["Properties"]["PolicyDocument"]["Statement"]
+    for policy in (*grants.values(), *inline.values()):
+        statements += policy["Properties"]["PolicyDocument"]["Statement"]
     return statements
 
 
@@ -245,8 +243,10 @@ def test_bedrock_grants_have_a_policy_of_their_own_named_by_their_content(built)
         "bedrock:InvokeModel",
         "bedrock:ApplyGuardrail",
     }
-    # Its name follows its logical id: never the name of the policy it replaces.
-    assert resources[grants_id]["Properties"]["PolicyName"] == grants_id
+    # A managed policy without a name of its own: CloudFormation names each one anew, so a
+    # new one never takes the name of the one it replaces.
+    assert resources[grants_id]["Type"] == "AWS::IAM::ManagedPolicy"
+    assert "ManagedPolicyName" not in resources[grants_id]["Properties"]
     # Widened before the alias moves, and before the default policy drops old grants.
     assert grants_id in resources[lid(stack, alias.alias)]["DependsOn"]
     default = alias.router.role.node.find_child("DefaultPolicy")
@@ -700,7 +700,7 @@ ENVIRONMENTS = ("dev", "staging", "prod")
 
 def _statements(template_json: dict):
     for logical, resource in template_json["Resources"].items():
-        if resource["Type"] == "AWS::IAM::Policy":
+        if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
             for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
                 yield logical, statement
 
@@ -902,3 +902,71 @@ def test_shipped_routers_send_metadata_and_model_ids_bedrock_accepts(synthesized
     standin.reset()
     assert "summarizer/pinned-v1" in checked or environment == "dev", checked
     assert len(checked) == len(synthesized.config.aliases_for(environment))
+
+
+# -- the grants must fit one IAM managed policy, at validate time and at synth -------------
+
+
+def _many_versions(count: int) -> dict:
+    return {
+        f"v{i}": {"target": {"inference_profile": f"us.anthropic.model-number-{i:02d}-v1:0"}}
+        for i in range(count)
+    }
+
+
+def test_grants_larger_than_one_managed_policy_are_refused_by_validate_and_synth(tmp_path):
+    import yaml
+
+    from bedrock_lifecycle.config import ConfigError, load_lifecycle
+    from bedrock_lifecycle.versions import MANAGED_POLICY_LIMIT, grants_document_size
+
+    body = {
+        "schema_version": 1,
+        "environments": {"prod": {"account": ACCOUNT, "region": REGION}},
+        "families": {
+            "wide": {"versions": _many_versions(12), "aliases": {"live": {"version": "v0"}}}
+        },
+    }
+    path = tmp_path / "lifecycle.yaml"
+    path.write_text(yaml.safe_dump(body))
+    with pytest.raises(ConfigError) as refused:
+        load_lifecycle(path, check_lock_file=False)
+    (line,) = refused.value.lines()
+    assert line.startswith(f"{path}: families.wide.versions: the Bedrock grants of the wide ")
+    assert f"more than the {MANAGED_POLICY_LIMIT} of one IAM managed policy (12 servable" in line
+
+    versions = [
+        ModelVersion.from_spec("wide", label, VersionSpec.model_validate(spec))
+        for label, spec in _many_versions(12).items()
+    ]
+    assert grants_document_size(versions) > MANAGED_POLICY_LIMIT
+    assert grants_document_size(versions[:8]) <= MANAGED_POLICY_LIMIT
+    stack = cdk.Stack(cdk.App(), "Wide", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    with pytest.raises(ValueError, match=r"^the Bedrock grants of wide/live need \d+ characters"):
+        ModelAlias(
+            stack,
+            "Alias",
+            model_version=versions[0],
+            standby_versions=versions[1:],
+            alias_name="live",
+            environment="prod",
+        )
+
+
+def test_a_purchase_key_with_tokens_still_makes_a_version_per_purchase():
+    """Units from a parameter or an imported ARN: the key is mixed in resolved."""
+    stack = cdk.Stack(cdk.App(), "Tokens", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    arn = cdk.Fn.import_value("SharedThroughputArn")
+    spec = VersionSpec(target={"provisioned_throughput": "shared"})
+    ids = []
+    for units in ("1", cdk.Fn.import_value("Units")):
+        version = ModelVersion.from_spec(
+            "answers", "v1", spec, provisioned_model_arn=arn, purchase_key=f"{arn}:{units}"
+        )
+        alias = ModelAlias(
+            stack, f"Alias{len(ids)}", model_version=version, alias_name="live", environment="dev"
+        )
+        ids.append(alias.version.node.id)
+    assert all(i.startswith("CurrentVersion") for i in ids)
+    versions = Template.from_stack(stack).find_resources("AWS::Lambda::Version")
+    assert len(versions) == 2  # synthesizes; each alias published its own version

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 
+import aws_cdk as cdk
 import pytest
+from aws_cdk.assertions import Template
 
 from tests.constructs.rollout_fixtures import rollout_app_once
 from tests.support.bedrock_standin import converse_reply, error_reply, shared_standin
@@ -191,21 +193,20 @@ def test_error_and_throttle_rates_are_percentages_of_invocations(built, resource
         assert props["ComparisonOperator"] == "GreaterThanThreshold"
 
 
-def test_lambda_errors_alarm_watches_the_new_version_of_the_alias(built, resources):
+def test_lambda_errors_alarm_watches_every_version_behind_the_alias(built, resources):
+    """A crash of the version still serving during a canary stops the rollout too."""
     stack = built.stacks[STACK]
     alias = built.aliases[STACK][ALIAS]
     alarm = built.rollouts[STACK].rollouts[ALIAS].regression_alarms.lambda_errors
     props = resources[logical(built, alarm)]["Properties"]
     function_name = stack.resolve(alias.function.function_name)
-    # The version the alias points at, as the template says (see test_rollout.version_ref).
-    alias_version = resources[logical(built, alias.alias)]["Properties"]["FunctionVersion"]
     assert (props["Namespace"], props["MetricName"], props["Statistic"]) == (
         "AWS/Lambda",
         "Errors",
         "Sum",
     )
+    # No ExecutedVersion: Lambda's per-alias metric counts every version it routes to.
     assert props["Dimensions"] == [
-        {"Name": "ExecutedVersion", "Value": alias_version},
         {"Name": "FunctionName", "Value": function_name},
         {"Name": "Resource", "Value": {"Fn::Join": ["", [function_name, ":live"]]}},
     ]
@@ -214,6 +215,27 @@ def test_lambda_errors_alarm_watches_the_new_version_of_the_alias(built, resourc
         1,
         "GreaterThanOrEqualToThreshold",
     )
+
+
+def test_the_alias_wide_error_rate_has_a_threshold_of_its_own(shipped_config, tmp_path):
+    from bedrock_lifecycle.constructs.regression_alarms import RegressionAlarms
+    from bedrock_lifecycle.values import AlarmThresholds
+    from tests.constructs.test_rollout import first_staging_alias
+
+    stack = cdk.Stack(cdk.App(outdir=str(tmp_path)), "Wide")
+    alias = first_staging_alias(shipped_config, stack)
+    alarms = RegressionAlarms(
+        stack,
+        "Alarms",
+        model_alias=alias,
+        thresholds=AlarmThresholds(error_rate_percent=2, alias_error_rate_percent=20),
+    )
+    template = Template.from_stack(stack).to_json()["Resources"]
+    threshold = {
+        name: template[stack.resolve(a.node.default_child.logical_id)]["Properties"]["Threshold"]
+        for name, a in (("version", alarms.error_rate), ("alias", alarms.alias_error_rate))
+    }
+    assert threshold == {"version": 2, "alias": 20}
 
 
 def test_alarms_do_not_reference_the_deployment_group(built, resources):

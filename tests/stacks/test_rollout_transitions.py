@@ -126,7 +126,12 @@ def synth(tmp_path_factory):
     folder = str(tmp_path_factory.mktemp("transitions"))
 
     def run(data: dict[str, Any], environment: str = "prod") -> dict[str, Any]:
-        variant = (id(semantic.granted_versions), model_alias_module.GRANTS_DIGEST_LENGTH)
+        # What a test took away, by name: a cached template of another variant is never reused.
+        variant = (
+            getattr(semantic.granted_versions, "__name__", "?"),
+            getattr(semantic.granted_versions, "__module__", "?"),
+            model_alias_module.GRANTS_DIGEST_LENGTH,
+        )
         text = yaml.safe_dump(data, sort_keys=False)
         return json.loads(_synth(text, environment, folder, variant))
 
@@ -241,7 +246,8 @@ def test_the_shipped_v2_to_v3_move_keeps_the_old_versions_access(synth):
     policy = next(
         resource["Properties"]["PolicyDocument"]["Statement"]
         for lid, resource in head["Resources"].items()
-        if resource["Type"] == "AWS::IAM::Policy" and lid.startswith("AliasesSummarizerLiveGrants")
+        if resource["Type"] == "AWS::IAM::ManagedPolicy"
+        and lid.startswith("AliasesSummarizerLiveGrants")
     )
     (invoke,) = [s for s in policy if s.get("Sid") == "InvokeTheFamilysVersions"]
     resources = set(invoke["Resource"])
@@ -261,6 +267,11 @@ def test_the_shipped_v2_to_v3_move_and_its_rollbacks_keep_every_serving_version_
     assert_safe(simulate(base, head, environment))
 
 
+def only_the_served_version(file, family, environment) -> tuple:
+    """The grant rule taken away: no standby version (monkeypatched in)."""
+    return ()
+
+
 def _v2_to_v3(synth) -> Simulator:
     base = synth(shipped())
     head = synth(positions(with_v3(shipped()), "v3", "v1", "v1-pt"))
@@ -272,7 +283,7 @@ HAIKU_PROFILE_ARN = f"arn:aws:bedrock:us-east-1:222222222222:inference-profile/{
 
 def test_with_the_grant_rule_reverted_the_v2_to_v3_move_is_an_outage(synth, monkeypatch):
     """Today's main: only the version served is granted, in a policy updated in place."""
-    monkeypatch.setattr(semantic, "granted_versions", lambda file, family, env: ())
+    monkeypatch.setattr(semantic, "granted_versions", only_the_served_version)
     monkeypatch.setattr(model_alias_module, "GRANTS_DIGEST_LENGTH", 0)
     violations = _v2_to_v3(synth).violations
     cut_off = [v for v in violations if HAIKU_PROFILE_ARN in v.problem and v.weight > 0]
@@ -308,7 +319,7 @@ def test_grants_updated_in_place_cut_off_a_new_version_while_another_alias_rolls
 
 def test_new_grant_policies_alone_keep_the_old_version_served(synth, monkeypatch):
     """Without the family rule, the old policy's life until the clean-up still covers it."""
-    monkeypatch.setattr(semantic, "granted_versions", lambda file, family, env: ())
+    monkeypatch.setattr(semantic, "granted_versions", only_the_served_version)
     assert_safe(_v2_to_v3(synth))
 
 
@@ -337,7 +348,7 @@ def _as_main_wrote_it(template: dict) -> dict:
 
 
 def test_the_first_deploy_after_upgrading_moves_grants_without_a_gap(synth, monkeypatch):
-    monkeypatch.setattr(semantic, "granted_versions", lambda file, family, env: ())
+    monkeypatch.setattr(semantic, "granted_versions", only_the_served_version)
     base = _as_main_wrote_it(synth(shipped()))
     monkeypatch.undo()
     head = synth(positions(with_v3(shipped()), "v3", "v1", "v1-pt"))
@@ -420,3 +431,23 @@ def test_replacing_the_throughput_a_version_serves_is_a_rollout(synth):
     assert any(
         step.startswith("CodeDeploy shifts AliasesAssistantLive") for step in simulator.trace
     )
+
+
+def test_codedeploy_may_invoke_the_hooks_only_once_the_alias_waited_for_its_policy(synth):
+    """The shared CodeDeploy role's policy changes in this deploy: the alias must wait for it."""
+    head = synth(positions(with_v3(shipped()), "v3", "v1", "v1-pt"))
+    resources = head["Resources"]
+    policy = next(k for k in resources if k.startswith("RolloutsDeploymentRoleDefaultPolicy"))
+    base = copy.deepcopy(synth(shipped()))
+    base["Resources"][policy]["Properties"]["PolicyDocument"]["Statement"] = []
+    assert_safe(simulate(base, head))  # every alias depends on the role and its policy
+
+    unordered = copy.deepcopy(head)
+    for resource in unordered["Resources"].values():
+        if resource["Type"] == "AWS::Lambda::Alias":
+            resource["DependsOn"] = [d for d in resource["DependsOn"] if d != policy]
+    violations = simulate(base, unordered).violations
+    assert violations and all(
+        "CodeDeploy may not lambda:InvokeFunction" in v.problem for v in violations
+    )
+    assert {v.step.split(" (")[-1] for v in violations} >= {"BeforeAllowTrafficHook)"}

@@ -32,12 +32,21 @@ units, commitment or model change; ``Allow`` and ``Deny`` statements of the
 role's inline and attached customer policies, with ``*`` and ``?`` wildcards
 in actions and resources.
 
+At each shift it also checks the hooks: CodeDeploy's service role (the group's
+``ServiceRoleArn``) may invoke the BeforeAllowTraffic hook at the first step and
+the AfterAllowTraffic hook at the last, and the BeforeAllowTraffic hook (the
+evaluation gate) may invoke the new Lambda version by number. A rollback is
+replayed after each resource updated after the aliases, too.
+
 What it does not model: conditions (a statement with ``Condition`` is taken to
 grant nothing), ``NotAction`` / ``NotResource`` (ignored), AWS managed
 policies, permission boundaries, SCPs and resource policies; the models behind
 an application inference profile (only the profile's ARN is required); the
-parallelism of CloudFormation (aliases are shifted one after the other); and
-Bedrock or Lambda themselves: a call "may" happen when IAM allows it.
+parallelism of CloudFormation (aliases are shifted one after the other); how
+CloudFormation's rollback moves an alias that had completed its shift back
+(taken as one step, with no hooks); IAM's propagation delay (a policy counts
+from the step that creates it); and Bedrock or Lambda themselves: a call "may"
+happen when IAM allows it.
 """
 
 from __future__ import annotations
@@ -387,7 +396,19 @@ class Simulator:
 
     # -- checks --------------------------------------------------------------------
 
-    def _statements(self, world: _World, role_arn: str) -> list[dict[str, Any]] | None:
+    def _statements(
+        self, world: _World, role_arn: str, guaranteed: set[str] | None = None
+    ) -> list[dict[str, Any]] | None:
+        """The statements of the role's policies; with ``guaranteed``, only of the policies
+        (and the role) that are surely in place: listed there, or unchanged since the base."""
+
+        def counts(lid: str) -> bool:
+            return (
+                guaranteed is None
+                or lid in guaranteed
+                or world.props.get(lid) == self.initial.props.get(lid)
+            )
+
         role = next(
             (
                 lid
@@ -396,18 +417,32 @@ class Simulator:
             ),
             None,
         )
-        if role is None:
+        if role is None or not counts(role):
             return None
         name = self._ref(world, role)
         statements: list[dict[str, Any]] = []
         for policy in world.props[role].get("Policies") or []:
             statements += _listed(policy["PolicyDocument"]["Statement"])
         for lid, kind in world.types.items():
-            if kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and name in (
-                world.props[lid].get("Roles") or []
+            if (
+                kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+                and name in (world.props[lid].get("Roles") or [])
+                and counts(lid)
             ):
                 statements += _listed(world.props[lid]["PolicyDocument"]["Statement"])
         return statements
+
+    def _closure(self, lid: str) -> set[str]:
+        """What the head template makes ``lid`` wait for: its dependencies, transitively."""
+        deps = dependencies(self.head)
+        seen: set[str] = set()
+        todo = [lid]
+        while todo:
+            for dep in deps.get(todo.pop(), ()):
+                if dep not in seen:
+                    seen.add(dep)
+                    todo.append(dep)
+        return seen
 
     def needs(self, config: Mapping[str, Any]) -> list[tuple[str, str]]:
         """The calls a router with ``config`` makes, as (IAM action, resource ARN)."""
@@ -454,6 +489,66 @@ class Simulator:
                     self.violations.append(
                         Violation(step, f"{lid}", str(version.number), weight, problem)
                     )
+
+    def _function_arn_named(self, world: _World, name: str) -> str | None:
+        for lid, kind in world.types.items():
+            if kind == "AWS::Lambda::Function" and self._ref(world, lid) == name:
+                return self._getatt(world, lid, "Arn")
+        return None
+
+    def _check_hook(
+        self, world: _World, alias_lid: str, hook: str, new_version: str, step: str
+    ) -> None:
+        """CodeDeploy may invoke the hook, and the gate may invoke the new version."""
+        update = (self.head["Resources"][alias_lid].get("UpdatePolicy") or {}).get(
+            "CodeDeployLambdaAliasUpdate"
+        ) or {}
+        if hook not in update:
+            return
+        group_name = self.resolve(world, update["DeploymentGroupName"])
+        group = next(
+            world.props[lid]
+            for lid, kind in world.types.items()
+            if kind == "AWS::CodeDeploy::DeploymentGroup" and self._ref(world, lid) == group_name
+        )
+        hook_name = str(self.resolve(world, update[hook]))
+        hook_arn = self._function_arn_named(world, hook_name)
+        version = world.versions[new_version]
+        where = f"{step} ({hook})"
+        if hook_arn is None:
+            self.violations.append(
+                Violation(where, alias_lid, "hook", 0, f"hook {hook_name} does not exist")
+            )
+            return
+        # Only what the alias waits for is surely in place when CodeDeploy calls the hooks.
+        guaranteed = self._closure(alias_lid)
+        service_role = self._statements(world, str(group.get("ServiceRoleArn")), guaranteed)
+        if service_role is None or not allows(service_role, "lambda:InvokeFunction", hook_arn):
+            self.violations.append(
+                Violation(
+                    where,
+                    alias_lid,
+                    "hook",
+                    0,
+                    f"CodeDeploy may not lambda:InvokeFunction {hook_arn}",
+                )
+            )
+        if hook != "BeforeAllowTrafficHook":
+            return
+        # The gate invokes the new version by number, before any traffic moves.
+        hook_lid = next(
+            lid
+            for lid, kind in world.types.items()
+            if kind == "AWS::Lambda::Function" and self._ref(world, lid) == hook_name
+        )
+        gate_role = self._statements(world, str(world.props[hook_lid].get("Role")), guaranteed)
+        target = f"{self._getatt(world, version.function, 'Arn')}:{version.number}"
+        if gate_role is None or not allows(gate_role, "lambda:InvokeFunction", target):
+            self.violations.append(
+                Violation(
+                    where, alias_lid, "hook", 0, f"the gate may not lambda:InvokeFunction {target}"
+                )
+            )
 
     def _version_of(self, world: _World, alias: Mapping[str, Any]) -> str | None:
         number = str(alias.get("FunctionVersion"))
@@ -600,10 +695,15 @@ class Simulator:
             if before == after or before is None:
                 self._check(world, f"update {lid}")
                 continue
-            for percent in self._shift_steps(world, head[lid]):
+            steps = self._shift_steps(world, head[lid])
+            for percent in steps:
                 world.routing[lid] = {before: 100 - percent, after: percent}  # type: ignore[dict-item]
                 step = f"CodeDeploy shifts {lid} {percent} % to the new version"
                 self._check(world, step)
+                if percent == steps[0]:
+                    self._check_hook(world, lid, "BeforeAllowTrafficHook", after, step)
+                if percent == steps[-1]:
+                    self._check_hook(world, lid, "AfterAllowTrafficHook", after, step)
                 rolled = world.copy()
                 rolled.props[lid] = self.resolve(rolled, self.base["Resources"][lid]["Properties"])
                 self._rollback(rolled, created, f"rollback at '{step}'")
@@ -614,7 +714,10 @@ class Simulator:
                 if self._apply(world, self.head, lid):
                     if new:
                         created.append(lid)
-                    self._check(world, f"{'create' if new else 'update'} {lid} (after the aliases)")
+                    step = f"{'create' if new else 'update'} {lid} (after the aliases)"
+                    self._check(world, step)
+                    # Every alias has moved; a failure now rolls all of them back.
+                    self._rollback(world, created, f"failure after '{step}'")
         for lid in reversed(topological(self.base)):
             if lid not in head:
                 self._delete(world, lid)
