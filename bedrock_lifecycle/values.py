@@ -364,3 +364,34 @@ class VersionSpec(StrictModel):
 
     # Fields that are not part of the version's content hash.
     NON_CONTENT: ClassVar[tuple[str, ...]] = ("lifecycle", "description")
+
+
+# CodeDeploy runs a Lambda deployment for at most 50 hours: 48 between the
+# first and the last traffic shift, plus one hour for each of the two hooks.
+MAX_SHIFT_MINUTES = 48 * 60
+
+
+def policy_errors(policy: RolloutPolicy) -> list[str]:
+    """Why CodeDeploy could not run ``policy``; empty when it can.
+
+    The schema already bounds each field; this also covers policies built in
+    code (``model_construct``) and the total duration of linear policies.
+    """
+    if policy.strategy is RolloutStrategy.ALL_AT_ONCE:
+        return []
+    errors = []
+    percent, interval = policy.percent, policy.interval_minutes
+    if not isinstance(percent, int) or not 1 <= percent <= 99:
+        errors.append(f"percent must be between 1 and 99, got {percent}")
+    if not isinstance(interval, int) or not 1 <= interval <= MAX_SHIFT_MINUTES:
+        errors.append(f"interval_minutes must be between 1 and {MAX_SHIFT_MINUTES}, got {interval}")
+    if errors:
+        return errors
+    if policy.total_minutes > MAX_SHIFT_MINUTES:
+        errors.append(
+            f"linear {percent} % every {interval} min reaches 100 % only after "
+            f"{policy.total_minutes} min; CodeDeploy stops a Lambda deployment after "
+            f"{MAX_SHIFT_MINUTES} min (48 h) of shifting: use a larger percent or a shorter "
+            "interval"
+        )
+    return errors

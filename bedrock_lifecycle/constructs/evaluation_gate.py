@@ -41,6 +41,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from ..nag import acknowledge, logical_id
+from ..shared import contract
 from .function import ARCHITECTURE, RUNTIME, LifecycleFunction
 from .staging import stage_files
 
@@ -239,7 +240,7 @@ class RolloutHooks(Construct):
             handler=f"{module}.handler",
             service_name=HOOKS_ASSET if module == "app" else module,
             description=description,
-            environment={"ROLLOUT_SETTINGS": SETTINGS_FILE},
+            environment={contract.ROLLOUT_SETTINGS_ENV: SETTINGS_FILE},
             timeout=timeout,
         )
         hook.function.add_layers(self.settings)

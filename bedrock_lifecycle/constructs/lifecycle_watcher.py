@@ -25,13 +25,14 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ..nag import acknowledge
+from ..shared import contract
 from .alarm_topic import AlarmTopic
 from .function import LifecycleFunction
 
 # The watcher's contract (bedrock_lifecycle/lambdas/lifecycle_watcher/app.py);
 # tests/constructs/test_lifecycle_watcher.py checks both sides agree.
-NAMESPACE = "BedrockLifecycle/ModelLifecycle"
-CONFIG_ENV = "WATCHER_CONFIG"
+NAMESPACE = contract.WATCHER_NAMESPACE
+CONFIG_ENV = contract.WATCHER_CONFIG_ENV
 DEFAULT_END_OF_LIFE_WARNING_DAYS = 90
 ONE_DAY = cdk.Duration.days(1)
 # Lambda holds at most 4 KB of environment variables per function; Powertools' own

@@ -24,16 +24,16 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ..nag import acknowledge, declare_governance
+from ..shared import contract
 from ..values import FamilyKind, InferenceOverride
 from ..versions import ModelVersion, ResolvedTarget, check_grants_size
 from .function import DEFAULT_LOG_RETENTION, LifecycleFunction
 
-# The router's contract (bedrock_lifecycle/lambdas/router/app.py). CDK code
-# never imports Lambda code: tests/constructs/test_model_alias.py checks that
-# these match the router's constants.
+# What the router and this construct agree on is bedrock_lifecycle/shared/contract.py,
+# which the router's asset carries as contract.py.
 ROUTER_SOURCE = "router"
-CONFIG_ENV = "ROUTER_CONFIG"
-METRIC_NAMESPACE = "BedrockLifecycle/Router"
+CONFIG_ENV = contract.ROUTER_CONFIG_ENV
+METRIC_NAMESPACE = contract.ROUTER_NAMESPACE
 LIVE_ALIAS_NAME = "live"
 # Construct id prefix of the router's Bedrock grants; the digest of their content follows.
 GRANTS_ID = "Grants"
@@ -49,27 +49,15 @@ STANDARD_PARAMETER_LIMIT = 4096
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 _ENVIRONMENT = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
-# Bedrock's pattern of requestMetadata values (RequestMetadataValueString).
-_METADATA_VALUE = re.compile(r"^[a-zA-Z0-9\s:_@$#=/+,\-.]{0,256}$")
 
+_UNITS = {"Count": cloudwatch.Unit.COUNT, "Milliseconds": cloudwatch.Unit.MILLISECONDS}
 # Metric name -> (unit, default statistic). The router emits exactly these.
 ROUTER_METRICS: dict[str, tuple[cloudwatch.Unit, str]] = {
-    "Invocations": (cloudwatch.Unit.COUNT, "Sum"),
-    "ClientErrors": (cloudwatch.Unit.COUNT, "Sum"),
-    "ServerErrors": (cloudwatch.Unit.COUNT, "Sum"),
-    "Throttles": (cloudwatch.Unit.COUNT, "Sum"),
-    "Latency": (cloudwatch.Unit.MILLISECONDS, "Average"),
-    "InputTokens": (cloudwatch.Unit.COUNT, "Sum"),
-    "OutputTokens": (cloudwatch.Unit.COUNT, "Sum"),
+    name: (_UNITS[unit], statistic) for name, (unit, statistic) in contract.ROUTER_METRICS.items()
 }
-# Also published per alias across all its versions (the router's ALIAS_WIDE_METRICS).
-ALIAS_WIDE_METRICS = ("Invocations", "ServerErrors", "Throttles")
-OVERRIDE_KEYS = {
-    InferenceOverride.MAX_TOKENS: "maxTokens",
-    InferenceOverride.TEMPERATURE: "temperature",
-    InferenceOverride.TOP_P: "topP",
-    InferenceOverride.STOP_SEQUENCES: "stopSequences",
-}
+# Also published per alias across all its versions.
+ALIAS_WIDE_METRICS = contract.ALIAS_WIDE_METRICS
+OVERRIDE_KEYS = {InferenceOverride(name): key for name, key in contract.OVERRIDE_KEYS.items()}
 
 
 def pascal(name: str) -> str:
@@ -147,7 +135,7 @@ def _validate(
         raise ValueError(
             f"the version's family must match {_NAME.pattern}, got {model_version.family!r}"
         )
-    if not _METADATA_VALUE.match(model_version.version_id):
+    if not contract.METADATA_VALUE.fullmatch(model_version.version_id):
         raise ValueError(
             "the version id must be at most 256 letters, digits, spaces and :_@$#=/+,-. "
             f"(Bedrock's requestMetadata), got {model_version.version_id!r}"

@@ -15,7 +15,6 @@ purchase that failed or timed out is not left behind unknown to any stack.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 import aws_cdk as cdk
@@ -27,6 +26,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct, IConstruct
 
 from ..nag import acknowledge
+from ..shared import contract
 from ..values import Commitment
 from .function import LifecycleFunction, encrypted_log_group
 
@@ -36,9 +36,7 @@ SOURCE = "provisioned_throughput"
 
 # lifecycle.yaml commitment -> Bedrock's commitmentDuration ("None": no commitment).
 COMMITMENT_DURATIONS: dict[Commitment, str] = {
-    Commitment.NONE: "None",
-    Commitment.ONE_MONTH: "OneMonth",
-    Commitment.SIX_MONTHS: "SixMonths",
+    Commitment(name): duration for name, duration in contract.COMMITMENT_DURATIONS.items()
 }
 
 # What the handlers may do to throughputs (on `provisioned-model/*` of the stack).
@@ -66,19 +64,6 @@ INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"
 TOTAL_TIMEOUT = cdk.Duration.hours(1)
 QUERY_INTERVAL = cdk.Duration.minutes(1)
 
-NAME_RE = re.compile(r"^([0-9a-zA-Z][_-]?)+$")
-# Bedrock's own patterns (botocore model), as the handler checks them.
-_FM_ID = r"[a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.]?[a-z0-9-]{1,63})([:][a-z0-9-]{1,63}){0,2}"
-FOUNDATION_MODEL_ID_RE = re.compile(f"^{_FM_ID}$")
-MODEL_ARN_RE = re.compile(
-    r"^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:(:foundation-model/" + _FM_ID + r"|[0-9]{12}:"
-    r"custom-model/((imported)|([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}))(([:][a-z0-9-]{1,63}){0,2})?"
-    r"/[a-z0-9]{12})$"
-)
-PROVISIONED_MODEL_ARN_RE = re.compile(
-    r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]{1,20}:\d{12}:provisioned-model/[a-z0-9]{12}$"
-)
-TAG_RE = re.compile(r"^[a-zA-Z0-9\s._:/=+@-]*$")
 
 TAG_PREFIX = "bedrock-lifecycle"
 
@@ -109,8 +94,8 @@ def validate_props(
         problems.append(f"model_units must be a whole number >= 1, got {model_units!r}")
     if not _unresolved(provisioned_model_name) and not (
         isinstance(provisioned_model_name, str)
-        and 1 <= len(provisioned_model_name) <= 63
-        and NAME_RE.match(provisioned_model_name)
+        and 1 <= len(provisioned_model_name) <= contract.PROVISIONED_MODEL_NAME_MAX
+        and contract.PROVISIONED_MODEL_NAME.fullmatch(provisioned_model_name)
     ):
         problems.append(
             "provisioned_model_name must be 1-63 characters of letters and digits, each "
@@ -122,7 +107,14 @@ def validate_props(
     if not _unresolved(model) and not (
         isinstance(model, str)
         and len(model) <= 2048
-        and (FOUNDATION_MODEL_ID_RE.match(model) or MODEL_ARN_RE.match(model))
+        and any(
+            p.fullmatch(model)
+            for p in (
+                contract.FOUNDATION_MODEL_ID,
+                contract.FOUNDATION_MODEL_ARN,
+                contract.CUSTOM_MODEL_ARN,
+            )
+        )
     ):
         problems.append(
             "model must be a foundation model id (for example amazon.nova-pro-v1:0:300k) or a "
@@ -131,12 +123,14 @@ def validate_props(
     for key, value in tags.items():
         if _unresolved(key) or _unresolved(value):
             continue
-        if not (1 <= len(key) <= 128 and TAG_RE.match(key)) or key.lower().startswith("aws:"):
+        if not (
+            1 <= len(key) <= contract.TAG_KEY_MAX and contract.TAG_TEXT.fullmatch(key)
+        ) or key.lower().startswith("aws:"):
             problems.append(
                 "tag keys must be 1-128 characters of letters, digits, spaces and ._:/=+@- "
                 f"and must not start with aws:, got {key!r}"
             )
-        if not (len(value) <= 256 and TAG_RE.match(value)):
+        if not (len(value) <= contract.TAG_VALUE_MAX and contract.TAG_TEXT.fullmatch(value)):
             problems.append(
                 "tag values must be at most 256 characters of letters, digits, spaces and "
                 f"._:/=+@-, got {value!r} for {key!r}"
@@ -437,7 +431,7 @@ class ImportedProvisionedThroughput(_ThroughputBase):
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, provisioned_model_arn: str) -> None:
-        if not _unresolved(provisioned_model_arn) and not PROVISIONED_MODEL_ARN_RE.match(
+        if not _unresolved(provisioned_model_arn) and not contract.PROVISIONED_MODEL_ARN.fullmatch(
             provisioned_model_arn
         ):
             raise ValueError(

@@ -30,8 +30,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from ..config.rollouts import golden_prompt_errors, policy_errors
 from ..nag import acknowledge
+from ..shared import golden
 from ..values import (
     DEFAULT_ROLLOUT,
     AlarmThresholds,
@@ -40,6 +40,7 @@ from ..values import (
     FamilyKind,
     RolloutPolicy,
     RolloutStrategy,
+    policy_errors,
 )
 from .alarm_topic import AlarmTopic
 from .model_alias import CONFIG_ENV, ModelAlias, pascal
@@ -302,7 +303,7 @@ def _validate(
         if not evaluation_file.is_file():
             raise ValueError(f"evaluation_file {evaluation_file}: no such file")
         kind = model_alias.model_version.kind
-        errors = golden_prompt_errors(evaluation_file, FamilyKind(kind))
+        errors = golden.file_errors(evaluation_file, FamilyKind(kind).value)
         if errors:
             raise ValueError(f"{evaluation_file}: {errors[0]}")
     if not re.fullmatch(r"[A-Za-z0-9.\-_+=,@]{1,100}", group_name):

@@ -55,6 +55,11 @@ METADATA_VALUE = re.compile(r"[a-zA-Z0-9\s:_@$#=/+,\-.]{0,256}")
 ROLLOUT_SETTINGS_ENV = "ROLLOUT_SETTINGS"
 ROLLOUTS_NAMESPACE = "BedrockLifecycle/Rollouts"
 
+# -- the lifecycle watcher --------------------------------------------------------------------
+
+WATCHER_CONFIG_ENV = "WATCHER_CONFIG"
+WATCHER_NAMESPACE = "BedrockLifecycle/ModelLifecycle"
+
 # -- provisioned throughput -------------------------------------------------------------------
 # Bedrock's own patterns (botocore's service model); use them with ``fullmatch``.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 # The family kinds (``FamilyKind`` values): a chat prompt has messages, an embedding one input.
@@ -137,4 +138,33 @@ def check_errors(checks: Any, kind: str) -> list[str]:
                 errors.append(f"checks.valid_json must be true (omit it otherwise), got {value!r}")
         elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
             errors.append(f"checks.{name} must be a whole number of at least 1, got {value!r}")
+    return errors
+
+
+def file_errors(path: Path, kind: str) -> list[str]:
+    """Problems of a golden-prompt file of a ``kind`` family, each ``line N: what is wrong``.
+
+    Unique ids, and at least one prompt; what validate and synth refuse.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return ["is not UTF-8 text"]
+    errors: list[str] = []
+    seen: dict[str, int] = {}
+    count = 0
+    for number, line in numbered_lines(text):
+        count += 1
+        prompt, messages = line_errors(line, kind)
+        errors += [f"line {number}: {message}" for message in messages]
+        prompt_id = prompt.get("id") if isinstance(prompt, dict) else None
+        if isinstance(prompt_id, str) and prompt_id:
+            if prompt_id in seen:
+                errors.append(
+                    f"line {number}: id {prompt_id!r} repeats line {seen[prompt_id]}; "
+                    "ids must be unique"
+                )
+            seen.setdefault(prompt_id, number)
+    if count == 0:
+        errors.append("has no prompts; expected one JSON object per line")
     return errors

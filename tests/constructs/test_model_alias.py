@@ -19,6 +19,7 @@ from bedrock_lifecycle.constructs.model_alias import (
     alias_construct_id,
 )
 from bedrock_lifecycle.nag import acknowledge, register_packs
+from bedrock_lifecycle.shared import contract
 from bedrock_lifecycle.stacks.builders import aliases_of_environment
 from bedrock_lifecycle.versions import ModelVersion
 from tests.conftest import new_app
@@ -477,7 +478,7 @@ def test_constants_shared_with_the_router_agree():
     backoff = 20 * (router.MAX_ATTEMPTS - 1)  # botocore's standard mode caps each wait at 20 s
     assert model_alias_module.ROUTER_TIMEOUT.to_seconds() >= worst_case + backoff
     assert set(model_alias_module.OVERRIDE_KEYS.values()) == set(router.OVERRIDE_KEYS.values())
-    assert model_alias_module._METADATA_VALUE.pattern == f"^{router.METADATA_VALUE_RE.pattern}$"
+    assert router.METADATA_VALUE_RE.pattern == contract.METADATA_VALUE.pattern
 
 
 # -- metrics: the router's EMF is what metric_* describes ------------------

@@ -38,7 +38,8 @@ from botocore.exceptions import ClientError
 
 logger = Logger()  # Powertools: the layer of every LifecycleFunction
 
-NAMESPACE = "BedrockLifecycle/ModelLifecycle"
+NAMESPACE = contract.WATCHER_NAMESPACE
+CONFIG_ENV = contract.WATCHER_CONFIG_ENV
 METRIC_IS_LEGACY = "IsLegacy"
 METRIC_DAYS_UNTIL_END_OF_LIFE = "DaysUntilEndOfLife"
 
@@ -208,7 +209,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     import boto3
 
-    config = parse_config(os.environ.get("WATCHER_CONFIG"))
+    config = parse_config(os.environ.get(CONFIG_ENV))
     return check(
         config,
         boto3.client("bedrock"),
