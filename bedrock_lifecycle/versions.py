@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +103,11 @@ PROFILE_DESTINATION_REGIONS: dict[str, tuple[str, ...]] = {
     "au": ("ap-southeast-2", "ap-southeast-4"),
 }
 GLOBAL_PROFILE_PREFIX = "global"
+_PROFILE_PREFIX = re.compile(
+    "^("
+    + "|".join(re.escape(p) for p in (*PROFILE_DESTINATION_REGIONS, GLOBAL_PROFILE_PREFIX))
+    + r")\."
+)
 
 
 @dataclass(frozen=True)
@@ -133,8 +139,11 @@ def profile_prefix(profile_id: str) -> str:
 
 
 def profile_model_id(profile_id: str) -> str:
-    """The foundation model behind a system inference profile: the id without its prefix."""
-    return profile_id.split(".", 1)[1]
+    """The model behind a system-defined inference profile: ``us.x.y`` -> ``x.y``.
+
+    Only a known geography prefix is taken off; any other id is returned as it is.
+    """
+    return _PROFILE_PREFIX.sub("", profile_id, count=1)
 
 
 def destination_regions(target: Target) -> tuple[str, ...]:

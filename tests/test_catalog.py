@@ -17,11 +17,11 @@ from bedrock_lifecycle.catalog import (
     base_model_id,
     profile_model_id,
     shipped_catalog,
-    target_model_ids,
 )
 from bedrock_lifecycle.catalog import cli as catalog_cli
 from bedrock_lifecycle.catalog.refresh import fetch_catalog
 from bedrock_lifecycle.cli import main
+from bedrock_lifecycle.config.models import target_model_ids
 from bedrock_lifecycle.config.schema import Target
 from tests.conftest import FIXED_TODAY
 

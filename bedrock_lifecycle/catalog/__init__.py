@@ -24,13 +24,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from ..config.schema import LifecycleFile, Target
+from ..versions import profile_model_id
+
+__all__ = ["profile_model_id"]  # re-exported: it is the catalog's too
 
 CATALOG_FORMAT = 1
 SNAPSHOT_PATH = Path(__file__).resolve().parent / "model-catalog.json"
 
 # Geo prefixes of system-defined (cross-region) inference profiles.
-_PROFILE_PREFIX = re.compile(r"^(us|eu|apac|us-gov|ca|jp|au|global)\.")
 # A throughput's model may carry a context-window suffix: ``...-v1:0:300k``.
 _CONTEXT_SUFFIX = re.compile(r"^([^:]+:\d+):[0-9]+[km]?$")
 
@@ -198,31 +199,6 @@ def base_model_id(model: str) -> str:
     """A model id without a throughput's context suffix: ``x-v1:0:300k`` -> ``x-v1:0``."""
     match = _CONTEXT_SUFFIX.match(model)
     return match.group(1) if match else model
-
-
-def profile_model_id(profile_id: str) -> str:
-    """The model behind a system-defined inference profile: ``us.x.y`` -> ``x.y``."""
-    return _PROFILE_PREFIX.sub("", profile_id, count=1)
-
-
-def target_model_ids(target: Target, file: LifecycleFile) -> tuple[str, ...]:
-    """The foundation model ids a target runs on; empty if the file cannot tell.
-
-    An application inference profile or custom deployment without ``model``,
-    and a throughput of a custom model (an ARN), resolve to nothing: the
-    lifecycle rules and the watcher cannot judge what they do not know.
-    """
-    kind = target.kind
-    if kind == "foundation_model":
-        return (str(target.foundation_model),)
-    if kind == "inference_profile":
-        return (profile_model_id(str(target.inference_profile)),)
-    if kind == "provisioned_throughput":
-        spec = file.provisioned_throughputs.get(str(target.provisioned_throughput))
-        if spec is None or spec.model.startswith("arn:"):
-            return ()
-        return (base_model_id(spec.model),)
-    return (target.model,) if target.model is not None else ()
 
 
 def _iso(value: dt.datetime | None) -> str | None:

@@ -28,7 +28,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..catalog import CatalogEntry, ModelCatalog, shipped_catalog, target_model_ids
+from ..catalog import CatalogEntry, ModelCatalog, shipped_catalog
+from .models import target_model_ids
 from .problems import Problem, Severity
 from .schema import LifecycleFile, LifecycleState
 from .semantic import alias_environments

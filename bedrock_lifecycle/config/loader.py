@@ -19,6 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from . import semantic
+from .lifecycle_rules import check_lifecycle
 from .problems import ConfigError, Problem, Severity, problems_from_validation
 from .schema import (
     AlarmThresholds,
@@ -244,8 +245,6 @@ def load_lifecycle(
     label = label if label is not None else str(path)
     file = parse_file(path, label)
     problems = semantic.check(file, path.parent)
-    from .lifecycle_rules import check_lifecycle  # late: it reads the model catalog
-
     problems += check_lifecycle(file, clock(), lock_path=lock_path_for(path))
     errors = [p for p in problems if p.severity is Severity.ERROR]
     if errors:

@@ -4,24 +4,25 @@
 
     from bedrock_lifecycle.constructs import AliasRollout, ModelAlias, RolloutHooks
 
-Each class lives in its own module (``model_alias``, ``rollout``, ...); the
-modules also hold the helpers the shipped stack composes from the lifecycle
-file (``aliases_of_environment``, ``throughputs_of_environment``, ...).
+Each class lives in its own module (``model_alias``, ``rollout``, ...). They
+never read the lifecycle file: the shipped stack's builders
+(``bedrock_lifecycle/stacks/builders.py``) turn it into their props.
 """
 
 from .alarm_topic import AlarmTopic
-from .evaluation_gate import RolloutHooks
 from .function import LifecycleFunction
 from .invocation_audit import InvocationAudit
 from .lifecycle_watcher import LifecycleWatcher
 from .model_alias import ModelAlias
 from .provisioned_throughput import ImportedProvisionedThroughput, ProvisionedThroughput
 from .regression_alarms import RegressionAlarms
-from .rollout import AliasRollout, Rollouts
+from .rollout import AliasRollout, AliasRolloutProps, Rollouts
+from .rollout_hooks import RolloutHooks
 
 __all__ = [
     "AlarmTopic",
     "AliasRollout",
+    "AliasRolloutProps",
     "ImportedProvisionedThroughput",
     "InvocationAudit",
     "LifecycleFunction",

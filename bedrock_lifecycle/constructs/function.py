@@ -21,6 +21,11 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ..nag import acknowledge
+from ..nag.acknowledgements import (
+    FUNCTION_ACKNOWLEDGEMENTS,
+    SYNCHRONOUS_ACKNOWLEDGEMENTS,
+    acknowledge_all,
+)
 from .staging import stage_files
 
 LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
@@ -256,48 +261,6 @@ class LifecycleFunction(Construct):
             "X-Ray PutTraceSegments and PutTelemetryRecords have no resource-level "
             "permissions; the wildcard covers only those two actions",
         )
-        for finding, reason in FUNCTION_ACKNOWLEDGEMENTS:
-            acknowledge(self.function, finding, reason)
+        acknowledge_all(self.function, FUNCTION_ACKNOWLEDGEMENTS)
         if dead_letter_queue is None:
-            for finding, reason in SYNCHRONOUS_ACKNOWLEDGEMENTS:
-                acknowledge(self.function, finding, reason)
-
-
-# Findings every function of the project raises by design, with why.
-FUNCTION_ACKNOWLEDGEMENTS: tuple[tuple[str, str], ...] = (
-    (
-        "NIST.800.53.R5-LambdaInsideVPC",
-        "the functions call only AWS APIs (Bedrock, CloudWatch, CodeDeploy, SSM) over TLS "
-        "with SigV4; the project deploys no VPC of its own",
-    ),
-    (
-        "HIPAA.Security-LambdaInsideVPC",
-        "the functions call only AWS APIs over TLS with SigV4; the project deploys no VPC",
-    ),
-    (
-        "NIST.800.53.R5-LambdaConcurrency",
-        "concurrency is bounded by Bedrock's own quotas per model; reserving it per function "
-        "would strand account concurrency",
-    ),
-    (
-        "HIPAA.Security-LambdaConcurrency",
-        "concurrency is bounded by Bedrock's own quotas per model",
-    ),
-)
-
-# Findings of functions that are only invoked synchronously.
-SYNCHRONOUS_ACKNOWLEDGEMENTS: tuple[tuple[str, str], ...] = (
-    (
-        "NIST.800.53.R5-LambdaDLQ",
-        "invoked synchronously (callers, CloudFormation, CodeDeploy) so errors return to the "
-        "caller; a dead-letter queue only applies to asynchronous invocation",
-    ),
-    (
-        "HIPAA.Security-LambdaDLQ",
-        "invoked synchronously, so errors return to the caller",
-    ),
-    (
-        "Serverless-LambdaDLQ",
-        "invoked synchronously, so errors return to the caller",
-    ),
-)
+            acknowledge_all(self.function, SYNCHRONOUS_ACKNOWLEDGEMENTS)

@@ -23,6 +23,12 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from ..nag import acknowledge, logical_id
+from ..nag.acknowledgements import (
+    ACCESS_LOG_BUCKET_ACKNOWLEDGEMENTS,
+    AUDIT_BUCKET_ACKNOWLEDGEMENTS,
+    acknowledge_all,
+    acknowledge_inline_policy,
+)
 from ..nag.rules.audit_bucket_object_lock import AUDIT_PURPOSE, PURPOSE_TAG
 from ..values import LOG_RETENTION_DAYS, ObjectLockMode
 from .function import LifecycleFunction, encrypted_log_group
@@ -105,12 +111,10 @@ def invocation_logging_provider(scope: Construct) -> cr.Provider:
         log_group=encrypted_log_group(holder, "FrameworkLogGroup"),
     )
     _acknowledge_framework(provider, handler)
-    for finding in ("NIST.800.53.R5-IAMNoInlinePolicy", "HIPAA.Security-IAMNoInlinePolicy"):
-        acknowledge(
-            handler.role,
-            finding,
-            "the handler role's policy belongs to this one role and is deleted with it",
-        )
+    acknowledge_inline_policy(
+        handler.role,
+        "the handler role's policy belongs to this one role and is deleted with it",
+    )
     return provider
 
 
@@ -233,8 +237,7 @@ class InvocationAudit(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
-        for finding, reason in ACCESS_LOG_BUCKET_ACKNOWLEDGEMENTS:
-            acknowledge(self.access_log_bucket, finding, reason)
+        acknowledge_all(self.access_log_bucket, ACCESS_LOG_BUCKET_ACKNOWLEDGEMENTS)
 
         retention = cdk.Duration.days(retention_days)
         self.bucket = s3.Bucket(
@@ -262,8 +265,7 @@ class InvocationAudit(Construct):
         cfn_bucket = self.bucket.node.default_child
         assert isinstance(cfn_bucket, s3.CfnBucket)
         cfn_bucket.tags.set_tag(PURPOSE_TAG, AUDIT_PURPOSE)
-        for finding, reason in AUDIT_BUCKET_ACKNOWLEDGEMENTS:
-            acknowledge(self.bucket, finding, reason)
+        acknowledge_all(self.bucket, AUDIT_BUCKET_ACKNOWLEDGEMENTS)
         self.bucket.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowBedrockInvocationLogDelivery",
@@ -321,13 +323,11 @@ class InvocationAudit(Construct):
             "Bedrock names the objects of large invocation bodies itself; the role may only "
             "put objects under the large-data prefix of the audit bucket",
         )
-        for finding in ("NIST.800.53.R5-IAMNoInlinePolicy", "HIPAA.Security-IAMNoInlinePolicy"):
-            acknowledge(
-                self.delivery_role,
-                finding,
-                "the delivery role's policy belongs to this one role and names the audit log "
-                "group, prefix and key exactly",
-            )
+        acknowledge_inline_policy(
+            self.delivery_role,
+            "the delivery role's policy belongs to this one role and names the audit log "
+            "group, prefix and key exactly",
+        )
 
         self.logging: cdk.CustomResource | None = None
         if invocation_logging:
@@ -397,48 +397,3 @@ def _logging_owner(stack: cdk.Stack) -> InvocationAudit | None:
         if isinstance(node, InvocationAudit) and node.logging is not None:
             return node
     return None
-
-
-AUDIT_BUCKET_ACKNOWLEDGEMENTS: tuple[tuple[str, str], ...] = (
-    (
-        "NIST.800.53.R5-S3BucketReplicationEnabled",
-        "Object Lock with versioning keeps every audit object immutable for its retention; "
-        "cross-region replication is a per-organisation decision outside this stack",
-    ),
-    (
-        "HIPAA.Security-S3BucketReplicationEnabled",
-        "Object Lock with versioning keeps every audit object immutable for its retention; "
-        "cross-region replication is a per-organisation decision outside this stack",
-    ),
-)
-
-ACCESS_LOG_BUCKET_ACKNOWLEDGEMENTS: tuple[tuple[str, str], ...] = (
-    (
-        "AwsSolutions-S1",
-        "this bucket is the server access log destination; logging it into itself would loop",
-    ),
-    (
-        "NIST.800.53.R5-S3BucketLoggingEnabled",
-        "this bucket is the server access log destination; logging it into itself would loop",
-    ),
-    (
-        "HIPAA.Security-S3BucketLoggingEnabled",
-        "this bucket is the server access log destination; logging it into itself would loop",
-    ),
-    (
-        "NIST.800.53.R5-S3DefaultEncryptionKMS",
-        "S3 server access logging delivers only to buckets encrypted with SSE-S3, not SSE-KMS",
-    ),
-    (
-        "HIPAA.Security-S3DefaultEncryptionKMS",
-        "S3 server access logging delivers only to buckets encrypted with SSE-S3, not SSE-KMS",
-    ),
-    (
-        "NIST.800.53.R5-S3BucketReplicationEnabled",
-        "access logs of the audit bucket stay in the region of the audit trail",
-    ),
-    (
-        "HIPAA.Security-S3BucketReplicationEnabled",
-        "access logs of the audit bucket stay in the region of the audit trail",
-    ),
-)

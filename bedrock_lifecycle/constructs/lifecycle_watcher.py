@@ -25,6 +25,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ..nag import acknowledge
+from ..nag.acknowledgements import acknowledge_inline_policy
 from ..shared import contract
 from .alarm_topic import AlarmTopic
 from .function import LifecycleFunction
@@ -187,12 +188,10 @@ class LifecycleWatcher(Construct):
             "X-Ray and cloudwatch:PutMetricData have no resource-level permissions; "
             "PutMetricData is limited to the watcher's namespace by condition",
         )
-        for finding in ("NIST.800.53.R5-IAMNoInlinePolicy", "HIPAA.Security-IAMNoInlinePolicy"):
-            acknowledge(
-                self.function.role,
-                finding,
-                "the watcher role's policy belongs to this one role and names each model's ARN",
-            )
+        acknowledge_inline_policy(
+            self.function.role,
+            "the watcher role's policy belongs to this one role and names each model's ARN",
+        )
 
         self.rule = events.Rule(
             self,

@@ -1,6 +1,6 @@
 """ModelAlias: a stable name that serves one immutable model version through a router Lambda.
 
-One router function per alias (design.md): a Lambda version snapshots exactly
+One router function per alias (docs/architecture.md): a Lambda version snapshots exactly
 one configuration, CodeDeploy shifts one Lambda alias per deployment group, and
 each alias then rolls out, rolls back, is granted and is alarmed on its own.
 The version served is written into the function's environment
@@ -13,27 +13,45 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import aws_cdk as cdk
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from ..nag import acknowledge, declare_governance
-from ..shared import contract
-from ..values import FamilyKind, InferenceOverride
+from ..nag import declare_governance
+from ..nag.acknowledgements import acknowledge_inline_policy
+from ..values import InferenceOverride
 from ..versions import ModelVersion, ResolvedTarget, check_grants_size
+from .alias_metrics import ALIAS_WIDE_METRICS, METRIC_NAMESPACE, ROUTER_METRICS, RouterMetrics
 from .function import DEFAULT_LOG_RETENTION, LifecycleFunction
+from .router_config import (
+    CONFIG_ENV,
+    ENVIRONMENT_HEADROOM,
+    OVERRIDE_KEYS,
+    router_config,
+    validate_alias_props,
+)
 
 # What the router and this construct agree on is bedrock_lifecycle/shared/contract.py,
 # which the router's asset carries as contract.py.
+__all__ = [
+    "ALIAS_WIDE_METRICS",
+    "CONFIG_ENV",
+    "LIVE_ALIAS_NAME",
+    "METRIC_NAMESPACE",
+    "OVERRIDE_KEYS",
+    "ROUTER_METRICS",
+    "ROUTER_TIMEOUT",
+    "ModelAlias",
+    "alias_construct_id",
+    "pascal",
+    "router_config",
+]
+
 ROUTER_SOURCE = "router"
-CONFIG_ENV = contract.ROUTER_CONFIG_ENV
-METRIC_NAMESPACE = contract.ROUTER_NAMESPACE
 LIVE_ALIAS_NAME = "live"
 # Construct id prefix of the router's Bedrock grants; the digest of their content follows.
 GRANTS_ID = "Grants"
@@ -42,146 +60,12 @@ GRANTS_DIGEST_LENGTH = 8
 # backoff between them: 4 minutes lets it always answer with a structured error.
 ROUTER_TIMEOUT = cdk.Duration.minutes(4)
 ROUTER_MEMORY_MIB = 256
-# Lambda limits all environment variables of a function to 4 KB together.
-LAMBDA_ENVIRONMENT_LIMIT = 4096
-ENVIRONMENT_HEADROOM = 512  # Powertools variables and tokens resolved at deploy time
 STANDARD_PARAMETER_LIMIT = 4096
-
-_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
-_ENVIRONMENT = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
-
-_UNITS = {"Count": cloudwatch.Unit.COUNT, "Milliseconds": cloudwatch.Unit.MILLISECONDS}
-# Metric name -> (unit, default statistic). The router emits exactly these.
-ROUTER_METRICS: dict[str, tuple[cloudwatch.Unit, str]] = {
-    name: (_UNITS[unit], statistic) for name, (unit, statistic) in contract.ROUTER_METRICS.items()
-}
-# Also published per alias across all its versions.
-ALIAS_WIDE_METRICS = contract.ALIAS_WIDE_METRICS
-OVERRIDE_KEYS = {InferenceOverride(name): key for name, key in contract.OVERRIDE_KEYS.items()}
 
 
 def pascal(name: str) -> str:
     """``pinned-v1`` -> ``PinnedV1``: construct ids from lifecycle names."""
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[-._]", name) if part)
-
-
-def router_config(
-    model_version: ModelVersion,
-    target: ResolvedTarget,
-    *,
-    environment: str,
-    alias_name: str,
-    allowed_overrides: Sequence[InferenceOverride] = (),
-    prompt_logging: bool = False,
-) -> dict[str, Any]:
-    """The ``ROUTER_CONFIG`` object the router reads (see the router's ``RouterConfig``)."""
-    inference = model_version.inference
-    chat: dict[str, Any] = {}
-    embedding: dict[str, Any] = {}
-    if model_version.kind is FamilyKind.EMBEDDING:
-        if inference.dimensions is not None:
-            embedding["dimensions"] = inference.dimensions
-        if inference.normalize is not None:
-            embedding["normalize"] = inference.normalize
-    else:
-        if inference.max_tokens is not None:
-            chat["maxTokens"] = inference.max_tokens
-        if inference.temperature is not None:
-            chat["temperature"] = inference.temperature
-        if inference.top_p is not None:
-            chat["topP"] = inference.top_p
-        if inference.stop_sequences:
-            chat["stopSequences"] = list(inference.stop_sequences)
-    guardrail = model_version.guardrail
-    return {
-        "environment": environment,
-        "family": model_version.family,
-        "alias": alias_name,
-        "kind": model_version.kind.value,
-        "version_id": model_version.version_id,
-        "model_id": target.model_id,
-        "model_arn": target.model_arn,
-        "inference": chat,
-        "system": model_version.system_prompt,
-        "guardrail": (
-            {"guardrailIdentifier": guardrail.id, "guardrailVersion": guardrail.version}
-            if guardrail is not None
-            else None
-        ),
-        "embedding": embedding,
-        "allowed_overrides": [OVERRIDE_KEYS[o] for o in allowed_overrides],
-        "prompt_logging": prompt_logging,
-    }
-
-
-def _validate(
-    model_version: ModelVersion,
-    target: ResolvedTarget,
-    *,
-    alias_name: str,
-    environment: str,
-    allowed_overrides: Sequence[InferenceOverride],
-    prompt_logging: bool,
-    parameter_name: str | None,
-) -> tuple[dict[str, Any], str]:
-    """Every prop check, before any resource exists; returns the router configuration
-    and its JSON text (checked last: building it needs valid overrides)."""
-    if not _NAME.match(alias_name):
-        raise ValueError(f"alias_name must match {_NAME.pattern}, got {alias_name!r}")
-    if not _ENVIRONMENT.match(environment):
-        raise ValueError(f"environment must match {_ENVIRONMENT.pattern}, got {environment!r}")
-    # Family and version id travel in Bedrock's requestMetadata and as metric dimensions.
-    if not _NAME.match(model_version.family):
-        raise ValueError(
-            f"the version's family must match {_NAME.pattern}, got {model_version.family!r}"
-        )
-    if not contract.METADATA_VALUE.fullmatch(model_version.version_id):
-        raise ValueError(
-            "the version id must be at most 256 letters, digits, spaces and :_@$#=/+,-. "
-            f"(Bedrock's requestMetadata), got {model_version.version_id!r}"
-        )
-    for override in allowed_overrides:
-        if not isinstance(override, InferenceOverride):
-            allowed = ", ".join(o.value for o in InferenceOverride)
-            raise ValueError(
-                f"allowed_overrides must be InferenceOverride ({allowed}), got {override!r}"
-            )
-    if allowed_overrides and model_version.kind is FamilyKind.EMBEDDING:
-        raise ValueError(
-            "allowed_overrides applies to chat families only, got "
-            f"{', '.join(o.value for o in allowed_overrides)} for embedding family "
-            f"{model_version.family}"
-        )
-    if len(set(allowed_overrides)) != len(allowed_overrides):
-        raise ValueError(
-            f"allowed_overrides has duplicates: {', '.join(o.value for o in allowed_overrides)}"
-        )
-    if (
-        parameter_name is not None
-        and not cdk.Token.is_unresolved(parameter_name)
-        and not re.match(r"^/[a-zA-Z0-9_.\-/]{1,1010}$", parameter_name)
-    ):
-        raise ValueError(
-            "parameter_name must start with / and hold only letters, digits, _ . - /, "
-            f"got {parameter_name!r}"
-        )
-    config = router_config(
-        model_version,
-        target,
-        environment=environment,
-        alias_name=alias_name,
-        allowed_overrides=allowed_overrides,
-        prompt_logging=prompt_logging,
-    )
-    config_text = json.dumps(config, separators=(",", ":"), ensure_ascii=False)
-    size = len(CONFIG_ENV) + len(config_text.encode("utf-8"))
-    if size > LAMBDA_ENVIRONMENT_LIMIT - ENVIRONMENT_HEADROOM:
-        raise ValueError(
-            f"version {model_version.version_id} of {model_version.family} needs {size} bytes of "
-            f"router configuration, at most {LAMBDA_ENVIRONMENT_LIMIT - ENVIRONMENT_HEADROOM} fit "
-            "in Lambda's 4 KB environment; shorten the system prompt"
-        )
-    return config, config_text
 
 
 def _unique(items: Iterable[str]) -> tuple[str, ...]:
@@ -200,7 +84,7 @@ def _validate_standby(model_version: ModelVersion, standby: Sequence[ModelVersio
             )
 
 
-class ModelAlias(Construct):
+class ModelAlias(RouterMetrics, Construct):
     """A stable alias (``family/alias``) serving one model version through a router function.
 
     Creates the router function (``Function``, a :class:`LifecycleFunction`),
@@ -270,7 +154,7 @@ class ModelAlias(Construct):
         )
         standby = tuple(standby_versions)
         _validate_standby(model_version, standby)
-        config, config_text = _validate(
+        config, config_text = validate_alias_props(
             model_version,
             target,
             alias_name=alias_name,
@@ -315,13 +199,11 @@ class ModelAlias(Construct):
         )
         self.function: lambda_.Function = self.router.function
         self.grants = self._grants(stack)
-        for finding in ("NIST.800.53.R5-IAMNoInlinePolicy", "HIPAA.Security-IAMNoInlinePolicy"):
-            acknowledge(
-                self.router.role,
-                finding,
-                "the router role's default policy (writing its log group and X-Ray traces) "
-                "belongs to this one role and is deleted with it",
-            )
+        acknowledge_inline_policy(
+            self.router.role,
+            "the router role's default policy (writing its log group and X-Ray traces) "
+            "belongs to this one role and is deleted with it",
+        )
         default_policy = self.router.role.node.try_find_child("DefaultPolicy")
         if default_policy is not None:
             # A role whose Bedrock grants lived in its default policy (before they had a
@@ -445,118 +327,6 @@ class ModelAlias(Construct):
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` invoke the alias ``live`` (``lambda:InvokeFunction`` on its ARN)."""
         return self.alias.grant_invoke(grantee)
-
-    # -- metrics -----------------------------------------------------------
-
-    def metric_dimensions(self, version_id: str | None = None) -> dict[str, str]:
-        """The router's metric dimensions for ``version_id``. Default: the current version."""
-        return {
-            "Environment": self.environment_name,
-            "Family": self.model_version.family,
-            "Alias": self.alias_name,
-            "Version": version_id if version_id is not None else self.model_version.version_id,
-        }
-
-    def metric(
-        self, metric_name: str, *, version_id: str | None = None, **metric_options: Any
-    ) -> cloudwatch.Metric:
-        """A router metric of this alias (namespace ``BedrockLifecycle/Router``).
-
-        :param metric_name: one of ``ROUTER_METRICS``.
-        :param version_id: whose requests. Default: the version this alias serves now.
-        :param metric_options: ``cloudwatch.Metric`` options. Default: period 1 minute,
-            the metric's unit, statistic Sum (Average for Latency).
-        """
-        if metric_name not in ROUTER_METRICS:
-            raise ValueError(
-                f"metric_name must be one of {', '.join(ROUTER_METRICS)}, got {metric_name!r}"
-            )
-        unit, statistic = ROUTER_METRICS[metric_name]
-        options: dict[str, Any] = {
-            "period": cdk.Duration.minutes(1),
-            "statistic": statistic,
-            "unit": unit,
-            **metric_options,
-        }
-        return cloudwatch.Metric(
-            namespace=METRIC_NAMESPACE,
-            metric_name=metric_name,
-            dimensions_map=self.metric_dimensions(version_id),
-            **options,
-        )
-
-    def metric_all_versions(self, metric_name: str, **metric_options: Any) -> cloudwatch.Metric:
-        """A router metric of this alias across every version it serves (no Version dimension).
-
-        What callers of the alias see, whichever Lambda version answered them: during a
-        canary mostly the version still serving. Routers built before this metric existed
-        do not publish it.
-
-        :param metric_name: one of ``ALIAS_WIDE_METRICS``.
-        :param metric_options: ``cloudwatch.Metric`` options. Default: period 1 minute,
-            statistic Sum, the metric's unit.
-        """
-        if metric_name not in ALIAS_WIDE_METRICS:
-            raise ValueError(
-                f"metric_name must be one of {', '.join(ALIAS_WIDE_METRICS)}, got {metric_name!r}"
-            )
-        unit, statistic = ROUTER_METRICS[metric_name]
-        options: dict[str, Any] = {
-            "period": cdk.Duration.minutes(1),
-            "statistic": statistic,
-            "unit": unit,
-            **metric_options,
-        }
-        dimensions = self.metric_dimensions()
-        del dimensions["Version"]
-        return cloudwatch.Metric(
-            namespace=METRIC_NAMESPACE,
-            metric_name=metric_name,
-            dimensions_map=dimensions,
-            **options,
-        )
-
-    def metric_invocations(
-        self, *, version_id: str | None = None, **metric_options: Any
-    ) -> cloudwatch.Metric:
-        """Requests received (every request, valid or not). Default: Sum per minute."""
-        return self.metric("Invocations", version_id=version_id, **metric_options)
-
-    def metric_client_errors(
-        self, *, version_id: str | None = None, **metric_options: Any
-    ) -> cloudwatch.Metric:
-        """Requests refused as the caller's fault (malformed, Bedrock ValidationException)."""
-        return self.metric("ClientErrors", version_id=version_id, **metric_options)
-
-    def metric_server_errors(
-        self, *, version_id: str | None = None, **metric_options: Any
-    ) -> cloudwatch.Metric:
-        """Requests that failed after retries for any reason but the caller's or throttling."""
-        return self.metric("ServerErrors", version_id=version_id, **metric_options)
-
-    def metric_throttles(
-        self, *, version_id: str | None = None, **metric_options: Any
-    ) -> cloudwatch.Metric:
-        """Requests Bedrock still throttled after the router's retries."""
-        return self.metric("Throttles", version_id=version_id, **metric_options)
-
-    def metric_latency(
-        self, *, version_id: str | None = None, **metric_options: Any
-    ) -> cloudwatch.Metric:
-        """Milliseconds in the router for requests that reached Bedrock. Default: Average."""
-        return self.metric("Latency", version_id=version_id, **metric_options)
-
-    def metric_input_tokens(
-        self, *, version_id: str | None = None, **metric_options: Any
-    ) -> cloudwatch.Metric:
-        """Input tokens of successful requests, as Bedrock counted them."""
-        return self.metric("InputTokens", version_id=version_id, **metric_options)
-
-    def metric_output_tokens(
-        self, *, version_id: str | None = None, **metric_options: Any
-    ) -> cloudwatch.Metric:
-        """Output tokens of successful chat requests (embeddings emit none)."""
-        return self.metric("OutputTokens", version_id=version_id, **metric_options)
 
 
 def alias_construct_id(family: str, alias_name: str) -> str:

@@ -26,7 +26,7 @@ from constructs import Construct
 from ..values import AlarmThresholds
 from .alarm_topic import AlarmTopic
 
-# CodeDeploy's own limit per deployment group (design.md).
+# CodeDeploy's own limit per deployment group (docs/architecture.md).
 MAX_ALARMS_PER_DEPLOYMENT_GROUP = 10
 # Lambda publishes its own metrics once per minute.
 LAMBDA_METRIC_PERIOD = cdk.Duration.minutes(1)

@@ -21,7 +21,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -43,8 +42,9 @@ from ..values import (
     policy_errors,
 )
 from .alarm_topic import AlarmTopic
-from .model_alias import CONFIG_ENV, ModelAlias, pascal
+from .model_alias import ModelAlias, pascal
 from .regression_alarms import MAX_ALARMS_PER_DEPLOYMENT_GROUP, RegressionAlarms
+from .rollout_hooks import RolloutHooks
 
 # CodeDeploy's predefined Lambda configurations, used when a policy has their
 # shape: they cost nothing, while custom configurations count against a quota
@@ -117,7 +117,7 @@ class AliasRollout(Construct):
     rollback on a failed deployment, a stopped deployment and an alarm, and
     :class:`RegressionAlarms` (``Alarms``) on the new version. The hooks
     (evaluation gate, canary analysis) are shared by the stack and attached by
-    :class:`~bedrock_lifecycle.constructs.evaluation_gate.RolloutHooks`.
+    :class:`~bedrock_lifecycle.constructs.rollout_hooks.RolloutHooks`.
 
     :param model_alias: the alias to roll out.
     :param policy: how traffic moves. Default: canary 10 % for 10 minutes.
@@ -230,50 +230,6 @@ class AliasRollout(Construct):
         """All at once leaves no window to analyse: the AfterAllowTraffic hook is left out."""
         return self.policy.strategy is not RolloutStrategy.ALL_AT_ONCE
 
-    def hook_settings(self, evaluation_path: str | None) -> dict[str, Any]:
-        """What the shared hooks need to know of this alias (keyed by group name).
-
-        :param evaluation_path: where the golden prompts sit in the settings layer,
-            relative to the settings file. Default: none (no golden prompts).
-        """
-        alias = self.model_alias
-        version_id = alias.model_version.version_id
-        invocations = alias.metric_invocations()
-        dimensions = dict(invocations.dimensions or {})
-        version_keys = [k for k, v in dimensions.items() if v == version_id]
-        if len(version_keys) != 1:
-            raise ValueError(
-                f"the router metrics of {alias.qualified_name} must name the version in exactly "
-                f"one dimension, got {dimensions}"
-            )
-        version_key = version_keys[0]
-        del dimensions[version_key]
-        return {
-            "environment": alias.environment_name,
-            "family": alias.model_version.family,
-            "alias": alias.alias_name,
-            "kind": alias.model_version.kind.value,
-            "version_id": version_id,
-            "strategy": self.policy.strategy.value,
-            "evaluation": (
-                {"file": evaluation_path, "pass_rate": self.evaluation.pass_rate}
-                if self.evaluation is not None and evaluation_path is not None
-                else None
-            ),
-            "analysis": self.canary_analysis.model_dump(mode="json"),
-            "metrics": {
-                "namespace": invocations.namespace,
-                "dimensions": dimensions,
-                "version_dimension": version_key,
-                "invocations": invocations.metric_name,
-                "server_errors": alias.metric_server_errors().metric_name,
-                "throttles": alias.metric_throttles().metric_name,
-                "latency": alias.metric_latency().metric_name,
-            },
-            # Where the previous Lambda version names the model version it serves.
-            "previous_version": {"variable": CONFIG_ENV, "key": "version_id"},
-        }
-
 
 def acknowledge_codedeploy_role(scope: Construct) -> None:
     """The managed policy aws-cdk-lib attaches to a Lambda deployment group's role."""
@@ -370,8 +326,6 @@ class Rollouts(Construct):
                 f"rollouts must name each alias once, got {', '.join(duplicates)} twice"
             )
         super().__init__(scope, construct_id)
-        from .evaluation_gate import RolloutHooks  # it types AliasRollout
-
         self.application = codedeploy.LambdaApplication(self, "Application")
         self.role = iam.Role(
             self,

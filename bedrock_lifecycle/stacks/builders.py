@@ -15,8 +15,8 @@ from typing import Any
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from ..catalog import target_model_ids
 from ..config import LifecycleConfig
+from ..config.models import target_model_ids
 from ..constructs.alarm_topic import AlarmTopic
 from ..constructs.invocation_audit import InvocationAudit, log_retention
 from ..constructs.lifecycle_watcher import LifecycleWatcher

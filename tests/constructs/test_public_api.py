@@ -17,7 +17,8 @@ DEFINED_IN = {
     "ModelAlias": "model_alias",
     "ProvisionedThroughput": "provisioned_throughput",
     "RegressionAlarms": "regression_alarms",
-    "RolloutHooks": "evaluation_gate",
+    "RolloutHooks": "rollout_hooks",
+    "AliasRolloutProps": "rollout",
     "Rollouts": "rollout",
 }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from cdk_nag import NagRuleCompliance
 
-from . import NagRule, Resource
+from .base import NagRule, Resource
 
 
 def check(resource: Resource) -> NagRuleCompliance:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from cdk_nag import NagRuleCompliance
 
-from . import NagRule, Resource
+from .base import NagRule, Resource
 
 COMMITTED = ("OneMonth", "SixMonths")
 RETAINED_ON_DELETE = ("Retain", "RetainExceptOnCreate")

@@ -16,7 +16,7 @@ from typing import Any
 
 from cdk_nag import NagRuleCompliance
 
-from . import NagRule, Resource
+from .base import NagRule, Resource
 
 INVOKE_ACTIONS = (
     "bedrock:invokemodel",

@@ -33,20 +33,21 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import aws_cdk as cdk
+from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from ..nag import acknowledge, logical_id
+from ..nag.acknowledgements import acknowledge_inline_policy
 from ..shared import contract
+from ..values import CanaryAnalysis, Evaluation, RolloutPolicy
 from .function import ARCHITECTURE, RUNTIME, LifecycleFunction
+from .model_alias import CONFIG_ENV, ModelAlias
 from .staging import stage_files
-
-if TYPE_CHECKING:
-    from .rollout import AliasRollout
 
 # The one Lambda asset of both hooks: app.py (gate), canary_analysis.py, hook.py.
 HOOKS_ASSET = "evaluation_gate"
@@ -68,7 +69,76 @@ DEPLOYMENT_READ_ACTIONS = (
 )
 
 
-def stage_settings(scope: Construct, rollouts: Sequence[AliasRollout]) -> Path:
+class HookedRollout(Protocol):
+    """What the hooks need of an alias's rollout: ``AliasRollout`` satisfies it."""
+
+    @property
+    def model_alias(self) -> ModelAlias: ...
+    @property
+    def policy(self) -> RolloutPolicy: ...
+    @property
+    def canary_analysis(self) -> CanaryAnalysis: ...
+    @property
+    def evaluation(self) -> Evaluation | None: ...
+    @property
+    def evaluation_file(self) -> Path | None: ...
+    @property
+    def deployment_group(self) -> codedeploy.LambdaDeploymentGroup: ...
+    @property
+    def deployment_group_name(self) -> str: ...
+    @property
+    def runs_canary_analysis(self) -> bool: ...
+
+
+def hook_settings(rollout: HookedRollout, evaluation_path: str | None) -> dict[str, Any]:
+    """What the shared hooks need to know of one alias's rollout (keyed by group name).
+
+    The one place that writes the settings format the hooks read
+    (``lambdas/evaluation_gate/hook.py``).
+
+    :param evaluation_path: where the golden prompts sit in the settings layer,
+        relative to the settings file. Default: none (no golden prompts).
+    """
+    alias = rollout.model_alias
+    version_id = alias.model_version.version_id
+    invocations = alias.metric_invocations()
+    dimensions = dict(invocations.dimensions or {})
+    version_keys = [k for k, v in dimensions.items() if v == version_id]
+    if len(version_keys) != 1:
+        raise ValueError(
+            f"the router metrics of {alias.qualified_name} must name the version in exactly "
+            f"one dimension, got {dimensions}"
+        )
+    version_key = version_keys[0]
+    del dimensions[version_key]
+    return {
+        "environment": alias.environment_name,
+        "family": alias.model_version.family,
+        "alias": alias.alias_name,
+        "kind": alias.model_version.kind.value,
+        "version_id": version_id,
+        "strategy": rollout.policy.strategy.value,
+        "evaluation": (
+            {"file": evaluation_path, "pass_rate": rollout.evaluation.pass_rate}
+            if rollout.evaluation is not None and evaluation_path is not None
+            else None
+        ),
+        "analysis": rollout.canary_analysis.model_dump(mode="json"),
+        "metrics": {
+            "namespace": invocations.namespace,
+            "dimensions": dimensions,
+            "version_dimension": version_key,
+            "invocations": invocations.metric_name,
+            "server_errors": alias.metric_server_errors().metric_name,
+            "throttles": alias.metric_throttles().metric_name,
+            "latency": alias.metric_latency().metric_name,
+        },
+        # Where the previous Lambda version names the model version it serves.
+        "previous_version": {"variable": CONFIG_ENV, "key": "version_id"},
+    }
+
+
+def stage_settings(scope: Construct, rollouts: Sequence[HookedRollout]) -> Path:
     """Write the settings layer's content to a private folder named by its hash.
 
     The folder (under the app's output directory, see :mod:`.staging`) is
@@ -82,7 +152,7 @@ def stage_settings(scope: Construct, rollouts: Sequence[AliasRollout]) -> Path:
         if rollout.evaluation_file is not None:
             path = f"golden/{rollout.model_alias.model_version.family}.jsonl"
             files[f"{SETTINGS_DIR}/{path}"] = rollout.evaluation_file.read_bytes()
-        groups[rollout.deployment_group_name] = rollout.hook_settings(path)
+        groups[rollout.deployment_group_name] = hook_settings(rollout, path)
     files[f"{SETTINGS_DIR}/settings.json"] = json.dumps(
         {"groups": groups}, indent=1, sort_keys=True, ensure_ascii=False
     ).encode()
@@ -109,7 +179,7 @@ class RolloutHooks(Construct):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, rollouts: Sequence[AliasRollout]
+        self, scope: Construct, construct_id: str, *, rollouts: Sequence[HookedRollout]
     ) -> None:
         super().__init__(scope, construct_id)
         if not rollouts:
@@ -163,7 +233,7 @@ class RolloutHooks(Construct):
                 "cloudwatch:GetMetricData has no resource-level permissions; this policy "
                 "holds only that read-only action",
             )
-            _acknowledge_inline(
+            acknowledge_inline_policy(
                 metrics_policy,
                 "the canary analysis's one read-only metric action, attached to its own role "
                 "only and deleted with it",
@@ -208,7 +278,7 @@ class RolloutHooks(Construct):
                     "versions; the hook is this stack's own function",
                 )
             if hooks:
-                _acknowledge_inline(
+                acknowledge_inline_policy(
                     group.role,
                     "the CodeDeploy service role may invoke exactly this stack's hook functions; "
                     "the policy belongs to that one role and is deleted with it",
@@ -222,7 +292,7 @@ class RolloutHooks(Construct):
                 )
         for function in (self.gate, self.analysis):
             if function is not None:
-                _acknowledge_inline(
+                acknowledge_inline_policy(
                     function.role,
                     "the hook role's policy names exact ARNs (deployment groups, router "
                     "versions, its log group), belongs to this one role and is deleted with it",
@@ -245,8 +315,3 @@ class RolloutHooks(Construct):
         )
         hook.function.add_layers(self.settings)
         return hook
-
-
-def _acknowledge_inline(scope: Construct, reason: str) -> None:
-    for finding in ("NIST.800.53.R5-IAMNoInlinePolicy", "HIPAA.Security-IAMNoInlinePolicy"):
-        acknowledge(scope, finding, reason)

@@ -1,0 +1,32 @@
+"""Which foundation models the targets of a lifecycle file run on.
+
+What the lifecycle rules judge against the model catalog, and what the
+lifecycle watcher watches: a throughput's model comes from its declaration in
+the file, so this needs the whole file.
+"""
+
+from __future__ import annotations
+
+from ..catalog import base_model_id
+from ..versions import profile_model_id
+from .schema import LifecycleFile, Target
+
+
+def target_model_ids(target: Target, file: LifecycleFile) -> tuple[str, ...]:
+    """The foundation model ids a target runs on; empty if the file cannot tell.
+
+    An application inference profile or custom deployment without ``model``,
+    and a throughput of a custom model (an ARN), resolve to nothing: the
+    lifecycle rules and the watcher cannot judge what they do not know.
+    """
+    kind = target.kind
+    if kind == "foundation_model":
+        return (str(target.foundation_model),)
+    if kind == "inference_profile":
+        return (profile_model_id(str(target.inference_profile)),)
+    if kind == "provisioned_throughput":
+        spec = file.provisioned_throughputs.get(str(target.provisioned_throughput))
+        if spec is None or spec.model.startswith("arn:"):
+            return ()
+        return (base_model_id(spec.model),)
+    return (target.model,) if target.model is not None else ()

@@ -1,0 +1,196 @@
+"""The stack's one provider of ``Custom::BedrockProvisionedThroughput``: its handlers and IAM."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import custom_resources as cr
+from constructs import Construct, IConstruct
+
+from ..nag import acknowledge
+from ..nag.acknowledgements import (
+    FRAMEWORK_FUNCTION_ACKNOWLEDGEMENTS,
+    WAITER_ACKNOWLEDGEMENTS,
+    acknowledge_all,
+    acknowledge_inline_policy,
+)
+from .function import LifecycleFunction, encrypted_log_group
+
+PROVIDER_ID = "ProvisionedThroughputProvider"
+SOURCE = "provisioned_throughput"
+
+# What the handlers may do to throughputs (on `provisioned-model/*` of the stack).
+MANAGE_ACTIONS = (
+    "bedrock:CreateProvisionedModelThroughput",
+    "bedrock:GetProvisionedModelThroughput",
+    "bedrock:UpdateProvisionedModelThroughput",
+    "bedrock:DeleteProvisionedModelThroughput",
+    "bedrock:TagResource",
+    "bedrock:UntagResource",
+)
+# What they may do with the declared models (the models a throughput serves).
+MODEL_ACTIONS = (
+    "bedrock:CreateProvisionedModelThroughput",
+    "bedrock:UpdateProvisionedModelThroughput",
+)
+# is_complete reads status and retries deletes that Bedrock deferred.
+POLL_ACTIONS = (
+    "bedrock:GetProvisionedModelThroughput",
+    "bedrock:DeleteProvisionedModelThroughput",
+)
+# The provider framework allows at most one hour; creating a throughput takes minutes.
+TOTAL_TIMEOUT = cdk.Duration.hours(1)
+QUERY_INTERVAL = cdk.Duration.minutes(1)
+
+
+class ProvisionedThroughputProvider(Construct):
+    """The stack's one provider of ``Custom::BedrockProvisionedThroughput``.
+
+    Use :meth:`of`; it creates the provider on first use with the stable
+    construct id ``ProvisionedThroughputProvider`` (the service token must not
+    change between deployments). Polls every minute for at most one hour.
+
+    Attributes: ``provider``, ``on_event``, ``is_complete`` (the handler functions),
+    ``service_token``.
+    """
+
+    @classmethod
+    def of(cls, scope: Construct) -> ProvisionedThroughputProvider:
+        """The provider of the stack that holds ``scope`` (created once)."""
+        stack = cdk.Stack.of(scope)
+        existing = stack.node.try_find_child(PROVIDER_ID)
+        if existing is not None:
+            if not isinstance(existing, cls):
+                raise ValueError(f"{PROVIDER_ID} in {stack.stack_name} is not a {cls.__name__}")
+            return existing
+        return cls(stack, PROVIDER_ID)
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self._throughput_arns = stack.format_arn(
+            service="bedrock", resource="provisioned-model", resource_name="*"
+        )
+        self.on_event = LifecycleFunction(
+            self,
+            "OnEvent",
+            source=SOURCE,
+            handler="app.on_event",
+            description="Creates, updates and deletes Bedrock provisioned throughputs",
+            # Worst case: three Bedrock calls of five attempts with 20 s read timeouts each.
+            # A timeout after a create would lose track of what was bought: be generous.
+            timeout=cdk.Duration.minutes(10),
+            service_name="provisioned-throughput",
+        )
+        self.is_complete = LifecycleFunction(
+            self,
+            "IsComplete",
+            source=SOURCE,
+            handler="app.is_complete",
+            description="Waits for Bedrock provisioned throughputs to be InService or deleted",
+            timeout=cdk.Duration.minutes(5),
+            service_name="provisioned-throughput",
+        )
+        self.on_event.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ManageProvisionedThroughputs",
+                actions=list(MANAGE_ACTIONS),
+                resources=[self._throughput_arns],
+            )
+        )
+        # Resources are added by each throughput (add_model); rendered at synth.
+        self._model_statement = iam.PolicyStatement(
+            sid="UseDeclaredModels", actions=list(MODEL_ACTIONS)
+        )
+        self._models: list[str] = []
+        self.is_complete.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="PollProvisionedThroughputs",
+                actions=list(POLL_ACTIONS),
+                resources=[self._throughput_arns],
+            )
+        )
+        self.provider = cr.Provider(
+            self,
+            "Provider",
+            on_event_handler=self.on_event.function,
+            is_complete_handler=self.is_complete.function,
+            query_interval=QUERY_INTERVAL,
+            total_timeout=TOTAL_TIMEOUT,
+            log_group=encrypted_log_group(self, "FrameworkLogGroup"),
+            # The framework logs each request (without its presigned ResponseURL).
+            framework_lambda_logging_level=lambda_.ApplicationLogLevel.INFO,
+            disable_waiter_state_machine_logging=False,
+            waiter_state_machine_log_options=cr.LogOptions(
+                destination=encrypted_log_group(self, "WaiterLogGroup"),
+                level=cdk.aws_stepfunctions.LogLevel.ALL,
+                include_execution_data=False,
+            ),
+        )
+        self.service_token = self.provider.service_token
+        self._acknowledge(stack)
+
+    def add_model(self, model_arn: str) -> None:
+        """Let the handler buy throughput for ``model_arn`` (once per distinct ARN)."""
+        if model_arn in self._models:
+            return
+        if not self._models:
+            self.on_event.role.add_to_principal_policy(self._model_statement)
+        self._models.append(model_arn)
+        self._model_statement.add_resources(model_arn)
+
+    def _acknowledge(self, stack: cdk.Stack) -> None:
+        """The findings of this provider, each on the narrowest construct, with why."""
+
+        def literal(value: str, token: str) -> str:
+            return value if not cdk.Token.is_unresolved(value) else token
+
+        wildcard = (
+            f"arn:{literal(stack.partition, '<AWS::Partition>')}:bedrock:"
+            f"{literal(stack.region, '<AWS::Region>')}:"
+            f"{literal(stack.account, '<AWS::AccountId>')}:provisioned-model/*"
+        )
+        for handler in (self.on_event, self.is_complete):
+            acknowledge(
+                handler.role,
+                f"AwsSolutions-IAM5[Resource::{wildcard}]",
+                "Bedrock assigns a provisioned model's ARN when it is bought, so the handler "
+                "is limited to provisioned-model/* of this stack's account and region",
+            )
+            policy = handler.role.node.find_child("DefaultPolicy")
+            acknowledge_inline_policy(
+                policy,
+                "the policy belongs to this one handler role and names its exact actions; "
+                "a managed policy would only move the same statements",
+            )
+
+        def arn_of(construct: IConstruct) -> str:
+            resource = construct.node.default_child
+            assert isinstance(resource, cdk.CfnElement), construct.node.path
+            return f"<{stack.resolve(stack.get_logical_id(resource))}.Arn>:*"
+
+        framework = self.provider
+        functions = {
+            name: framework.node.find_child(name)
+            for name in ("framework-onEvent", "framework-isComplete", "framework-onTimeout")
+        }
+        invoked = [self.on_event.function, self.is_complete.function]
+        for function in functions.values():
+            for target in invoked:
+                acknowledge(
+                    function,
+                    f"AwsSolutions-IAM5[Resource::{arn_of(target)}]",
+                    "the provider framework may invoke any version of this one handler "
+                    "function (ARN:*), as aws-cdk-lib's Provider grants it",
+                )
+            acknowledge_all(function, FRAMEWORK_FUNCTION_ACKNOWLEDGEMENTS)
+        waiter = framework.node.find_child("waiter-state-machine")
+        for name in ("framework-isComplete", "framework-onTimeout"):
+            acknowledge(
+                waiter,
+                f"AwsSolutions-IAM5[Resource::{arn_of(functions[name])}]",
+                "the waiter state machine may invoke any version of the framework function "
+                "it calls (ARN:*), as aws-cdk-lib's Provider grants it",
+            )
+        acknowledge_all(waiter, WAITER_ACKNOWLEDGEMENTS)
