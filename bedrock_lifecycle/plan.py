@@ -14,7 +14,7 @@ from pathlib import Path
 from .config import LifecycleConfig, ResolvedAlias
 from .config.rollouts import regression_alarm_count
 from .config.schema import LifecycleFile, RolloutPolicy, RolloutStrategy
-from .config.semantic import alias_environments, granted_versions
+from .config.semantic import granted_versions
 
 
 def describe_rollout(policy: RolloutPolicy) -> str:
@@ -119,11 +119,7 @@ def plan_lines(config: LifecycleConfig, base: LifecycleFile | None) -> Iterator[
         before: dict[str, str] = {}
         base_pts: set[str] = set()
         if base is not None and env in base.environments:
-            for fam_name, family in base.families.items():
-                for alias_name, alias in family.aliases.items():
-                    # An explicit empty list means no environment, not every one.
-                    if env in alias_environments(base, family, alias_name):
-                        before[f"{fam_name}/{alias_name}"] = alias.version_in(env)
+            before = {p.qualified_name: p.label for p in base.placements() if p.environment == env}
             base_pts = {
                 n for n, pt in base.provisioned_throughputs.items() if env in pt.environments
             }

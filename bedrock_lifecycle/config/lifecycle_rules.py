@@ -32,7 +32,6 @@ from ..catalog import CatalogEntry, ModelCatalog, shipped_catalog
 from .models import target_model_ids
 from .problems import Problem, Severity
 from .schema import LifecycleFile, LifecycleState
-from .semantic import alias_environments
 from .versioning import Lock
 
 # {environment: {"family/alias": version label}}, as recorded in lifecycle.lock.
@@ -52,15 +51,13 @@ class _Use:
 
 
 def _uses(file: LifecycleFile, fam_name: str) -> list[_Use]:
-    family = file.families[fam_name]
-    out = []
-    for alias_name, alias in family.aliases.items():
-        by_label: dict[str, list[str]] = {}
-        for env in alias_environments(file, family, alias_name):
-            by_label.setdefault(alias.version_in(env), []).append(env)
-        for label, envs in by_label.items():
-            out.append(_Use(f"{fam_name}/{alias_name}", label, tuple(envs)))
-    return out
+    """The family's placements, grouped by alias and version label."""
+    by_use: dict[tuple[str, str], list[str]] = {}
+    for placement in file.placements():
+        if placement.family == fam_name:
+            key = (placement.qualified_name, placement.label)
+            by_use.setdefault(key, []).append(placement.environment)
+    return [_Use(alias, label, tuple(envs)) for (alias, label), envs in by_use.items()]
 
 
 def check_version_states(file: LifecycleFile, today: dt.date) -> Iterator[Problem]:

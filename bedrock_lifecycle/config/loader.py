@@ -102,41 +102,44 @@ class LifecycleConfig:
         return list(self._resolved[environment])
 
     def _resolve_aliases(self, environment: str) -> list[ResolvedAlias]:
+        """The file's placements in ``environment`` (LifecycleFile.placements, the one
+        resolution of aliases to environments) with every default applied."""
         env = self.file.environments[environment]
         out = []
-        for fam_name, family in self.file.families.items():
-            for alias_name, alias in family.aliases.items():
-                if environment not in semantic.alias_environments(self.file, family, alias_name):
-                    continue
-                label = alias.version_in(environment)
-                version = family.versions[label]
-                gate = alias.evaluation_gate and family.evaluation is not None
-                out.append(
-                    ResolvedAlias(
-                        environment=environment,
-                        family=fam_name,
-                        family_kind=family.kind,
-                        name=alias_name,
-                        version_label=label,
-                        version=version,
-                        version_id=version_id(label, version),
-                        rollout=alias.rollout if alias.rollout is not None else env.rollout,
-                        alarms=semantic.merged_alarms(env.alarms, alias.alarms),
-                        canary_analysis=alias.canary_analysis,
-                        evaluation=family.evaluation if gate else None,
-                        evaluation_file=(
-                            self.base_dir / family.evaluation.golden_prompts
-                            if gate and family.evaluation is not None
-                            else None
-                        ),
-                        allowed_overrides=alias.allowed_overrides,
-                        standby=tuple(
-                            (other, family.versions[other])
-                            for other in semantic.granted_versions(self.file, fam_name, environment)
-                            if other != label
-                        ),
-                    )
+        for placement in self.file.placements():
+            if placement.environment != environment:
+                continue
+            fam_name, alias_name, label = placement.family, placement.alias, placement.label
+            family = self.file.families[fam_name]
+            alias = family.aliases[alias_name]
+            version = family.versions[label]
+            gate = alias.evaluation_gate and family.evaluation is not None
+            out.append(
+                ResolvedAlias(
+                    environment=environment,
+                    family=fam_name,
+                    family_kind=family.kind,
+                    name=alias_name,
+                    version_label=label,
+                    version=version,
+                    version_id=version_id(label, version),
+                    rollout=alias.rollout if alias.rollout is not None else env.rollout,
+                    alarms=semantic.merged_alarms(env.alarms, alias.alarms),
+                    canary_analysis=alias.canary_analysis,
+                    evaluation=family.evaluation if gate else None,
+                    evaluation_file=(
+                        self.base_dir / family.evaluation.golden_prompts
+                        if gate and family.evaluation is not None
+                        else None
+                    ),
+                    allowed_overrides=alias.allowed_overrides,
+                    standby=tuple(
+                        (other, family.versions[other])
+                        for other in semantic.granted_versions(self.file, fam_name, environment)
+                        if other != label
+                    ),
                 )
+            )
         return out
 
     def throughputs_for(self, environment: str) -> dict[str, ThroughputSpec]:

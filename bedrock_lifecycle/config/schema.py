@@ -9,6 +9,7 @@ two parts of the file (an alias naming a declared version, ...) live in
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
@@ -231,6 +232,21 @@ class EnvironmentSpec(StrictModel):
     )
 
 
+@dataclass(frozen=True)
+class Placement:
+    """One alias in one environment, and the label of the version it serves there."""
+
+    environment: str
+    family: str
+    alias: str
+    label: str
+
+    @property
+    def qualified_name(self) -> str:
+        """``family/alias``."""
+        return f"{self.family}/{self.alias}"
+
+
 class LifecycleFile(StrictModel):
     """The whole ``lifecycle.yaml``."""
 
@@ -248,3 +264,28 @@ class LifecycleFile(StrictModel):
     families: dict[FamilyName, FamilySpec] = Field(
         min_length=1, description="model families by name"
     )
+
+    def alias_environments(self, family: str, alias: str) -> tuple[str, ...]:
+        """The environments alias ``family/alias`` exists in: its ``environments``, else all.
+
+        An explicit empty list means none. Names that are not declared environments
+        are kept (the reference checks report them); :meth:`placements` skips them.
+        """
+        spec = self.families[family].aliases[alias]
+        return spec.environments if spec.environments is not None else tuple(self.environments)
+
+    def placements(self) -> tuple[Placement, ...]:
+        """Which alias serves which version label in which declared environment.
+
+        The one resolution of aliases to environments (``environments``,
+        ``environment_versions``) that everything else asks: the loader, the lock,
+        the lifecycle rules and ``plan``. File order: families, their aliases, then
+        each alias's environments.
+        """
+        return tuple(
+            Placement(env, fam_name, alias_name, alias.version_in(env))
+            for fam_name, family in self.families.items()
+            for alias_name, alias in family.aliases.items()
+            for env in self.alias_environments(fam_name, alias_name)
+            if env in self.environments
+        )

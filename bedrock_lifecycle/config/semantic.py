@@ -31,12 +31,6 @@ def _declared(names: object) -> str:
     return ", ".join(items) if items else "none"
 
 
-def alias_environments(file: LifecycleFile, family: FamilySpec, alias_name: str) -> tuple[str, ...]:
-    """Environments an alias exists in (default: all)."""
-    alias = family.aliases[alias_name]
-    return alias.environments if alias.environments is not None else tuple(file.environments)
-
-
 def servable_in(file: LifecycleFile, family: FamilySpec, label: str, environment: str) -> bool:
     """Whether version ``label`` could serve an alias of ``family`` in ``environment``.
 
@@ -87,7 +81,7 @@ def check_alias_versions(file: LifecycleFile, base: Path) -> Iterator[Problem]:
                     f"{alias.version!r} is not a declared version of {fam_name} "
                     f"(declared: {_declared(family.versions)})",
                 )
-            envs = alias_environments(file, family, alias_name)
+            envs = file.alias_environments(fam_name, alias_name)
             for env, label in alias.environment_versions.items():
                 where = (*path, "environment_versions", env)
                 if env not in envs:
@@ -172,7 +166,7 @@ def check_throughputs(file: LifecycleFile, base: Path) -> Iterator[Problem]:
             for alias_name, alias in family.aliases.items():
                 missing = [
                     e
-                    for e in alias_environments(file, family, alias_name)
+                    for e in file.alias_environments(fam_name, alias_name)
                     if e in file.environments
                     and alias.version_in(e) == label
                     and e not in bought_in
@@ -252,7 +246,7 @@ def check_alarm_overrides(file: LifecycleFile, base: Path) -> Iterator[Problem]:
         for alias_name, alias in family.aliases.items():
             if alias.alarms is None:
                 continue
-            for env in alias_environments(file, family, alias_name):
+            for env in file.alias_environments(fam_name, alias_name):
                 if env not in file.environments:
                     continue
                 try:
@@ -292,11 +286,7 @@ MAX_THROUGHPUTS_PER_ENVIRONMENT = 10
 
 def check_stack_size(file: LifecycleFile, base: Path) -> Iterator[Problem]:
     for env in file.environments:
-        aliases = sum(
-            env in alias_environments(file, family, name)
-            for family in file.families.values()
-            for name in family.aliases
-        )
+        aliases = sum(placement.environment == env for placement in file.placements())
         if aliases > MAX_ALIASES_PER_ENVIRONMENT:
             yield Problem(
                 ("environments", env),
@@ -323,7 +313,7 @@ def check_grants_size(file: LifecycleFile, base: Path) -> Iterator[Problem]:
     for fam_name, family in file.families.items():
         worst: tuple[int, str, int] | None = None
         for env in file.environments:
-            if not any(env in alias_environments(file, family, a) for a in family.aliases):
+            if not any(env in file.alias_environments(fam_name, a) for a in family.aliases):
                 continue
             labels = granted_versions(file, fam_name, env)
             try:

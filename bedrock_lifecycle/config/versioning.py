@@ -117,12 +117,8 @@ def current_hashes(config: LifecycleFile) -> dict[str, str]:
 def alias_positions(config: LifecycleFile) -> dict[str, dict[str, str]]:
     """The version label every alias serves, per environment: ``{env: {family/alias: label}}``."""
     positions: dict[str, dict[str, str]] = {env: {} for env in config.environments}
-    for family_name, family in config.families.items():
-        for alias_name, alias in family.aliases.items():
-            envs = alias.environments if alias.environments is not None else config.environments
-            for env in envs:
-                if env in positions:
-                    positions[env][f"{family_name}/{alias_name}"] = alias.version_in(env)
+    for placement in config.placements():
+        positions[placement.environment][placement.qualified_name] = placement.label
     return positions
 
 
