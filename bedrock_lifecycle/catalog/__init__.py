@@ -24,6 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from ..formats import read_versioned_json
 from ..versions import profile_model_id
 
 __all__ = ["profile_model_id"]  # re-exported: it is the catalog's too
@@ -160,12 +161,7 @@ class ModelCatalog:
     @classmethod
     def parse(cls, text: str, *, path: Path | None = None) -> ModelCatalog:
         """Parse the file text; raises ValueError with what is wrong."""
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
-        if not isinstance(data, dict) or data.get("format") != CATALOG_FORMAT:
-            raise ValueError(f'expected a JSON object with "format": {CATALOG_FORMAT}')
+        data = read_versioned_json(text, CATALOG_FORMAT)
         models = data.get("models")
         if not isinstance(models, dict):
             raise ValueError('"models" must map model ids to their lifecycle')

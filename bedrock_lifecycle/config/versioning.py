@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..formats import read_versioned_json
 from ..versions import ID_HEX_LENGTH, canonical_content, content_hash, version_id
 from .schema import LifecycleFile
 
@@ -65,12 +66,7 @@ class Lock:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
-        if not isinstance(data, dict) or data.get("format") != LOCK_FORMAT:
-            raise ValueError(f'expected a JSON object with "format": {LOCK_FORMAT}')
+        data = read_versioned_json(text, LOCK_FORMAT)
         versions = data.get("versions")
         if not isinstance(versions, dict) or not all(
             isinstance(k, str) and isinstance(v, str) and len(v) == 64 for k, v in versions.items()

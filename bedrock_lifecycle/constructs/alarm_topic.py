@@ -15,7 +15,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ..nag import acknowledge
+from ..nag.acknowledgements import acknowledge_dead_letter_queue
 
 # The lifecycle file's pattern of alarm_emails (config/schema.py).
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -79,12 +79,10 @@ class AlarmTopic(Construct):
             enforce_ssl=True,
             retention_period=cdk.Duration.days(14),
         )
-        for finding in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
-            acknowledge(
-                self.dead_letters,
-                finding,
-                "this queue is itself the dead-letter queue of the topic's subscriptions",
-            )
+        acknowledge_dead_letter_queue(
+            self.dead_letters,
+            "this queue is itself the dead-letter queue of the topic's subscriptions",
+        )
         for email in emails:
             self.topic.add_subscription(
                 subscriptions.EmailSubscription(email, dead_letter_queue=self.dead_letters)

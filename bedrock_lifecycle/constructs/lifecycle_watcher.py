@@ -25,7 +25,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ..nag import acknowledge
-from ..nag.acknowledgements import acknowledge_inline_policy
+from ..nag.acknowledgements import acknowledge_dead_letter_queue, acknowledge_inline_policy
 from ..shared import contract
 from .alarm_topic import AlarmTopic
 from .function import LifecycleFunction
@@ -145,13 +145,11 @@ class LifecycleWatcher(Construct):
             enforce_ssl=True,
             retention_period=cdk.Duration.days(14),
         )
-        for finding in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"):
-            acknowledge(
-                self.dead_letter_queue,
-                finding,
-                "this queue is itself the dead-letter queue of the lifecycle watcher (its "
-                "schedule target and its asynchronous invocations)",
-            )
+        acknowledge_dead_letter_queue(
+            self.dead_letter_queue,
+            "this queue is itself the dead-letter queue of the lifecycle watcher (its "
+            "schedule target and its asynchronous invocations)",
+        )
         self.function = LifecycleFunction(
             self,
             "Function",

@@ -24,6 +24,13 @@ def acknowledge_all(scope: IConstruct, acknowledgements: Iterable[tuple[str, str
         acknowledge(scope, finding, reason)
 
 
+def acknowledge_dead_letter_queue(scope: IConstruct, reason: str) -> None:
+    """A dead-letter queue has no dead-letter queue of its own (AwsSolutions, Serverless)."""
+    acknowledge_all(
+        scope, ((f, reason) for f in ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"))
+    )
+
+
 def acknowledge_inline_policy(scope: IConstruct, reason: str) -> None:
     """Acknowledge the NIST 800-53 and HIPAA inline-policy findings on ``scope``."""
     acknowledge_all(scope, ((finding, reason) for finding in INLINE_POLICY_FINDINGS))
