@@ -26,6 +26,7 @@ from ..nag.acknowledgements import (
     SYNCHRONOUS_ACKNOWLEDGEMENTS,
     acknowledge_all,
 )
+from .singletons import stack_singleton
 from .staging import stage_files
 
 LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
@@ -89,10 +90,10 @@ def logs_key(scope: Construct) -> kms.Key:
     Rotation is on; the key policy lets CloudWatch Logs in this account and
     region use it for log groups of this account only.
     """
-    stack = cdk.Stack.of(scope)
-    existing = stack.node.try_find_child("LogsKey")
-    if isinstance(existing, kms.Key):
-        return existing
+    return stack_singleton(scope, "LogsKey", kms.Key, _logs_key)
+
+
+def _logs_key(stack: cdk.Stack) -> kms.Key:
     key = kms.Key(
         stack,
         "LogsKey",
@@ -147,10 +148,11 @@ def encrypted_log_group(
 
 def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
     """The public Powertools v3 layer for the project's runtime (one per stack)."""
-    stack = cdk.Stack.of(scope)
-    existing = stack.node.try_find_child("PowertoolsLayer")
-    if existing is not None:
-        return existing  # type: ignore[return-value]
+    # An imported layer is a jsii proxy of ILayerVersion, not a Construct subclass.
+    return stack_singleton(scope, "PowertoolsLayer", object, _powertools_layer)
+
+
+def _powertools_layer(stack: cdk.Stack) -> lambda_.ILayerVersion:
     context = stack.node.try_get_context("powertools_layer_version")
     version = context if context is not None else POWERTOOLS_LAYER_VERSION
     # From cdk.json it is a number, from `cdk -c powertools_layer_version=30` a string.

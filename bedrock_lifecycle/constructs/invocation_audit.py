@@ -32,6 +32,7 @@ from ..nag.acknowledgements import (
 from ..nag.rules.audit_bucket_object_lock import AUDIT_PURPOSE, PURPOSE_TAG
 from ..values import LOG_RETENTION_DAYS, ObjectLockMode
 from .function import LifecycleFunction, encrypted_log_group
+from .singletons import stack_singleton
 
 RESOURCE_TYPE = "Custom::BedrockInvocationLogging"
 PROVIDER_ID = "InvocationLoggingProvider"
@@ -74,10 +75,10 @@ def invocation_logging_provider(scope: Construct) -> cr.Provider:
 
     Its construct id is fixed: the service token of existing resources depends on it.
     """
-    stack = cdk.Stack.of(scope)
-    existing = stack.node.try_find_child(PROVIDER_ID)
-    if isinstance(existing, cr.Provider):
-        return existing
+    return stack_singleton(scope, PROVIDER_ID, cr.Provider, _invocation_logging_provider)
+
+
+def _invocation_logging_provider(stack: cdk.Stack) -> cr.Provider:
     holder = Construct(stack, f"{PROVIDER_ID}Handler")
     handler = LifecycleFunction(
         holder,

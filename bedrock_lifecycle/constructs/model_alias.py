@@ -47,11 +47,13 @@ __all__ = [
     "ROUTER_TIMEOUT",
     "ModelAlias",
     "alias_construct_id",
+    "alias_parameter_name",
     "pascal",
     "router_config",
 ]
 
 ROUTER_SOURCE = "router"
+PARAMETER_PREFIX = "/bedrock-lifecycle"
 LIVE_ALIAS_NAME = "live"
 # Construct id prefix of the router's Bedrock grants; the digest of their content follows.
 GRANTS_ID = "Grants"
@@ -106,7 +108,7 @@ class ModelAlias(RouterMetrics, Construct):
     :param log_retention: retention of the function's own log group (ignored with
         ``log_group``). Default: one year.
     :param parameter_name: SSM parameter holding the current target. Default:
-        ``/bedrock-lifecycle/<environment>/aliases/<family>/<alias>``.
+        :func:`alias_parameter_name`, ``/bedrock-lifecycle/<environment>/aliases/<family>/<alias>``.
     :param description: shown on the function. Default: names alias and version.
     :param standby_versions: other versions of the same family that the alias may
         be shifted from or rolled back to. The router's role may call their
@@ -246,7 +248,7 @@ class ModelAlias(RouterMetrics, Construct):
             parameter_name=(
                 parameter_name
                 if parameter_name is not None
-                else f"/bedrock-lifecycle/{environment}/aliases/{model_version.family}/{alias_name}"
+                else alias_parameter_name(environment, model_version.family, alias_name)
             ),
             string_value=parameter_value,
             description=f"{self.qualified_name} in {environment}: current model target",
@@ -327,6 +329,17 @@ class ModelAlias(RouterMetrics, Construct):
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` invoke the alias ``live`` (``lambda:InvokeFunction`` on its ARN)."""
         return self.alias.grant_invoke(grantee)
+
+
+def alias_parameter_name(
+    environment: str, family: str, alias_name: str, *, prefix: str = PARAMETER_PREFIX
+) -> str:
+    """``<prefix>/<environment>/aliases/<family>/<alias>``: the SSM parameter of an alias.
+
+    :param prefix: Default: ``/bedrock-lifecycle``; the lifecycle file's stacks add
+        the project (``/bedrock-lifecycle/<project>``).
+    """
+    return f"{prefix}/{environment}/aliases/{family}/{alias_name}"
 
 
 def alias_construct_id(family: str, alias_name: str) -> str:

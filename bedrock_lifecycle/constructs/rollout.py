@@ -45,6 +45,7 @@ from .alarm_topic import AlarmTopic
 from .model_alias import ModelAlias, pascal
 from .regression_alarms import MAX_ALARMS_PER_DEPLOYMENT_GROUP, RegressionAlarms
 from .rollout_hooks import RolloutHooks
+from .singletons import stack_singleton
 
 # CodeDeploy's predefined Lambda configurations, used when a policy has their
 # shape: they cost nothing, while custom configurations count against a quota
@@ -90,9 +91,9 @@ def deployment_config_for(
     key = (policy.strategy, policy.percent, policy.interval_minutes)
     if key in PREDEFINED_CONFIGS:
         return PREDEFINED_CONFIGS[key]
-    stack = cdk.Stack.of(scope)
-    found = stack.node.try_find_child(CONFIGS_ID)
-    container = found if isinstance(found, Construct) else Construct(stack, CONFIGS_ID)
+    container = stack_singleton(
+        scope, CONFIGS_ID, Construct, lambda stack: Construct(stack, CONFIGS_ID)
+    )
     if policy.strategy is RolloutStrategy.CANARY:
         shape = f"Canary{policy.percent}Percent{policy.interval_minutes}Minutes"
         routing: codedeploy.TrafficRouting = codedeploy.TimeBasedCanaryTrafficRouting(

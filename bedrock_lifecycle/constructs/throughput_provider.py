@@ -16,6 +16,7 @@ from ..nag.acknowledgements import (
     acknowledge_inline_policy,
 )
 from .function import LifecycleFunction, encrypted_log_group
+from .singletons import stack_singleton
 
 PROVIDER_ID = "ProvisionedThroughputProvider"
 SOURCE = "provisioned_throughput"
@@ -58,13 +59,7 @@ class ProvisionedThroughputProvider(Construct):
     @classmethod
     def of(cls, scope: Construct) -> ProvisionedThroughputProvider:
         """The provider of the stack that holds ``scope`` (created once)."""
-        stack = cdk.Stack.of(scope)
-        existing = stack.node.try_find_child(PROVIDER_ID)
-        if existing is not None:
-            if not isinstance(existing, cls):
-                raise ValueError(f"{PROVIDER_ID} in {stack.stack_name} is not a {cls.__name__}")
-            return existing
-        return cls(stack, PROVIDER_ID)
+        return stack_singleton(scope, PROVIDER_ID, cls, lambda stack: cls(stack, PROVIDER_ID))
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)

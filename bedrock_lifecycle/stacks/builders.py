@@ -20,7 +20,12 @@ from ..config.models import target_model_ids
 from ..constructs.alarm_topic import AlarmTopic
 from ..constructs.invocation_audit import InvocationAudit, log_retention
 from ..constructs.lifecycle_watcher import LifecycleWatcher
-from ..constructs.model_alias import ModelAlias, alias_construct_id
+from ..constructs.model_alias import (
+    PARAMETER_PREFIX,
+    ModelAlias,
+    alias_construct_id,
+    alias_parameter_name,
+)
 from ..constructs.provisioned_throughput import TAG_PREFIX, ProvisionedThroughput
 from ..constructs.rollout import AliasRolloutProps, Rollouts
 from ..versions import ModelVersion
@@ -173,9 +178,11 @@ def aliases_of_environment(
             prompt_logging=spec.prompt_logging,
             log_group=log_group,
             log_retention=log_retention(spec.audit.log_retention_days),
-            parameter_name=(
-                f"/bedrock-lifecycle/{config.file.project}/{environment}/aliases/"
-                f"{alias.family}/{alias.name}"
+            parameter_name=alias_parameter_name(
+                environment,
+                alias.family,
+                alias.name,
+                prefix=f"{PARAMETER_PREFIX}/{config.file.project}",
             ),
             standby_versions=standby,
         )
