@@ -17,9 +17,9 @@ from pathlib import Path
 from .catalog.cli import add_catalog_commands
 from .config import ConfigError, Lock, load_lifecycle, lock_path_for, utc_today
 from .config.loader import check_lock, parse_file
+from .config.lockfile import moved_aliases, updated_lock
 from .config.problems import Problem
 from .config.schema import LifecycleFile
-from .config.versioning import moved_aliases, updated_lock
 
 DEFAULT_FILE = "lifecycle.yaml"
 EXIT_OK = 0

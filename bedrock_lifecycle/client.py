@@ -2,7 +2,7 @@
 
 ::
 
-    from bedrock_lifecycle.client import AliasClient, ClientError, ServerError
+    from bedrock_lifecycle.client import AliasClient, AliasClientError, AliasServerError
 
     summarizer = AliasClient("arn:aws:lambda:us-east-1:222222222222:function:...:live")
     answer = summarizer.converse([{"role": "user", "content": [{"text": "..."}]}])
@@ -52,11 +52,11 @@ class AliasError(Exception):
         self.response = dict(response) if response is not None else {}
 
 
-class ClientError(AliasError):
+class AliasClientError(AliasError):
     """The request was refused as the caller's fault: fix it before sending it again."""
 
 
-class ServerError(AliasError):
+class AliasServerError(AliasError):
     """The alias or Bedrock failed (throttled after retries, timed out, model error, bug)."""
 
 
@@ -102,8 +102,8 @@ class AliasClient:
             ``temperature``, ``topP``, ``stopSequences``). Default: the version's.
         :returns: Bedrock's Converse response plus ``alias``, ``version_id``,
             ``model_arn`` and ``request_id``.
-        :raises ClientError: the request was malformed or refused by Bedrock's validation.
-        :raises ServerError: anything else that kept the alias from answering.
+        :raises AliasClientError: the request was malformed or refused by Bedrock's validation.
+        :raises AliasServerError: anything else that kept the alias from answering.
         """
         request: dict[str, Any] = {"messages": list(messages)}
         if system is not None:
@@ -117,7 +117,7 @@ class AliasClient:
 
         :returns: ``embedding``, ``inputTextTokenCount`` plus ``alias``, ``version_id``,
             ``model_arn`` and ``request_id``.
-        :raises ClientError: or :class:`ServerError`, as for :meth:`converse`.
+        :raises AliasClientError: or :class:`AliasServerError`, as for :meth:`converse`.
         """
         return self.invoke({"inputText": input_text})
 
@@ -136,18 +136,20 @@ class AliasClient:
         if response.get("FunctionError"):
             # The router raised (a bug) or Lambda stopped it (timeout, out of memory).
             message = answer.get("errorMessage", "") if isinstance(answer, dict) else str(answer)
-            raise ServerError(
+            raise AliasServerError(
                 f"FunctionError.{response['FunctionError']}",
                 str(message),
                 retryable=False,
                 response=answer if isinstance(answer, dict) else None,
             )
         if not isinstance(answer, dict):
-            raise ServerError("InvalidResponse", f"expected a JSON object, got {answer!r:.200}")
+            raise AliasServerError(
+                "InvalidResponse", f"expected a JSON object, got {answer!r:.200}"
+            )
         error = answer.get("error")
         if error is None:
             return answer
-        kind = ClientError if error.get("type") == "ClientError" else ServerError
+        kind = AliasClientError if error.get("type") == "ClientError" else AliasServerError
         raise kind(
             str(error.get("code", "Unknown")),
             str(error.get("message", "")),

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .config import LifecycleConfig, ResolvedAlias
-from .config.rollouts import regression_alarm_count
+from .config.rollout_checks import regression_alarm_count
 from .config.schema import LifecycleFile, RolloutPolicy, RolloutStrategy
 from .config.semantic import granted_versions
 

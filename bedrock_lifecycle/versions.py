@@ -3,7 +3,7 @@
 A :class:`ModelVersion` is the value object the router serves. Its
 ``version_id`` is ``label@<12 hex of sha256 of its canonical content>``,
 computed here, the same hash the lock file records
-(:mod:`bedrock_lifecycle.config.versioning`), so the id in an audit record can
+(:mod:`bedrock_lifecycle.config.lockfile`), so the id in an audit record can
 be checked against the lock.
 
 A version's target resolves to the exact ARNs the router needs

@@ -12,7 +12,7 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from bedrock_lifecycle.client import AliasClient, ClientError, ServerError
+from bedrock_lifecycle.client import AliasClient, AliasClientError, AliasServerError
 from tests.support.bedrock_standin import converse_reply, error_reply, shared_standin
 from tests.support.router import chat_config, embedding_config, harness_for
 
@@ -90,11 +90,13 @@ def test_router_client_error_raises_client_error_with_the_field(lambda_client):
         "alias": "summarizer/live",
     }
     expect(stubber, {"messages": MESSAGES}, refused)
-    with pytest.raises(ClientError, match=r"InvalidRequest at messages\[0\]\.role: must be") as err:
+    with pytest.raises(
+        AliasClientError, match=r"InvalidRequest at messages\[0\]\.role: must be"
+    ) as err:
         AliasClient(ALIAS_ARN, lambda_client=client).converse(MESSAGES)
     assert err.value.field == "messages[0].role"
     assert err.value.response == refused
-    assert not isinstance(err.value, ServerError)
+    assert not isinstance(err.value, AliasServerError)
 
 
 def test_router_server_error_raises_server_error(lambda_client):
@@ -108,7 +110,7 @@ def test_router_server_error_raises_server_error(lambda_client):
         }
     }
     expect(stubber, {"messages": MESSAGES}, throttled)
-    with pytest.raises(ServerError, match="ThrottlingException: slow down") as err:
+    with pytest.raises(AliasServerError, match="ThrottlingException: slow down") as err:
         AliasClient(ALIAS_ARN, lambda_client=client).converse(MESSAGES)
     assert err.value.retryable is True and err.value.code == "ThrottlingException"
 
@@ -121,7 +123,7 @@ def test_function_error_is_a_server_error(lambda_client):
         {"errorMessage": "Task timed out after 240.00 seconds"},
         function_error="Unhandled",
     )
-    with pytest.raises(ServerError, match=r"FunctionError\.Unhandled: Task timed out"):
+    with pytest.raises(AliasServerError, match=r"FunctionError\.Unhandled: Task timed out"):
         AliasClient(ALIAS_ARN, lambda_client=client).converse(MESSAGES)
 
 
@@ -158,11 +160,11 @@ def test_client_and_router_agree_on_the_error_contract():
     )
     standin.script(converse_reply("hi"))
     assert client.converse(MESSAGES)["version_id"] == "v2@0123456789ab"
-    with pytest.raises(ClientError) as refused:
+    with pytest.raises(AliasClientError) as refused:
         client.converse([{"role": "robot", "content": [{"text": "x"}]}])
     assert refused.value.field == "messages[0].role"
     standin.script(error_reply("AccessDeniedException", 403, "no model access"))
-    with pytest.raises(ServerError, match="AccessDeniedException: no model access"):
+    with pytest.raises(AliasServerError, match="AccessDeniedException: no model access"):
         client.converse(MESSAGES)
     standin.reset()
 

@@ -10,8 +10,8 @@ import sys
 import pytest
 import yaml
 
+from bedrock_lifecycle.config.lockfile import Lock, content_hash, version_id
 from bedrock_lifecycle.config.schema import FamilyKind, VersionSpec
-from bedrock_lifecycle.config.versioning import Lock, content_hash, version_id
 from bedrock_lifecycle.versions import (
     PROFILE_DESTINATION_REGIONS,
     ModelVersion,

@@ -1,9 +1,9 @@
 """The lifecycle file: schema, loading, validation, version hashes and the lock."""
 
 from .loader import LifecycleConfig, ResolvedAlias, load_lifecycle, lock_path_for, utc_today
+from .lockfile import Lock, content_hash, version_id
 from .problems import ConfigError, Problem, Severity
 from .schema import LifecycleFile
-from .versioning import Lock, content_hash, version_id
 
 __all__ = [
     "ConfigError",

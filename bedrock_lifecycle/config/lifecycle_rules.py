@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..catalog import CatalogEntry, ModelCatalog, shipped_catalog
+from .lockfile import Lock
 from .models import target_model_ids
 from .problems import Problem, Severity
 from .schema import LifecycleFile, LifecycleState
-from .versioning import Lock
 
 # {environment: {"family/alias": version label}}, as recorded in lifecycle.lock.
 Positions = Mapping[str, Mapping[str, str]]

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from . import semantic
 from .lifecycle_rules import check_lifecycle
+from .lockfile import Lock, content_hash, lock_key, version_id
 from .problems import ConfigError, Problem, Severity, problems_from_validation
 from .schema import (
     AlarmThresholds,
@@ -32,7 +33,6 @@ from .schema import (
     ThroughputSpec,
     VersionSpec,
 )
-from .versioning import Lock, content_hash, lock_key, version_id
 from .yaml_loader import read_yaml
 
 Clock = Callable[[], dt.date]

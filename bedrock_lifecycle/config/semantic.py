@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from ..versions import MANAGED_POLICY_LIMIT, ModelVersion, grants_document_size
 from .problems import Problem, show
-from .rollouts import check_golden_prompts, check_rollout_policies
+from .rollout_checks import check_golden_prompts, check_rollout_policies
 from .schema import (
     AlarmThresholds,
     FamilyKind,

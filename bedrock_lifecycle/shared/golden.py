@@ -1,6 +1,6 @@
 """Golden prompts, written once: what a prompt line holds and which checks it may ask.
 
-``bedrock_lifecycle.config.rollouts`` validates the files with it at synth and in
+``bedrock_lifecycle.config.rollout_checks`` validates the files with it at synth and in
 ``bedrock-lifecycle validate``; the evaluation gate (staged with a copy, ``import
 golden``) reads the same files with it at deploy time. Standard library only.
 """

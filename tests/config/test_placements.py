@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bedrock_lifecycle.config.lockfile import alias_positions
 from bedrock_lifecycle.config.schema import LifecycleFile, Placement
-from bedrock_lifecycle.config.versioning import alias_positions
 
 FILE = LifecycleFile.model_validate(
     {

@@ -655,7 +655,7 @@ def test_provisioned_concurrency_on_a_shifted_alias_is_refused(shipped_config, t
 
 
 def test_plan_counts_the_alarms_the_construct_builds(built):
-    from bedrock_lifecycle.config.rollouts import regression_alarm_count
+    from bedrock_lifecycle.config.rollout_checks import regression_alarm_count
 
     for stack_rollouts in built.rollouts.values():
         for rollout in stack_rollouts.rollouts.values():

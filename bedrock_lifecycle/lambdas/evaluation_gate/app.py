@@ -196,7 +196,7 @@ def _gate(
             extra={"deployment_group": target.deployment_group},
         )
         return SUCCEEDED
-    # Validated at synth (config/rollouts.py), with the same golden module.
+    # Validated at synth (config/rollout_checks.py), with the same golden module.
     prompts_file = settings_file_path.parent / evaluation["file"]
     prompts = golden.read_prompts(prompts_file.read_text(encoding="utf-8"))
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from bedrock_lifecycle.config import ConfigError, Lock, content_hash, load_lifecycle, version_id
+from bedrock_lifecycle.config.lockfile import current_hashes, updated_lock
 from bedrock_lifecycle.config.schema import VersionSpec
-from bedrock_lifecycle.config.versioning import current_hashes, updated_lock
 
 BASE = {
     "target": {"foundation_model": "anthropic.claude-3-haiku-20240307-v1:0"},
