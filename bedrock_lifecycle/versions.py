@@ -1,34 +1,11 @@
 """Model versions: an immutable binding of a family to a model target and its settings.
 
-A :class:`ModelVersion` is the value object the router serves. Its
-``version_id`` is ``label@<12 hex of sha256 of its canonical content>``,
-computed here, the same hash the lock file records
-(:mod:`bedrock_lifecycle.config.lockfile`), so the id in an audit record can
-be checked against the lock.
-
-A version's target resolves to the exact ARNs the router needs
-``bedrock:InvokeModel`` on (:meth:`ModelVersion.resolve`):
-
-================================  ============================  ====================================
-target                            ``modelId`` sent to Bedrock   ARNs granted
-================================  ============================  ====================================
-``foundation_model``              the model id                  the model in the stack's region
-``inference_profile`` (system)    the profile id                the profile, and the model in the
-                                                                stack's region and every destination
-                                                                region of the profile
-``application_inference_profile`` the profile ARN               the profile, and ``model`` in the
-                                                                profile's region (or in each of
-                                                                ``destination_regions``)
-``provisioned_throughput``        the provisioned model ARN     the provisioned model
-``custom_model_deployment``       the deployment ARN            the deployment
-================================  ============================  ====================================
-
-The destination regions of a system (cross-region) inference profile come from
-the prefix of its id, per :data:`PROFILE_DESTINATION_REGIONS`, unless the
-target sets ``destination_regions``. Global profiles (``global.``) route to any
-commercial region; AWS documents their permission as the profile plus the
-model in the source region plus the region-less model ARN
-``arn:<partition>:bedrock:::foundation-model/<id>``, which is what they get.
+A :class:`ModelVersion` is the value the router serves. Its ``version_id`` is
+``label@<12 hex of sha256 of its canonical content>``, the hash the lock file
+records. :meth:`ModelVersion.resolve` gives the exact ARNs the router needs
+``bedrock:InvokeModel`` on, per target kind and, for system inference
+profiles, per destination region (the table is in docs/aliases.md, "Targets
+and the permissions they get").
 """
 
 from __future__ import annotations

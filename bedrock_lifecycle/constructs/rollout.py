@@ -1,18 +1,9 @@
-"""AliasRollout and Rollouts: CodeDeploy shifts each alias to its new version, safely.
+"""AliasRollout and Rollouts: CodeDeploy shifts each alias to its new version.
 
-When ``cdk deploy`` moves an alias's ``live`` Lambda alias to a new version,
-CloudFormation hands the move to CodeDeploy (``UpdatePolicy:
-CodeDeployLambdaAliasUpdate``). CodeDeploy then
-
-1. runs the BeforeAllowTraffic hook, the evaluation gate (for aliases with
-   golden prompts);
-2. shifts traffic by the alias's rollout policy, watching the regression
-   alarms: an alarm in ALARM stops the deployment and rolls the alias back;
-3. runs the AfterAllowTraffic hook, the canary analysis (enough requests, no
-   worse than the previous version), except for all-at-once policies.
-
-A failed or stopped deployment, or an alarm, rolls back: the alias update
-fails and CloudFormation rolls the stack back (docs/rollouts.md).
+Each alias gets a ``LambdaDeploymentGroup`` with its rollout policy, regression
+alarms and automatic rollback; ``Rollouts`` shares one CodeDeploy application,
+one service role and the hooks among a stack's aliases. What a deploy, a shift
+and a rollback do is in docs/rollouts.md.
 """
 
 from __future__ import annotations

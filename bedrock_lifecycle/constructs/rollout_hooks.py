@@ -1,31 +1,11 @@
 """RolloutHooks: the stack's CodeDeploy hooks, one function each, shared by every alias.
 
-- ``EvaluationGate`` (BeforeAllowTraffic): invokes the new Lambda version with
-  the family's golden prompts, checks each answer, requires the pass rate,
-  publishes ``BedrockLifecycle/Rollouts`` ``EvaluationPassRate`` and logs a
-  structured report.
-- ``CanaryAnalysis`` (AfterAllowTraffic): compares the new version's router
-  metrics over the rollout window with the previous version's and fails a
-  silent canary (fewer than ``min_samples`` requests). Left out when every
-  alias rolls out all at once.
-
-Both run from the one Lambda asset ``lambdas/evaluation_gate`` (handlers
-``app.handler`` and ``canary_analysis.handler``), which holds the ``hook.py``
-they share.
-
-How a hook learns what to check: CodeDeploy passes only a deployment id. The
-hook reads the deployment group name (``GetDeployment``) and the function and
-versions (``ListDeploymentTargets`` + ``GetDeploymentTarget``:
-``lambdaTarget.lambdaFunctionInfo``), then looks the group name up in its
-settings.
-
-Where the settings and golden prompts live: in a Lambda layer built at synth
-from the validated files (``/opt/rollout/settings.json`` and
-``/opt/rollout/golden/<family>.jsonl``). They are then part of the reviewed
-template (a changed prompt is a new layer version in ``cdk diff``), they cannot
-drift from the file between review and deploy (an SSM parameter could be
-edited by hand), there is no 4 KB (environment) or 8 KB (SSM) size limit, and
-reading them takes no API call and no IAM permission.
+``EvaluationGate`` (BeforeAllowTraffic) runs the family's golden prompts
+against the new Lambda version; ``CanaryAnalysis`` (AfterAllowTraffic) compares
+the new version's router metrics with the previous one's. Both come from the
+Lambda asset ``lambdas/evaluation_gate`` and read their per-alias settings and
+golden prompts from a layer built at synth (:func:`stage_settings`); why a
+layer, and what each hook checks, is in docs/rollouts.md.
 """
 
 from __future__ import annotations
