@@ -29,16 +29,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import boto3
+import hook as hooks
 from aws_lambda_powertools import Logger
-from hook import (
-    FAILED,
-    SUCCEEDED,
-    DeploymentTarget,
-    HookEvent,
-    bounded_config,
-    deployment_settings,
-    run_and_report,
-)
+from hook import FAILED, SUCCEEDED, DeploymentTarget, HookEvent
 
 logger = Logger()
 
@@ -203,7 +196,7 @@ def analyse(
     now: Callable[[], dt.datetime] = utc_now,
 ) -> str:
     """Analyse one deployment's canary window and report the verdict. Returns the status sent."""
-    return run_and_report(
+    return hooks.run_and_report(
         event,
         codedeploy,
         lambda hook: _analyse(hook, codedeploy, lambda_client, cloudwatch, settings_file, now),
@@ -219,7 +212,7 @@ def _analyse(
     settings_file: str | None,
     now: Callable[[], dt.datetime],
 ) -> str:
-    _, target, group = deployment_settings(codedeploy, hook, settings_file)
+    _, target, group = hooks.deployment_settings(codedeploy, hook, settings_file)
     if group.get("strategy") == "all_at_once":
         # Not attached to all-at-once groups by the construct; kept safe anyway.
         logger.info("all at once: no canary window to analyse", extra={"group": group})
@@ -263,9 +256,9 @@ def _analyse(
 # GetMetricData (one page: 8 queries of one datapoint each) and the report. The
 # function's timeout (constructs/evaluation_gate.py) is longer than all of them.
 MAX_CALLS = 6
-_codedeploy = boto3.client("codedeploy", config=bounded_config())
-_lambda = boto3.client("lambda", config=bounded_config())
-_cloudwatch = boto3.client("cloudwatch", config=bounded_config())
+_codedeploy = boto3.client("codedeploy", config=hooks.bounded_config())
+_lambda = boto3.client("lambda", config=hooks.bounded_config())
+_cloudwatch = boto3.client("cloudwatch", config=hooks.bounded_config())
 
 
 @logger.inject_lambda_context
