@@ -15,7 +15,7 @@ from typing import Any
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from ..config import LifecycleConfig
+from ..config import LifecycleConfig, ResolvedAlias
 from ..config.models import target_model_ids
 from ..constructs.alarm_topic import AlarmTopic
 from ..constructs.invocation_audit import InvocationAudit, log_retention
@@ -233,6 +233,18 @@ def watcher_for_environment(
     )
 
 
+def rollout_props(model_alias: ModelAlias, resolved: ResolvedAlias) -> AliasRolloutProps:
+    """The rollout props of ``model_alias`` from its resolved alias in the file."""
+    return AliasRolloutProps(
+        model_alias=model_alias,
+        policy=resolved.rollout,
+        alarms=resolved.alarms,
+        canary_analysis=resolved.canary_analysis,
+        evaluation=resolved.evaluation,
+        evaluation_file=resolved.evaluation_file,
+    )
+
+
 def rollouts_of_environment(
     scope: Construct,
     construct_id: str,
@@ -247,14 +259,7 @@ def rollouts_of_environment(
         scope,
         construct_id,
         rollouts=[
-            AliasRolloutProps(
-                model_alias=aliases[alias.qualified_name],
-                policy=alias.rollout,
-                alarms=alias.alarms,
-                canary_analysis=alias.canary_analysis,
-                evaluation=alias.evaluation,
-                evaluation_file=alias.evaluation_file,
-            )
+            rollout_props(aliases[alias.qualified_name], alias)
             for alias in config.aliases_for(environment)
         ],
         alarm_topic=alarm_topic,

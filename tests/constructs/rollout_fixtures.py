@@ -25,8 +25,9 @@ from bedrock_lifecycle.config import LifecycleConfig, ResolvedAlias
 from bedrock_lifecycle.config.schema import RolloutPolicy
 from bedrock_lifecycle.constructs.alarm_topic import AlarmTopic
 from bedrock_lifecycle.constructs.model_alias import ModelAlias, alias_construct_id
-from bedrock_lifecycle.constructs.rollout import AliasRolloutProps, Rollouts
+from bedrock_lifecycle.constructs.rollout import Rollouts
 from bedrock_lifecycle.nag import register_packs
+from bedrock_lifecycle.stacks.builders import rollout_props
 from bedrock_lifecycle.versions import ModelVersion
 from tests.conftest import new_app
 
@@ -67,17 +68,7 @@ def _stack(app: cdk.App, name: str, resolved: list[ResolvedAlias]) -> tuple:
     rollouts = Rollouts(
         stack,
         "Rollouts",
-        rollouts=[
-            AliasRolloutProps(
-                model_alias=aliases[spec.qualified_name],
-                policy=spec.rollout,
-                alarms=spec.alarms,
-                canary_analysis=spec.canary_analysis,
-                evaluation=spec.evaluation,
-                evaluation_file=spec.evaluation_file,
-            )
-            for spec in resolved
-        ],
+        rollouts=[rollout_props(aliases[spec.qualified_name], spec) for spec in resolved],
         alarm_topic=topic,
     )
     return stack, rollouts, aliases
