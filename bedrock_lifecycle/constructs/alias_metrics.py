@@ -7,6 +7,7 @@ dashboards built from them see the router's data.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import aws_cdk as cdk
@@ -52,22 +53,8 @@ class RouterMetrics:
         :param metric_options: ``cloudwatch.Metric`` options. Default: period 1 minute,
             the metric's unit, statistic Sum (Average for Latency).
         """
-        if metric_name not in ROUTER_METRICS:
-            raise ValueError(
-                f"metric_name must be one of {', '.join(ROUTER_METRICS)}, got {metric_name!r}"
-            )
-        unit, statistic = ROUTER_METRICS[metric_name]
-        options: dict[str, Any] = {
-            "period": cdk.Duration.minutes(1),
-            "statistic": statistic,
-            "unit": unit,
-            **metric_options,
-        }
-        return cloudwatch.Metric(
-            namespace=METRIC_NAMESPACE,
-            metric_name=metric_name,
-            dimensions_map=self.metric_dimensions(version_id),
-            **options,
+        return _router_metric(
+            metric_name, ROUTER_METRICS, self.metric_dimensions(version_id), metric_options
         )
 
     def metric_all_versions(self, metric_name: str, **metric_options: Any) -> cloudwatch.Metric:
@@ -81,25 +68,9 @@ class RouterMetrics:
         :param metric_options: ``cloudwatch.Metric`` options. Default: period 1 minute,
             statistic Sum, the metric's unit.
         """
-        if metric_name not in ALIAS_WIDE_METRICS:
-            raise ValueError(
-                f"metric_name must be one of {', '.join(ALIAS_WIDE_METRICS)}, got {metric_name!r}"
-            )
-        unit, statistic = ROUTER_METRICS[metric_name]
-        options: dict[str, Any] = {
-            "period": cdk.Duration.minutes(1),
-            "statistic": statistic,
-            "unit": unit,
-            **metric_options,
-        }
-        dimensions = self.metric_dimensions()
-        del dimensions["Version"]
-        return cloudwatch.Metric(
-            namespace=METRIC_NAMESPACE,
-            metric_name=metric_name,
-            dimensions_map=dimensions,
-            **options,
-        )
+        everything = self.metric_dimensions()
+        dimensions = {name: everything[name] for name in contract.ALIAS_WIDE_DIMENSIONS}
+        return _router_metric(metric_name, ALIAS_WIDE_METRICS, dimensions, metric_options)
 
     def metric_invocations(
         self, *, version_id: str | None = None, **metric_options: Any
@@ -142,3 +113,27 @@ class RouterMetrics:
     ) -> cloudwatch.Metric:
         """Output tokens of successful chat requests (embeddings emit none)."""
         return self.metric("OutputTokens", version_id=version_id, **metric_options)
+
+
+def _router_metric(
+    metric_name: str,
+    allowed: Collection[str],
+    dimensions: dict[str, str],
+    metric_options: Mapping[str, Any],
+) -> cloudwatch.Metric:
+    """One router metric: the contract's unit and default statistic, period 1 minute."""
+    if metric_name not in allowed:
+        raise ValueError(f"metric_name must be one of {', '.join(allowed)}, got {metric_name!r}")
+    unit, statistic = ROUTER_METRICS[metric_name]
+    options: dict[str, Any] = {
+        "period": cdk.Duration.minutes(1),
+        "statistic": statistic,
+        "unit": unit,
+        **metric_options,
+    }
+    return cloudwatch.Metric(
+        namespace=METRIC_NAMESPACE,
+        metric_name=metric_name,
+        dimensions_map=dimensions,
+        **options,
+    )

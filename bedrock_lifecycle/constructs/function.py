@@ -10,6 +10,7 @@ and Powertools from the public layer.
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -61,26 +62,43 @@ def asset_path(function: str) -> str:
     return str(path)
 
 
+def _imported_names(code: bytes) -> set[str]:
+    """Top-level module names a Python file imports (``import x``, ``from x import y``)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
 def asset_files(source: str) -> dict[str, bytes]:
-    """The files of one Lambda asset: its folder's files and the shared modules.
+    """The files of one Lambda asset: its folder's Python modules and the shared modules
+    they import (``import contract``), nothing else.
+
+    Only what the code uses goes in, so that a change to a shared module changes (and
+    redeploys) only the functions that import it.
 
     :raises ValueError: when an asset module has the name of a shared one.
     """
     root = Path(asset_path(source))
-    files = {
-        str(path.relative_to(root)): path.read_bytes()
-        for path in sorted(root.rglob("*"))
-        if path.is_file() and "__pycache__" not in path.parts
-    }
-    for shared in sorted(SHARED_DIR.glob("*.py")):
-        if shared.name == "__init__.py":
-            continue
-        if shared.name in files:
+    files = {path.name: path.read_bytes() for path in sorted(root.glob("*.py"))}
+    shared = {p.stem: p for p in sorted(SHARED_DIR.glob("*.py")) if p.name != "__init__.py"}
+    for name in sorted(shared):
+        if f"{name}.py" in files:
             raise ValueError(
-                f"lambdas/{source}/{shared.name} has the name of the shared module "
-                f"bedrock_lifecycle/shared/{shared.name}; rename it"
+                f"lambdas/{source}/{name}.py has the name of the shared module "
+                f"bedrock_lifecycle/shared/{name}.py; rename it"
             )
-        files[shared.name] = shared.read_bytes()
+    wanted: set[str] = set()
+    todo = list(files.values())
+    while todo:
+        for name in _imported_names(todo.pop()) & set(shared) - wanted:
+            wanted.add(name)
+            todo.append(shared[name].read_bytes())
+    for name in sorted(wanted):
+        files[f"{name}.py"] = shared[name].read_bytes()
     return files
 
 

@@ -118,8 +118,9 @@ class ModelAlias(RouterMetrics, Construct):
         gate calls the new version (the old one stays until the deploy succeeded).
     :param requires_evaluation_gate: a rollout of this alias must run the evaluation
         gate first; the project's cdk-nag rule ``ProdEvaluationGate`` refuses one that
-        does not. A stack's own requirement (``declare_governance``) applies as well.
-        Default: true in an environment named prod or production.
+        does not. It can only add the requirement: in an environment named prod or
+        production, and under a stack that declares it (``declare_governance``), the
+        gate is required whatever this says. Default: only there.
 
     Attributes: ``function`` (the router ``lambda_.Function``), ``router`` (its
     LifecycleFunction), ``version`` (``lambda_.Version`` of the current

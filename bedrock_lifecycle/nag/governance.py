@@ -47,17 +47,15 @@ def declare_governance(
     """Record ``scope``'s environment for the project's rules.
 
     :param environment: the environment's name.
-    :param requires_evaluation_gate: aliases below must run the evaluation gate.
-        Default: true for an environment named prod or production, else false.
+    :param requires_evaluation_gate: aliases below must run the evaluation gate. It
+        can only add the requirement: an environment named prod or production
+        requires the gate whatever this says (a finding there is acknowledged with
+        a reason, like any other). Default: only prod and production require it.
     :raises ValueError: for an empty environment name.
     """
     if not isinstance(environment, str) or not environment:
         raise ValueError(f"environment must be a non-empty name, got {environment!r}")
-    gate = (
-        requires_evaluation_gate
-        if requires_evaluation_gate is not None
-        else environment in PRODUCTION_NAMES
-    )
+    gate = requires_evaluation_gate is True or environment in PRODUCTION_NAMES
     scope.node.add_metadata(
         GOVERNANCE_METADATA, {"environment": environment, "requiresEvaluationGate": bool(gate)}
     )

@@ -164,6 +164,10 @@ class RetryPolicy:
         return sum(self.delay(a) for a in range(1, self.attempts))
 
 
+# botocore's own retries, for a client whose calls go through call_with_retries: none
+# more (``botocore.config.Config(retries=BOTOCORE_SINGLE_ATTEMPT)``), or the attempts multiply.
+BOTOCORE_SINGLE_ATTEMPT: Mapping[str, Any] = {"mode": "standard", "total_max_attempts": 1}
+
 # Every handler's own AWS calls: 5 attempts, 0.5 s doubling to at most 8 s, jittered
 # (7.5 s of waiting at most, far inside any handler's timeout).
 RETRY_POLICY = RetryPolicy(attempts=5, base_seconds=0.5, cap_seconds=8.0)

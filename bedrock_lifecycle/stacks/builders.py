@@ -28,6 +28,7 @@ from ..constructs.model_alias import (
 )
 from ..constructs.provisioned_throughput import TAG_PREFIX, ProvisionedThroughput
 from ..constructs.rollout import AliasRolloutProps, Rollouts
+from ..values import VersionSpec
 from ..versions import ModelVersion
 
 
@@ -132,42 +133,29 @@ def aliases_of_environment(
     parent = Construct(scope, "Aliases")
     out: dict[str, ModelAlias] = {}
     for alias in resolved:
-        target = alias.version.target
-        model_version = ModelVersion.from_spec(
-            alias.family,
-            alias.version_label,
-            alias.version,
-            kind=alias.family_kind,
-            provisioned_model_arn=(
-                throughputs[target.value].provisioned_model_arn
-                if target.provisioned_throughput is not None
+
+        def model_version_of(
+            label: str, spec: VersionSpec, alias: ResolvedAlias = alias
+        ) -> ModelVersion:
+            """``label`` of the alias's family; a throughput target takes its ARN and purchase."""
+            throughput = (
+                throughputs[spec.target.value]
+                if spec.target.provisioned_throughput is not None
                 else None
-            ),
-            purchase_key=(
-                getattr(throughputs[target.value], "purchase_key", None)
-                if target.provisioned_throughput is not None
-                else None
-            ),
-        )
-        standby = [
-            ModelVersion.from_spec(
+            )
+            return ModelVersion.from_spec(
                 alias.family,
                 label,
-                other,
+                spec,
                 kind=alias.family_kind,
                 provisioned_model_arn=(
-                    throughputs[other.target.value].provisioned_model_arn
-                    if other.target.provisioned_throughput is not None
-                    else None
+                    throughput.provisioned_model_arn if throughput is not None else None
                 ),
-                purchase_key=(
-                    getattr(throughputs[other.target.value], "purchase_key", None)
-                    if other.target.provisioned_throughput is not None
-                    else None
-                ),
+                purchase_key=getattr(throughput, "purchase_key", None),
             )
-            for label, other in alias.standby
-        ]
+
+        model_version = model_version_of(alias.version_label, alias.version)
+        standby = [model_version_of(label, other) for label, other in alias.standby]
         out[alias.qualified_name] = ModelAlias(
             parent,
             alias_construct_id(alias.family, alias.name),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -115,3 +117,41 @@ def test_staged_files_must_stay_inside_their_folder(tmp_path):
     for name in ("../escape.py", "/etc/passwd", ""):
         with pytest.raises(ValueError, match="relative paths inside the folder"):
             stage_files(stack, "x", {name: b""})
+
+
+@pytest.mark.parametrize("source", sorted(p.name for p in LAMBDAS_DIR.iterdir() if p.is_dir()))
+def test_each_staged_asset_imports_on_its_own(source, tmp_path):
+    """The asset as Lambda gets it: its files alone, no bedrock_lifecycle to fall back on."""
+    files = asset_files(source)
+    assert all(name.endswith(".py") for name in files)
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    modules = sorted(Path(name).stem for name in files)
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "import importlib.util\n"
+        "assert importlib.util.find_spec('bedrock_lifecycle') is None, 'the package leaked in'\n"
+        "for m in sys.argv[2:]: importlib.import_module(m)\n"
+    )
+    site = [p for p in sys.path if p.endswith("site-packages")]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-c",
+            f"import sys; sys.path[:0] = {site!r}\n" + script,
+            str(tmp_path),
+            *modules,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_an_asset_carries_only_the_shared_modules_it_imports():
+    assert "golden.py" not in asset_files("router")
+    assert {"contract.py", "golden.py"} <= set(asset_files("evaluation_gate"))

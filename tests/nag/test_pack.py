@@ -258,6 +258,12 @@ def test_a_construct_cannot_lift_what_its_stack_requires(tmp_path):
     assert (governance.environment, governance.requires_evaluation_gate) == ("staging", True)
 
 
+def test_an_alias_cannot_lift_the_gate_of_an_environment_named_prod(tmp_path):
+    app = new_app(tmp_path)
+    stack = _own_stack(app, "Lift", "prod", requires_evaluation_gate=False)
+    assert _gate_findings(stack) == ["BedrockLifecycle-ProdEvaluationGate"]
+
+
 def test_governance_needs_an_environment_name():
     with pytest.raises(ValueError, match=r"^environment must be a non-empty name, got ''$"):
         declare_governance(cdk.Stack(), environment="")

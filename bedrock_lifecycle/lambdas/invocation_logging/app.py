@@ -202,5 +202,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from botocore.config import Config
 
     region = os.environ["AWS_REGION"]
-    bedrock = boto3.client("bedrock", config=Config(retries={"mode": "standard"}))
+    bedrock = boto3.client("bedrock", config=Config(retries=dict(contract.BOTOCORE_SINGLE_ATTEMPT)))
     return on_event(event, bedrock, region=region)

@@ -34,6 +34,7 @@ from typing import Any
 
 import contract
 from aws_lambda_powertools import Logger
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 logger = Logger()  # Powertools: the layer of every LifecycleFunction
@@ -180,8 +181,11 @@ def check(
             )
     data = alias_metrics(config["environment"], aliases, states, now)
     for start in range(0, len(data), 1000):  # PutMetricData takes at most 1000 values
-        cloudwatch.put_metric_data(
-            Namespace=config["namespace"], MetricData=data[start : start + 1000]
+        contract.call_with_retries(
+            cloudwatch.put_metric_data,
+            sleep=sleep,
+            Namespace=config["namespace"],
+            MetricData=data[start : start + 1000],
         )
     for state in states.values():
         if state.is_legacy:
@@ -212,7 +216,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     config = parse_config(os.environ.get(CONFIG_ENV))
     return check(
         config,
-        boto3.client("bedrock"),
-        boto3.client("cloudwatch"),
+        boto3.client("bedrock", config=Config(retries=dict(contract.BOTOCORE_SINGLE_ATTEMPT))),
+        boto3.client("cloudwatch", config=Config(retries=dict(contract.BOTOCORE_SINGLE_ATTEMPT))),
         now=dt.datetime.now(dt.UTC),
     )
