@@ -157,3 +157,21 @@ class AliasClient:
             retryable=bool(error.get("retryable", False)),
             response=answer,
         )
+
+
+# The names these errors had before (ClientError shadowed botocore's): still importable,
+# with a DeprecationWarning.
+_RENAMED = {"ClientError": "AliasClientError", "ServerError": "AliasServerError"}
+
+
+def __getattr__(name: str) -> type[AliasError]:
+    if name in _RENAMED:
+        import warnings
+
+        warnings.warn(
+            f"bedrock_lifecycle.client.{name} is now {_RENAMED[name]}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return globals()[_RENAMED[name]]  # type: ignore[no-any-return]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

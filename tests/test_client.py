@@ -255,3 +255,14 @@ def test_docs_cli_payload_is_a_valid_router_request(routed):
     answer = json.loads(reply["Payload"].read())
     assert "error" not in answer, answer
     assert answer["alias"] == "summarizer/live"
+
+
+def test_the_old_error_names_still_import_with_a_warning():
+    import bedrock_lifecycle.client as client
+
+    with pytest.warns(DeprecationWarning, match="ClientError is now AliasClientError"):
+        assert client.ClientError is AliasClientError
+    with pytest.warns(DeprecationWarning, match="ServerError is now AliasServerError"):
+        assert client.ServerError is AliasServerError
+    with pytest.raises(AttributeError):
+        client.NoSuchError  # noqa: B018
