@@ -35,8 +35,6 @@ from .router_config import (
     validate_alias_props,
 )
 
-# What the router and this construct agree on is bedrock_lifecycle/shared/contract.py,
-# which the router's asset carries as contract.py.
 __all__ = [
     "ALIAS_WIDE_METRICS",
     "CONFIG_ENV",
@@ -52,6 +50,8 @@ __all__ = [
     "router_config",
 ]
 
+# What the router and this construct agree on is bedrock_lifecycle/shared/contract.py,
+# which the router's asset carries as contract.py (router_config.py, alias_metrics.py).
 ROUTER_SOURCE = "router"
 PARAMETER_PREFIX = "/bedrock-lifecycle"
 LIVE_ALIAS_NAME = "live"
