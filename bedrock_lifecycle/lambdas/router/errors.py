@@ -19,6 +19,7 @@ from botocore.exceptions import (
 )
 from output import call_fields
 from request import RequestError
+from response import InvalidResponse
 
 CLIENT = "ClientError"
 SERVER = "ServerError"
@@ -77,7 +78,9 @@ _TIMEOUTS = (ReadTimeoutError, ConnectTimeoutError)
 _UNREACHABLE = (EndpointConnectionError, ConnectionClosedError)
 INVALID = "InvalidRequest"
 
-# First match wins. Anything no row matches is a bug and escapes the router.
+INTERNAL = "InternalError"
+
+# First match wins; the last row takes anything else (a bug), so every request is answered.
 RULES: tuple[Rule, ...] = (
     Rule(raised(RequestError), CLIENT, "ClientErrors", False, INVALID, called=False),
     # botocore checks the request against Bedrock's model before sending it.
@@ -89,6 +92,9 @@ RULES: tuple[Rule, ...] = (
     Rule(raised(*_TIMEOUTS), SERVER, "ServerErrors", True, "Timeout"),
     Rule(raised(*_UNREACHABLE), SERVER, "ServerErrors", True, "ConnectionError"),
     Rule(raised(BotoCoreError), SERVER, "ServerErrors", False, None),
+    # Bedrock answered 200 with something that is no Converse or Titan answer.
+    Rule(raised(InvalidResponse), SERVER, "ServerErrors", False, "InvalidResponse"),
+    Rule(raised(Exception), SERVER, "ServerErrors", False, INTERNAL, called=False),
 )
 
 
@@ -118,11 +124,9 @@ class Failure:
         return {**self.call, "outcome": OUTCOMES[self.metric], "error_code": self.code}
 
 
-def classify(exc: BaseException) -> Failure | None:
-    """The failure ``exc`` is, by the first rule of ``RULES`` it matches; None: a bug."""
-    rule = next((r for r in RULES if r.matches(exc)), None)
-    if rule is None:
-        return None
+def classify(exc: Exception) -> Failure:
+    """The failure ``exc`` is, by the first rule of ``RULES`` it matches."""
+    rule = next(r for r in RULES if r.matches(exc))
     meta = exc.response.get("ResponseMetadata", {}) if isinstance(exc, ClientError) else None
     return Failure(
         kind=rule.kind,
@@ -139,6 +143,8 @@ def classify(exc: BaseException) -> Failure | None:
 def _message(exc: BaseException) -> str:
     if isinstance(exc, RequestError):
         return exc.message
+    if not isinstance(exc, BotoCoreError | ClientError | InvalidResponse):
+        return "the router failed; its log has the details"  # never a bug's internals
     if isinstance(exc, ClientError):
         return str(exc.response.get("Error", {}).get("Message", ""))
     return " ".join(str(exc).split())

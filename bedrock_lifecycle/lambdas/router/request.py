@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import reprlib
 from typing import Any
 
 from config import RouterConfig
@@ -97,11 +98,22 @@ def _check_fields(event: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
     return event
 
 
+def _show(value: Any) -> str:
+    """A bounded rendering of a caller's value for a message (a 400-digit integer, a
+    huge list: never its full text)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of {len(hex(abs(value))) - 2} hex digits"
+    return reprlib.repr(value)
+
+
 def _number(value: Any, path: str, *, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    # Integers are compared as integers: a huge one never becomes a float (OverflowError).
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise RequestError(path, f"must be a number, got {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RequestError(path, f"must be a finite number, got {value}")
     if not low <= value <= high:
-        raise RequestError(path, f"must be between {low:g} and {high:g}, got {value}")
+        raise RequestError(path, f"must be between {low:g} and {high:g}, got {_show(value)}")
     return value
 
 
@@ -155,7 +167,7 @@ def _check_overrides(overrides: Any, allowed: tuple[str, ...]) -> dict[str, Any]
     if "maxTokens" in overrides:
         value = overrides["maxTokens"]
         if isinstance(value, bool) or not isinstance(value, int):
-            raise RequestError(path + "maxTokens", f"must be an integer, got {value!r}")
+            raise RequestError(path + "maxTokens", f"must be an integer, got {_show(value)}")
         _number(value, path + "maxTokens", low=1, high=200000)
     for key in ("temperature", "topP"):
         if key in overrides:

@@ -14,7 +14,7 @@ import contract
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricResolution, MetricUnit
 from config import CONFIG_ENV, RouterConfig, new_bedrock_client
-from errors import classify
+from errors import INTERNAL, classify
 from output import (
     AUDIT_RECORD,
     AUDIT_SCHEMA,
@@ -24,6 +24,7 @@ from output import (
     with_alias_wide_metrics,
 )
 from request import converse_params, embedding_params
+from response import converse_usage, embedding_answer
 
 NAMESPACE = contract.ROUTER_NAMESPACE
 
@@ -79,6 +80,7 @@ class Router:
             "lambda_version": str(getattr(context, "function_version", "$LATEST")),
             "request_sha256": sha256_json(event),
         }
+        self.metrics.clear_metrics()  # this request's metrics only, whatever came before
         self._count("Invocations")
         try:
             result = self._call(event, request_id, audit)
@@ -86,8 +88,9 @@ class Router:
             called = True
         except Exception as exc:
             failure = classify(exc)
-            if failure is None:
-                raise  # a bug: the handler logs it
+            if failure.code == INTERNAL:
+                # A bug: still one answer, one audit record, one metrics document.
+                logger.exception("router failed unexpectedly")
             result = {"error": failure.answer(), **self.identity}
             self._count(failure.metric)
             audit.update(failure.audit())
@@ -112,24 +115,17 @@ class Router:
 
     def _converse(self, params: dict[str, Any], audit: dict[str, Any]) -> dict[str, Any]:
         response = self.bedrock.converse(**params)
-        meta = response.pop("ResponseMetadata", {})
-        usage = response.get("usage", {})
-        input_tokens = int(usage.get("inputTokens", 0))
-        output_tokens = int(usage.get("outputTokens", 0))
-        self._usage(audit, meta, input_tokens, output_tokens, response.get("stopReason"))
+        meta = response.pop("ResponseMetadata", {}) if isinstance(response, dict) else {}
+        input_tokens, output_tokens, stop_reason = converse_usage(response)
+        self._usage(audit, meta, input_tokens, output_tokens, stop_reason)
         return {**json_safe(response), **self.identity}
 
     def _embed(self, params: dict[str, Any], audit: dict[str, Any]) -> dict[str, Any]:
         response = self.bedrock.invoke_model(**params)
         meta = response.get("ResponseMetadata", {})
-        payload = json.loads(response["body"].read())
-        input_tokens = int(payload.get("inputTextTokenCount", 0))
+        embedding, input_tokens = embedding_answer(response["body"].read())
         self._usage(audit, meta, input_tokens, None, None)
-        return {
-            "embedding": payload.get("embedding"),
-            "inputTextTokenCount": input_tokens,
-            **self.identity,
-        }
+        return {"embedding": embedding, "inputTextTokenCount": input_tokens, **self.identity}
 
     def _usage(
         self,

@@ -127,9 +127,23 @@ def test_another_botocore_error_is_a_server_error_named_by_its_class(router):
     assert names == ["Invocations", "ServerErrors", "Latency"]
 
 
-def test_anything_else_is_a_bug_that_escapes_without_output(router):
-    assert router.classify(KeyError("a bug")) is None
+def test_anything_else_is_a_bug_answered_counted_and_audited_like_any_failure(router):
+    """Even a bug ends in one answer, one audit record and one metrics document."""
+    failure = router.classify(KeyError("a bug"))
+    assert (failure.kind, failure.metric, failure.code) == (
+        "ServerError",
+        "ServerErrors",
+        "InternalError",
+    )
     lines: list[str] = []
-    with pytest.raises(KeyError, match="a bug"):
-        run(router, KeyError("a bug"), lines)
-    assert lines == []
+    answer = run(router, KeyError("a bug"), lines)
+    assert answer["error"] == {
+        "type": "ServerError",
+        "code": "InternalError",
+        "message": "the router failed; its log has the details",
+        "retryable": False,
+    }
+    audit, emf = (json.loads(line) for line in lines)
+    assert (audit["outcome"], audit["error_code"]) == ("server_error", "InternalError")
+    names = [m["Name"] for m in emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
+    assert names == ["Invocations", "ServerErrors"]  # Bedrock's latency is unknown
