@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 import reprlib
@@ -14,6 +16,8 @@ EMBEDDING_FIELDS = ("inputText",)
 ROLES = ("user", "assistant")
 MAX_STOP_SEQUENCES = 2500  # botocore's model limit for stopSequences
 MAX_EMBEDDING_CHARACTERS = 50000  # Titan Text Embeddings V2 input limit
+# Content blocks whose ``source.bytes`` is a blob in Bedrock's API (base64 in JSON).
+BINARY_BLOCKS = ("image", "document", "video")
 
 
 class RequestError(Exception):
@@ -40,7 +44,7 @@ def converse_params(config: RouterConfig, event: Any, request_id: str) -> dict[s
     event = _check_fields(event, CHAT_FIELDS)
     if "messages" not in event:
         raise RequestError("messages", "is required")
-    _check_messages(event["messages"])
+    messages = _check_messages(event["messages"])
     system: list[dict[str, Any]] = []
     if config.system is not None:
         system.append({"text": config.system})
@@ -51,7 +55,7 @@ def converse_params(config: RouterConfig, event: Any, request_id: str) -> dict[s
         inference.update(_check_overrides(event["inferenceConfig"], config.allowed_overrides))
     params: dict[str, Any] = {
         "modelId": config.model_id,
-        "messages": event["messages"],
+        "messages": messages,
         "requestMetadata": request_metadata(config, request_id),
     }
     if system:
@@ -117,18 +121,47 @@ def _number(value: Any, path: str, *, low: float, high: float) -> float:
     return value
 
 
-def _check_blocks(blocks: list[Any], where: str) -> None:
-    """Each block a non-empty object whose ``text``, if any, is a string."""
+def _check_blocks(blocks: list[Any], where: str) -> list[Any]:
+    """Each block a non-empty object whose ``text``, if any, is a string.
+
+    Returns the blocks with the base64 text of any binary source (``image``,
+    ``document``, ``video``: ``source.bytes``) decoded to bytes: a JSON caller can
+    only send base64, and botocore encodes bytes itself, so passing the text on
+    would send it encoded twice.
+    """
+    out = []
     for i, block in enumerate(blocks):
         if not isinstance(block, dict) or not block:
             raise RequestError(f"{where}[{i}]", "must be a non-empty object")
         if "text" in block and not isinstance(block["text"], str):
             raise RequestError(f"{where}[{i}].text", "must be a string")
+        out.append(_decoded_sources(block, f"{where}[{i}]"))
+    return out
 
 
-def _check_messages(messages: Any) -> None:
+def _decoded_sources(block: dict[str, Any], where: str) -> dict[str, Any]:
+    decoded = dict(block)
+    for kind in BINARY_BLOCKS:
+        media = block.get(kind)
+        if not isinstance(media, dict) or not isinstance(media.get("source"), dict):
+            continue
+        source = media["source"]
+        data = source.get("bytes")
+        if not isinstance(data, str):
+            continue
+        try:
+            raw = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            raise RequestError(f"{where}.{kind}.source.bytes", "must be base64 text") from None
+        decoded[kind] = {**media, "source": {**source, "bytes": raw}}
+    return decoded
+
+
+def _check_messages(messages: Any) -> list[dict[str, Any]]:
+    """The messages, checked, with binary sources decoded (see :func:`_check_blocks`)."""
     if not isinstance(messages, list) or not messages:
         raise RequestError("messages", "must be a non-empty list of {role, content} objects")
+    out = []
     for i, message in enumerate(messages):
         where = f"messages[{i}]"
         if not isinstance(message, dict):
@@ -143,14 +176,14 @@ def _check_messages(messages: Any) -> None:
         content = message.get("content")
         if not isinstance(content, list) or not content:
             raise RequestError(f"{where}.content", "must be a non-empty list of content blocks")
-        _check_blocks(content, f"{where}.content")
+        out.append({"role": message["role"], "content": _check_blocks(content, f"{where}.content")})
+    return out
 
 
 def _check_system(system: Any) -> list[dict[str, Any]]:
     if not isinstance(system, list):
         raise RequestError("system", "must be a list of {text} blocks")
-    _check_blocks(system, "system")
-    return system
+    return _check_blocks(system, "system")
 
 
 def _check_overrides(overrides: Any, allowed: tuple[str, ...]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -508,3 +509,27 @@ def test_metadata_check_is_bedrocks_own_pattern(router):
         assert bool(router.METADATA_VALUE_RE.fullmatch(char)) == bool(bedrock.fullmatch(char)), char
     assert router.METADATA_VALUE_RE.fullmatch("a" * 256)
     assert not router.METADATA_VALUE_RE.fullmatch("a" * 257)
+
+
+def test_base64_image_bytes_of_a_json_caller_go_on_the_wire_encoded_once(bedrock_standin):
+    png = bytes(range(256)) * 3
+    encoded = base64.b64encode(png).decode()
+    bedrock_standin.script(converse_reply("A test pattern."))
+    harness = harness_for(bedrock_standin, chat_config())
+    image = {"format": "png", "source": {"bytes": encoded}}
+    message = {"role": "user", "content": [{"text": "What is it?"}, {"image": image}]}
+    answer = harness.invoke({"messages": [message]})
+    assert "error" not in answer
+    (request,) = bedrock_standin.requests
+    wire = request.json["messages"][0]["content"][1]["image"]["source"]["bytes"]
+    assert wire == encoded  # botocore encoded the decoded bytes: once, not twice
+    assert base64.b64decode(wire) == png
+
+
+def test_image_bytes_that_are_no_base64_are_a_client_error(bedrock_standin):
+    harness = harness_for(bedrock_standin, chat_config())
+    image = {"format": "png", "source": {"bytes": "not base64!"}}
+    answer = harness.invoke({"messages": [{"role": "user", "content": [{"image": image}]}]})
+    assert answer["error"]["code"] == "InvalidRequest"
+    assert answer["error"]["field"] == "messages[0].content[0].image.source.bytes"
+    assert bedrock_standin.requests == []
