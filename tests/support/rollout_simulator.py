@@ -490,11 +490,25 @@ class Simulator:
                         Violation(step, f"{lid}", str(version.number), weight, problem)
                     )
 
-    def _function_arn_named(self, world: _World, name: str) -> str | None:
-        for lid, kind in world.types.items():
-            if kind == "AWS::Lambda::Function" and self._ref(world, lid) == name:
-                return self._getatt(world, lid, "Arn")
-        return None
+    def _function_named(self, world: _World, name: str) -> str | None:
+        """The logical id of the function whose name is ``name``, if it exists now."""
+        return next(
+            (
+                lid
+                for lid, kind in world.types.items()
+                if kind == "AWS::Lambda::Function" and self._ref(world, lid) == name
+            ),
+            None,
+        )
+
+    def _deployment_group(self, world: _World, update: Mapping[str, Any]) -> dict[str, Any]:
+        """The deployment group an alias's ``CodeDeployLambdaAliasUpdate`` names."""
+        group_name = self.resolve(world, update["DeploymentGroupName"])
+        return next(
+            world.props[lid]
+            for lid, kind in world.types.items()
+            if kind == "AWS::CodeDeploy::DeploymentGroup" and self._ref(world, lid) == group_name
+        )
 
     def _check_hook(
         self, world: _World, alias_lid: str, hook: str, new_version: str, step: str
@@ -505,21 +519,17 @@ class Simulator:
         ) or {}
         if hook not in update:
             return
-        group_name = self.resolve(world, update["DeploymentGroupName"])
-        group = next(
-            world.props[lid]
-            for lid, kind in world.types.items()
-            if kind == "AWS::CodeDeploy::DeploymentGroup" and self._ref(world, lid) == group_name
-        )
+        group = self._deployment_group(world, update)
         hook_name = str(self.resolve(world, update[hook]))
-        hook_arn = self._function_arn_named(world, hook_name)
+        hook_lid = self._function_named(world, hook_name)
         version = world.versions[new_version]
         where = f"{step} ({hook})"
-        if hook_arn is None:
+        if hook_lid is None:
             self.violations.append(
                 Violation(where, alias_lid, "hook", 0, f"hook {hook_name} does not exist")
             )
             return
+        hook_arn = self._getatt(world, hook_lid, "Arn")
         # Only what the alias waits for is surely in place when CodeDeploy calls the hooks.
         guaranteed = self._closure(alias_lid)
         service_role = self._statements(world, str(group.get("ServiceRoleArn")), guaranteed)
@@ -536,11 +546,6 @@ class Simulator:
         if hook != "BeforeAllowTrafficHook":
             return
         # The gate invokes the new version by number, before any traffic moves.
-        hook_lid = next(
-            lid
-            for lid, kind in world.types.items()
-            if kind == "AWS::Lambda::Function" and self._ref(world, lid) == hook_name
-        )
         gate_role = self._statements(world, str(world.props[hook_lid].get("Role")), guaranteed)
         target = f"{self._getatt(world, version.function, 'Arn')}:{version.number}"
         if gate_role is None or not allows(gate_role, "lambda:InvokeFunction", target):
@@ -603,12 +608,7 @@ class Simulator:
         update = (alias.get("UpdatePolicy") or {}).get("CodeDeployLambdaAliasUpdate")
         if update is None:
             return [100]
-        group_name = self.resolve(world, update["DeploymentGroupName"])
-        group = next(
-            world.props[lid]
-            for lid, kind in world.types.items()
-            if kind == "AWS::CodeDeploy::DeploymentGroup" and self._ref(world, lid) == group_name
-        )
+        group = self._deployment_group(world, update)
         config = group.get(
             "DeploymentConfigName", "CodeDeployDefault.LambdaCanary10Percent5Minutes"
         )
