@@ -20,6 +20,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
 
 import aws_cdk as cdk  # noqa: E402
 import cdk_nag  # noqa: E402
+from aws_cdk import cx_api  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
 
 from bedrock_lifecycle.app import build_app  # noqa: E402
@@ -52,12 +53,24 @@ class Synthesized:
     packs: list[cdk_nag.NagPack]
     outdir: Path
     templates: dict[str, Template]
+    assembly: cx_api.CloudAssembly
 
     def template(self, environment: str) -> Template:
         return self.templates[environment]
 
     def template_json(self, environment: str) -> dict:
         return self.templates[environment].to_json()
+
+    def warnings(self, environment: str) -> list[tuple[str, str]]:
+        """(construct path, text) of every warning of one stack, from the assembly already
+        written: ``Annotations.from_stack`` would synthesize the app (and run the packs) again.
+        """
+        artifact = self.assembly.get_stack_artifact(self.stacks[environment].artifact_id)
+        return [
+            (message.id, str(message.entry.data))
+            for message in artifact.messages
+            if message.level == cx_api.SynthesisMessageLevel.WARNING
+        ]
 
 
 @pytest.fixture(scope="session")
@@ -70,6 +83,6 @@ def synthesized(shipped_config: LifecycleConfig, tmp_path_factory) -> Synthesize
     """Synthesize every environment of the shipped lifecycle.yaml once per session."""
     outdir = tmp_path_factory.mktemp("cdk.out")
     app, stacks, packs = build_app(shipped_config, app=new_app(outdir))
-    app.synth()  # runs the nag packs: any unacknowledged finding raises here
+    assembly = app.synth()  # runs the nag packs: any unacknowledged finding raises here
     templates = {env: Template.from_stack(stack) for env, stack in stacks.items()}
-    return Synthesized(app, shipped_config, stacks, packs, outdir, templates)
+    return Synthesized(app, shipped_config, stacks, packs, outdir, templates, assembly)
