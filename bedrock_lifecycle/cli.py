@@ -18,12 +18,13 @@ from .catalog.cli import add_catalog_commands
 from .config import ConfigError, Lock, load_lifecycle, lock_path_for, utc_today
 from .config.loader import check_lock, parse_file
 from .config.lockfile import moved_aliases, updated_lock
-from .config.problems import Problem
+from .config.problems import MAX_PRINTED_PROBLEMS, Problem, one_line
 from .config.schema import LifecycleFile
 
 DEFAULT_FILE = "lifecycle.yaml"
 EXIT_OK = 0
 EXIT_PROBLEMS = 2
+EXIT_INTERNAL = 1
 
 
 def _today(args: argparse.Namespace) -> dt.date:
@@ -39,7 +40,7 @@ def _date(text: str) -> dt.date:
 
 
 def _print_problems(exc: ConfigError) -> int:
-    for line in exc.lines():
+    for line in exc.lines(MAX_PRINTED_PROBLEMS):
         print(line, file=sys.stderr)
     return EXIT_PROBLEMS
 
@@ -158,6 +159,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _print_problems(exc)
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # writing the lock: a read-only folder, a full disk
+        where = exc.filename if exc.filename is not None else args.command
+        print(one_line(f"{where}: {exc.strerror or exc}"), file=sys.stderr)
+        return EXIT_PROBLEMS
+    except Exception as exc:  # the last resort: one line, never a traceback
+        print(
+            one_line(
+                f"bedrock-lifecycle {args.command}: internal error "
+                f"({type(exc).__name__}: {str(exc)[:200]}); please report it"
+            ),
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from ..formats import read_versioned_json
+from ..formats import MAX_JSON_BYTES, read_text_bounded, read_versioned_json
 from ..versions import profile_model_id
 
 __all__ = ["profile_model_id"]  # re-exported: it is the catalog's too
@@ -177,7 +177,8 @@ class ModelCatalog:
     def load(cls, path: Path | None = None) -> ModelCatalog:
         """Read a catalog file. Default: the snapshot shipped in the package."""
         path = path if path is not None else SNAPSHOT_PATH
-        return cls.parse(path.read_text(encoding="utf-8"), path=path)
+        text = read_text_bounded(path, MAX_JSON_BYTES, expected="a JSON catalog file")
+        return cls.parse(text, path=path)
 
 
 _SHIPPED: ModelCatalog | None = None

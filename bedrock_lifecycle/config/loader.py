@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from ..formats import read_text_bounded
 from . import semantic
 from .lifecycle_rules import check_lifecycle
 from .lockfile import Lock, content_hash, lock_key, version_id
@@ -33,7 +34,7 @@ from .schema import (
     ThroughputSpec,
     VersionSpec,
 )
-from .yaml_loader import read_yaml
+from .yaml_loader import MAX_FILE_BYTES, YamlLimitError, read_yaml
 
 Clock = Callable[[], dt.date]
 
@@ -163,17 +164,15 @@ def parse_file(path: Path, label: str) -> LifecycleFile:
         return ConfigError(label, [Problem(where, message)])
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text_bounded(path, MAX_FILE_BYTES, expected="a YAML file")
     except FileNotFoundError:
         raise fail("no such file") from None
-    except IsADirectoryError:
-        raise fail("is a directory, expected a YAML file") from None
-    except UnicodeDecodeError:
-        raise fail("is not UTF-8 text") from None
-    except OSError as exc:
-        raise fail(f"cannot be read ({exc.strerror})") from None
+    except ValueError as exc:
+        raise fail(str(exc)) from None
     try:
         data, yaml_problems = read_yaml(text)
+    except YamlLimitError as exc:
+        raise fail(str(exc)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

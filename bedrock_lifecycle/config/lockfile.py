@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..formats import read_versioned_json
+from ..formats import MAX_JSON_BYTES, read_text_bounded, read_versioned_json
 from ..versions import ID_HEX_LENGTH, canonical_content, content_hash, version_id
 from .schema import LifecycleFile
 
@@ -63,7 +63,7 @@ class Lock:
     def read(cls, path: Path) -> Lock | None:
         """The lock at ``path``, or None if there is no file. Raises ValueError if malformed."""
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_text_bounded(path, MAX_JSON_BYTES, expected="a JSON lock file")
         except FileNotFoundError:
             return None
         data = read_versioned_json(text, LOCK_FORMAT)

@@ -48,7 +48,7 @@ class Problem:
         where = dotted(self.path)
         prefix = f"{file_label}: {where}: " if where else f"{file_label}: "
         marker = "warning: " if with_severity and self.severity is Severity.WARNING else ""
-        return f"{prefix}{marker}{self.message}"
+        return one_line(f"{prefix}{marker}{self.message}")
 
 
 class ConfigError(Exception):
@@ -59,9 +59,33 @@ class ConfigError(Exception):
         self.problems = tuple(problems)
         super().__init__("\n".join(self.lines()))
 
-    def lines(self) -> list[str]:
-        """One rendered line per problem."""
-        return [p.render(self.file_label) for p in self.problems]
+    def lines(self, limit: int | None = None) -> list[str]:
+        """One rendered line per problem; past ``limit`` lines, one ``... and N more``.
+
+        :param limit: the most problems rendered. Default: all (the CLI prints
+            :data:`MAX_PRINTED_PROBLEMS`).
+        """
+        shown = self.problems if limit is None else self.problems[:limit]
+        lines = [p.render(self.file_label) for p in shown]
+        if len(shown) < len(self.problems):
+            more = len(self.problems) - len(shown)
+            lines.append(one_line(f"{self.file_label}: ... and {more} more problems"))
+        return lines
+
+
+# The most problem lines the CLI prints for one file; the rest are counted.
+MAX_PRINTED_PROBLEMS = 50
+
+
+def one_line(text: str) -> str:
+    """``text`` with every character that would start a new line or hide text (newlines,
+    tabs, other control and separator characters) written as its escape, so a key or a
+    value holding one can never print a second line."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
 
 
 def dotted(path: Iterable[str | int]) -> str:
