@@ -12,9 +12,8 @@ from constructs import IConstruct
 
 from .config import ConfigError, LifecycleConfig, Problem, load_lifecycle
 from .config.problems import MAX_PRINTED_PROBLEMS, one_line
-from .constructs.staging import STAGING_DIR
 from .nag import register_packs
-from .stacks import LifecycleStack, stack_name
+from .stacks import STAGING_DIR, LifecycleStack, stack_name
 
 DEFAULT_LIFECYCLE_FILE = "lifecycle.yaml"
 
@@ -84,16 +83,16 @@ def main(app: cdk.App | None = None) -> None:
     before = {entry for folder in watched if folder.is_dir() for entry in folder.iterdir()}
     try:
         build_app(config, app=app)
-        app.synth()
-    except ValueError as exc:
-        # A construct refused a value of the file that validate let through (a gap
-        # tests/config/test_parity.py exists to close): one line, and nothing of this
-        # synth left behind.
+    except (ValueError, TypeError, RuntimeError) as exc:
+        # A construct refused a value of the file: validate's dry build refuses it too
+        # (stacks.dry_build). One line, and nothing of this synth left behind.
         after = {entry for folder in watched if folder.is_dir() for entry in folder.iterdir()}
         for entry in after - before:
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry, ignore_errors=True)
             else:
                 entry.unlink(missing_ok=True)
-        print(one_line(f"{config.label}: {exc}"), file=sys.stderr)
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        print(one_line(f"{config.label}: synth refuses: {first}"), file=sys.stderr)
         sys.exit(2)
+    app.synth()

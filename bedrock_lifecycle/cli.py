@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .catalog.cli import add_catalog_commands
-from .config import ConfigError, Lock, load_lifecycle, lock_path_for, utc_today
+from .config import ConfigError, LifecycleConfig, Lock, load_lifecycle, lock_path_for, utc_today
 from .config.loader import check_lock, parse_file
 from .config.lockfile import moved_aliases, updated_lock
 from .config.problems import MAX_PRINTED_PROBLEMS, Problem, one_line
@@ -45,9 +45,24 @@ def _print_problems(exc: ConfigError) -> int:
     return EXIT_PROBLEMS
 
 
+def _load_buildable(
+    path: str | Path, args: argparse.Namespace, *, check_lock_file: bool
+) -> LifecycleConfig:
+    """The file loaded and checked, then every environment constructed as synth would
+    (``stacks.dry_build``): whatever synth refuses, this refuses."""
+    config = load_lifecycle(path, check_lock_file=check_lock_file, clock=lambda: _today(args))
+    from .stacks.dry_build import construction_problems
+
+    problems = construction_problems(config)
+    if problems:
+        raise ConfigError(config.label, problems)
+    return config
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Check the file (schema, references, lifecycle rules, lock) without synthesizing."""
-    config = load_lifecycle(args.file, check_lock_file=not args.no_lock, clock=lambda: _today(args))
+    """Check the file (schema, references, lifecycle rules, lock, a dry build of every
+    stack) without synthesizing."""
+    config = _load_buildable(args.file, args, check_lock_file=not args.no_lock)
     for warning in config.warnings:
         print(warning.render(config.label), file=sys.stderr)
     envs = config.environment_names
@@ -59,8 +74,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_lock(args: argparse.Namespace) -> int:
     """Record the hashes of new versions; never rewrite a recorded one."""
     path = Path(args.file)
-    # The lock is written only for a file that is otherwise valid.
-    config = load_lifecycle(path, check_lock_file=False, clock=lambda: _today(args))
+    # The lock is written only for a file that is otherwise valid and would synthesize.
+    config = _load_buildable(path, args, check_lock_file=False)
     lock_path = lock_path_for(path)
     try:
         existing = Lock.read(lock_path)

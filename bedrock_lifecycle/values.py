@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import StrEnum
+from pathlib import PurePosixPath
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -35,8 +36,16 @@ InferenceProfileId = Annotated[
 AwsRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
 AwsAccount = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 Arn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:.+$")]
+Description = Annotated[str, StringConstraints(max_length=1024)]
 TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 TagValue = Annotated[str, StringConstraints(max_length=256)]
+
+# The tags the stacks set themselves start with this; the file's tags may not.
+PROJECT_TAG_PREFIX = "bedrock-lifecycle:"
+
+# Bounds of numbers in the file: finite and meaningful, so that editors show them.
+MAX_OUTPUT_TOKENS = 200_000
+MAX_ROUTER_LATENCY_MS = 240_000  # the router's timeout (constructs.model_alias.ROUTER_TIMEOUT)
 
 # The retention values CloudWatch Logs accepts.
 LOG_RETENTION_DAYS = (
@@ -48,7 +57,9 @@ LOG_RETENTION_DAYS = (
 class StrictModel(BaseModel):
     """Base: unknown keys are errors, instances are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No infinity or NaN anywhere: every number of the file ends up in a template, a
+    # Lambda environment or a JSON settings file, none of which can hold them.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class RolloutStrategy(StrEnum):
@@ -160,15 +171,24 @@ class AlarmThresholds(StrictModel):
     throttle_rate_percent: float = Field(
         default=10.0, gt=0, le=100, description="throttled requests over invocations"
     )
-    p99_latency_ms: int = Field(default=15000, ge=1, description="p99 of router latency")
+    p99_latency_ms: int = Field(
+        default=15000,
+        ge=1,
+        le=MAX_ROUTER_LATENCY_MS,
+        description="p99 of router latency; at most the router's 4-minute timeout",
+    )
     output_tokens_factor: float = Field(
         default=2.0,
         gt=1,
+        le=100,
         description="alarm when average output tokens per request exceed this factor "
         "of baseline_output_tokens",
     )
     baseline_output_tokens: int | None = Field(
-        default=None, ge=1, description="declared output tokens per request; no cost alarm if unset"
+        default=None,
+        ge=1,
+        le=MAX_OUTPUT_TOKENS,
+        description="declared output tokens per request; no cost alarm if unset",
     )
     period_seconds: Literal[10, 30, 60] = Field(
         default=10, description="alarm period; 10 and 30 use high-resolution metrics"
@@ -194,33 +214,59 @@ class CanaryAnalysis(StrictModel):
     """The AfterAllowTraffic comparison of the new version with the previous one."""
 
     min_samples: int = Field(
-        default=20, ge=1, description="requests the new version must serve during the rollout"
+        default=20,
+        ge=1,
+        le=100_000,
+        description="requests the new version must serve during the rollout",
     )
     error_rate_tolerance_percent: float = Field(
         default=2.0, ge=0, le=100, description="percentage points worse than baseline allowed"
     )
     latency_tolerance_percent: float = Field(
-        default=25.0, ge=0, description="p99 latency may be this much worse than baseline"
+        default=25.0,
+        ge=0,
+        le=1000,
+        description="p99 latency may be this much worse than baseline",
     )
 
 
 class Evaluation(StrictModel):
     """Golden prompts run by the BeforeAllowTraffic gate."""
 
-    golden_prompts: str = Field(min_length=1, description="JSONL file, relative to lifecycle.yaml")
+    golden_prompts: Annotated[str, StringConstraints(min_length=1, max_length=1024)] = Field(
+        description="JSONL file, relative to lifecycle.yaml and inside its folder"
+    )
     pass_rate: float = Field(default=1.0, gt=0, le=1, description="share of prompts that must pass")
+
+    @model_validator(mode="after")
+    def _inside_the_folder(self) -> Evaluation:
+        path = PurePosixPath(self.golden_prompts.replace("\\", "/"))
+        if path.is_absolute() or re.match(r"^[A-Za-z]:", self.golden_prompts):
+            raise ValueError(
+                "golden_prompts must be a path relative to the lifecycle file, got the "
+                f"absolute path {self.golden_prompts!r}"
+            )
+        if ".." in path.parts:
+            raise ValueError(
+                "golden_prompts must stay inside the lifecycle file's folder: no '..', got "
+                f"{self.golden_prompts!r}"
+            )
+        return self
 
 
 class InferenceConfig(StrictModel):
     """Inference settings a version fixes. Embedding families use dimensions/normalize."""
 
     max_tokens: int | None = Field(
-        default=None, ge=1, le=200000, description="chat: most tokens to generate; unset: model's"
+        default=None,
+        ge=1,
+        le=MAX_OUTPUT_TOKENS,
+        description="chat: most tokens to generate; unset: model's",
     )
     temperature: float | None = Field(default=None, ge=0, le=1, description="chat: 0 to 1")
     top_p: float | None = Field(default=None, ge=0, le=1, description="chat: 0 to 1")
-    stop_sequences: tuple[Annotated[str, StringConstraints(min_length=1)], ...] = Field(
-        default=(), description="chat: sequences that end generation"
+    stop_sequences: tuple[Annotated[str, StringConstraints(min_length=1, max_length=256)], ...] = (
+        Field(default=(), max_length=32, description="chat: sequences that end generation")
     )
     dimensions: Literal[256, 384, 512, 1024] | None = Field(
         default=None, description="embedding: vector length (Titan Text Embeddings v2)"
@@ -360,7 +406,7 @@ class VersionSpec(StrictModel):
     lifecycle: VersionLifecycle = Field(
         default=VersionLifecycle(), description="lifecycle state (not part of the content)"
     )
-    description: str | None = Field(default=None, description="free text (not content)")
+    description: Description | None = Field(default=None, description="free text (not content)")
 
     # Fields that are not part of the version's content hash.
     NON_CONTENT: ClassVar[tuple[str, ...]] = ("lifecycle", "description")

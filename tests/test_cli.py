@@ -110,17 +110,16 @@ def test_plan_names_alias_moves_and_throughput_changes(tmp_path, capsys):
     ]
 
 
-def shipped_with_absolute_prompts() -> dict:
-    """The shipped file as data, its golden prompts found from anywhere."""
-    data = yaml.safe_load((ROOT / "lifecycle.yaml").read_text())
-    for family in data["families"].values():
-        family["evaluation"]["golden_prompts"] = str(ROOT / family["evaluation"]["golden_prompts"])
-    return data
+def shipped_with_prompts(folder: Path) -> dict:
+    """The shipped file as data, with a copy of its golden prompts in ``folder``, where the
+    test writes it (golden prompts stay inside the lifecycle file's folder)."""
+    shutil.copytree(ROOT / "evals", folder / "evals", dirs_exist_ok=True)
+    return yaml.safe_load((ROOT / "lifecycle.yaml").read_text())
 
 
 def test_plan_says_when_a_rollout_narrows_a_routers_grants(tmp_path, capsys):
     """Retiring a version narrows its family's grants once the deploy has succeeded."""
-    data = shipped_with_absolute_prompts()
+    data = shipped_with_prompts(tmp_path)
     base = tmp_path / "base.yaml"
     base.write_text(yaml.safe_dump(data, sort_keys=False))
     summarizer = data["families"]["summarizer"]
@@ -139,7 +138,7 @@ def test_plan_says_when_a_rollout_narrows_a_routers_grants(tmp_path, capsys):
 
 def test_plan_names_grants_by_target_not_by_label(tmp_path, capsys):
     """A new version on a model already granted widens nothing; a guardrail does."""
-    data = shipped_with_absolute_prompts()
+    data = shipped_with_prompts(tmp_path)
     base = tmp_path / "base.yaml"
     base.write_text(yaml.safe_dump(data, sort_keys=False))
     versions = data["families"]["summarizer"]["versions"]

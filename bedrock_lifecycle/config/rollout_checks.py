@@ -53,8 +53,10 @@ def check_golden_prompts(file: LifecycleFile, base: Path) -> Iterator[Problem]:
         if family.evaluation is None:
             continue
         path = base / family.evaluation.golden_prompts
-        if not path.is_file():
-            continue  # semantic.check_evaluations reports a missing file
+        if not path.resolve().is_relative_to(base.resolve()) or not path.is_file():
+            # construct_checks.check_golden_prompts_inside reports a path outside the
+            # folder (never read), semantic.check_evaluations a missing file.
+            continue
         where = ("families", fam_name, "evaluation", "golden_prompts")
         for message in golden.file_errors(path, family.kind.value):
             yield Problem(where, f"{family.evaluation.golden_prompts}: {message}")

@@ -24,6 +24,7 @@ from ..values import (
     AwsRegion,
     CanaryAnalysis,
     Commitment,
+    Description,
     EnvName,
     Evaluation,
     FamilyKind,
@@ -59,6 +60,7 @@ __all__ = [
     "AwsRegion",
     "CanaryAnalysis",
     "Commitment",
+    "Description",
     "EnvName",
     "EnvironmentSpec",
     "Evaluation",
@@ -124,7 +126,7 @@ class AliasSpec(StrictModel):
     allowed_overrides: tuple[InferenceOverride, ...] = Field(
         default=(), description="inference settings callers may override; default none"
     )
-    description: str | None = Field(default=None, description="free text")
+    description: Description | None = Field(default=None, description="free text")
 
 
 class FamilySpec(StrictModel):
@@ -133,7 +135,7 @@ class FamilySpec(StrictModel):
     kind: FamilyKind = Field(
         default=FamilyKind.CHAT, description="chat (Converse) or embedding (InvokeModel)"
     )
-    description: str | None = Field(default=None, description="free text")
+    description: Description | None = Field(default=None, description="free text")
     evaluation: Evaluation | None = Field(
         default=None, description="golden prompts; without them aliases have no evaluation gate"
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ..versions import MANAGED_POLICY_LIMIT, ModelVersion, grants_document_size
+from .construct_checks import CONSTRUCT_CHECKS
 from .problems import Problem, show
 from .rollout_checks import check_golden_prompts, check_rollout_policies
 from .schema import (
@@ -223,7 +224,8 @@ def check_evaluations(file: LifecycleFile, base: Path) -> Iterator[Problem]:
     for fam_name, family in file.families.items():
         if family.evaluation is not None:
             prompts = base / family.evaluation.golden_prompts
-            if not prompts.is_file():
+            inside = prompts.resolve().is_relative_to(base.resolve())
+            if inside and not prompts.is_file():
                 yield Problem(
                     ("families", fam_name, "evaluation", "golden_prompts"),
                     f"{family.evaluation.golden_prompts!r}: no such file next to the lifecycle "
@@ -366,6 +368,7 @@ CHECKS: tuple[Check, ...] = (
     check_stack_size,
     check_grants_size,
     check_rollout_policies,
+    *CONSTRUCT_CHECKS,
     check_golden_prompts,
 )
 
