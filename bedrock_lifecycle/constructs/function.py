@@ -14,6 +14,7 @@ import ast
 from pathlib import Path
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -105,10 +106,60 @@ def asset_files(source: str) -> dict[str, bytes]:
 def logs_key(scope: Construct) -> kms.Key:
     """The stack's one KMS key for CloudWatch Logs (created on first use).
 
-    Rotation is on; the key policy lets CloudWatch Logs in this account and
-    region use it for log groups of this account only.
+    Rotation is on. The key policy lets CloudWatch Logs of this account and region
+    use it only for the log groups of this stack: those CloudFormation names
+    (``<stack name>-<logical id>-<suffix>``, what a log group without
+    ``log_group_name`` gets) and, by exact ARN, every log group of the stack that
+    is encrypted with this key and has a name of its own.
     """
     return stack_singleton(scope, "LogsKey", kms.Key, _logs_key)
+
+
+def log_group_arn_patterns(stack: cdk.Stack, key: kms.IKey) -> list[str]:
+    """What the logs key's policy lets CloudWatch Logs encrypt: ARN patterns of log groups.
+
+    First ``arn:<partition>:logs:<region>:<account>:log-group:<stack name>-*`` (the
+    names CloudFormation generates in this stack), then the exact ARN of every
+    named log group of ``stack`` whose ``KmsKeyId`` is ``key``.
+    """
+    prefix = f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:"
+    patterns = [f"{prefix}{cdk.Aws.STACK_NAME}-*"]
+    key_arn = stack.resolve(key.key_arn)
+    for node in stack.node.find_all():
+        if (
+            isinstance(node, logs.CfnLogGroup)
+            and cdk.Stack.of(node) is stack
+            and node.kms_key_id is not None
+            and stack.resolve(node.kms_key_id) == key_arn
+            # The L2's name is a lazy token that resolves to nothing when CloudFormation
+            # names the group.
+            and stack.resolve(node.log_group_name) not in (None, "")
+        ):
+            arn = f"{prefix}{node.log_group_name}"
+            if arn not in patterns:
+                patterns.append(arn)
+    return patterns
+
+
+@jsii.implements(cdk.IResolvable)
+class _LogGroupArns:
+    """The condition value of the logs key's policy, computed at synth (once every log
+    group using the key exists): one pattern as a string, several as a list."""
+
+    def __init__(self, stack: cdk.Stack, key: kms.IKey) -> None:
+        self._stack = stack
+        self._key = key
+
+    @property
+    def creation_stack(self) -> list[str]:
+        return []
+
+    def resolve(self, context: cdk.IResolveContext) -> object:
+        patterns = log_group_arn_patterns(self._stack, self._key)
+        return context.resolve(patterns[0] if len(patterns) == 1 else patterns)
+
+    def to_string(self) -> str:
+        return cdk.Token.as_string(self)
 
 
 def _logs_key(stack: cdk.Stack) -> kms.Key:
@@ -121,7 +172,7 @@ def _logs_key(stack: cdk.Stack) -> kms.Key:
     )
     key.add_to_resource_policy(
         iam.PolicyStatement(
-            sid="AllowCloudWatchLogsOfThisAccount",
+            sid="AllowCloudWatchLogsOfThisStack",
             principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
             actions=[
                 "kms:Encrypt*",
@@ -132,11 +183,7 @@ def _logs_key(stack: cdk.Stack) -> kms.Key:
             ],
             resources=["*"],
             conditions={
-                "ArnLike": {
-                    "kms:EncryptionContext:aws:logs:arn": (
-                        f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
-                    )
-                }
+                "ArnLike": {"kms:EncryptionContext:aws:logs:arn": _LogGroupArns(stack, key)}
             },
         )
     )

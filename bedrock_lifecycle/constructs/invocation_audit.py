@@ -32,6 +32,7 @@ from ..nag.acknowledgements import (
 from ..nag.rules.audit_bucket_object_lock import AUDIT_PURPOSE, PURPOSE_TAG
 from ..values import LOG_RETENTION_DAYS, ObjectLockMode
 from .function import LifecycleFunction, encrypted_log_group
+from .provisioned_throughput import BUILT_IN_TAG_PRIORITY
 from .singletons import stack_singleton
 
 RESOURCE_TYPE = "Custom::BedrockInvocationLogging"
@@ -261,11 +262,11 @@ class InvocationAudit(Construct):
             server_access_logs_prefix="audit-bucket/",
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
-        # The project's AuditBucketObjectLock rule judges buckets with this tag (set on the
-        # L1 itself, so that it is there before the tag aspects run).
+        # The project's AuditBucketObjectLock rule judges buckets with this tag: on the L1
+        # before the tag aspects run, at the built-in priority so no user tag replaces it.
         cfn_bucket = self.bucket.node.default_child
         assert isinstance(cfn_bucket, s3.CfnBucket)
-        cfn_bucket.tags.set_tag(PURPOSE_TAG, AUDIT_PURPOSE)
+        cfn_bucket.tags.set_tag(PURPOSE_TAG, AUDIT_PURPOSE, BUILT_IN_TAG_PRIORITY)
         acknowledge_all(self.bucket, AUDIT_BUCKET_ACKNOWLEDGEMENTS)
         self.bucket.add_to_resource_policy(
             iam.PolicyStatement(

@@ -38,6 +38,11 @@ INVOKE_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"
 
 
 TAG_PREFIX = "bedrock-lifecycle"
+# Tags under ``bedrock-lifecycle:`` are the project's own. Applied with this priority (the
+# CDK default is 100), they win over any tag a user adds at the default priority.
+BUILT_IN_TAG_PRIORITY = 1000
+# The keys a throughput sets itself: a value for them in ``tags`` is ignored.
+OWN_TAG_KEYS = tuple(f"{TAG_PREFIX}:{key}" for key in ("environment", "family", "version"))
 
 
 def _unresolved(value: object) -> bool:
@@ -186,10 +191,16 @@ class ProvisionedThroughput(_ThroughputBase):
     :param allow_replacement: let a change that needs a new throughput (units, commitment,
         model of a foundation-model throughput) replace a committed one whose term has
         not ended; the old one is retained and keeps billing. Default: False (refused).
-    :param tags: tags of the throughput. Default: none besides the cost-allocation tags.
+    :param tags: tags of the throughput. A value for one of the keys the throughput sets
+        itself (``bedrock-lifecycle:environment``, ``:family``, ``:version``) is ignored
+        with a warning. Default: none besides those.
     :param family: family served, tagged ``bedrock-lifecycle:family``. Default: not tagged.
     :param version: version(s) served, tagged ``bedrock-lifecycle:version``. Default: not tagged.
-    :param environment: tagged ``bedrock-lifecycle:environment``. Default: not tagged.
+    :param environment: tagged ``bedrock-lifecycle:environment``, the owner tag: the
+        provider's handlers may update, retag and delete only throughputs that carry
+        the value of a throughput of their stack, and buy only with it. Keep it unique
+        among the stacks of one account and region, and do not change it once bought
+        (the handler could no longer touch the throughput). Default: the stack's name.
     :param removal_policy: what removing it from the stack does. Default:
         RETAIN_ON_UPDATE_OR_DELETE for a committed throughput (forced; RETAIN is accepted,
         anything else is an error), DESTROY otherwise.
@@ -216,10 +227,18 @@ class ProvisionedThroughput(_ThroughputBase):
         environment: str | None = None,
         removal_policy: cdk.RemovalPolicy | None = None,
     ) -> None:
-        all_tags = dict(tags) if tags is not None else {}
-        for key, value in (("family", family), ("version", version), ("environment", environment)):
-            if value is not None:
-                all_tags[f"{TAG_PREFIX}:{key}"] = value
+        stack = cdk.Stack.of(scope)
+        # The environment tag is the owner tag the provider's IAM conditions rely on.
+        owner = environment if environment is not None else stack.stack_name
+        own = {
+            f"{TAG_PREFIX}:{key}": value
+            for key, value in (("family", family), ("version", version), ("environment", owner))
+            if value is not None
+        }
+        given = dict(tags) if tags is not None else {}
+        overridden = sorted(k for k in given if isinstance(k, str) and k.lower() in OWN_TAG_KEYS)
+        all_tags = {k: v for k, v in given.items() if k not in overridden}
+        all_tags.update(own)
         validate_props(
             model=model,
             model_units=model_units,
@@ -229,9 +248,16 @@ class ProvisionedThroughput(_ThroughputBase):
             removal_policy=removal_policy,
         )
         super().__init__(scope, construct_id)
+        if overridden:
+            cdk.Annotations.of(self).add_warning_v2(
+                "bedrock-lifecycle:reserved-tag",
+                f"tags {', '.join(overridden)} are set by the throughput itself; the values "
+                "given in tags are ignored",
+            )
         self.commitment = commitment
         self.provider = ProvisionedThroughputProvider.of(self)
         self.provider.add_model(model_arn_of(self, model))
+        self.provider.add_owner(owner)
         committed = commitment is not Commitment.NONE
         self.removal_policy = (
             (removal_policy if removal_policy is not None else COMMITTED_REMOVAL_POLICY)
@@ -278,6 +304,7 @@ class ProvisionedThroughput(_ThroughputBase):
 
 
 __all__ = [
+    "BUILT_IN_TAG_PRIORITY",
     "COMMITMENT_DURATIONS",
     "PROVIDER_ID",
     "RESOURCE_TYPE",

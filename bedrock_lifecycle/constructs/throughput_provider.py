@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import custom_resources as cr
@@ -21,20 +22,19 @@ from .singletons import stack_singleton
 PROVIDER_ID = "ProvisionedThroughputProvider"
 SOURCE = "provisioned_throughput"
 
-# What the handlers may do to throughputs (on `provisioned-model/*` of the stack).
+# The tag that marks a throughput as this stack's: the handler puts it on at create (it is
+# in the resource's Tags), and every grant on an existing throughput requires it.
+OWNER_TAG = "bedrock-lifecycle:environment"
+# What the handlers may do to throughputs that carry this stack's OWNER_TAG value.
 MANAGE_ACTIONS = (
-    "bedrock:CreateProvisionedModelThroughput",
     "bedrock:GetProvisionedModelThroughput",
     "bedrock:UpdateProvisionedModelThroughput",
     "bedrock:DeleteProvisionedModelThroughput",
-    "bedrock:TagResource",
-    "bedrock:UntagResource",
 )
-# What they may do with the declared models (the models a throughput serves).
-MODEL_ACTIONS = (
-    "bedrock:CreateProvisionedModelThroughput",
-    "bedrock:UpdateProvisionedModelThroughput",
-)
+# What they may do with the declared models (the models a throughput serves). Create has
+# no provisioned-model resource: its tag condition is on the request (aws:RequestTag).
+CREATE_ACTIONS = ("bedrock:CreateProvisionedModelThroughput",)
+MODEL_ACTIONS = ("bedrock:UpdateProvisionedModelThroughput",)
 # is_complete reads status and retries deletes that Bedrock deferred.
 POLL_ACTIONS = (
     "bedrock:GetProvisionedModelThroughput",
@@ -45,12 +45,29 @@ TOTAL_TIMEOUT = cdk.Duration.hours(1)
 QUERY_INTERVAL = cdk.Duration.minutes(1)
 
 
+@jsii.implements(cdk.IStableListProducer)
+class _Values:
+    """The values of a list filled while the stack is built, sorted, at synth."""
+
+    def __init__(self, values: list[str]) -> None:
+        self._values = values
+
+    def produce(self) -> list[str]:
+        return sorted(self._values)
+
+
 class ProvisionedThroughputProvider(Construct):
     """The stack's one provider of ``Custom::BedrockProvisionedThroughput``.
 
     Use :meth:`of`; it creates the provider on first use with the stable
     construct id ``ProvisionedThroughputProvider`` (the service token must not
     change between deployments). Polls every minute for at most one hour.
+
+    The handlers may read, update, retag and delete only throughputs tagged
+    ``bedrock-lifecycle:environment`` with a value a throughput of this stack
+    registered (:meth:`add_owner`), may buy throughput only for the declared models
+    (:meth:`add_model`) and only with that tag in the request, and may never remove
+    that tag or change its value.
 
     Attributes: ``provider``, ``on_event``, ``is_complete`` (the handler functions),
     ``service_token``.
@@ -87,25 +104,64 @@ class ProvisionedThroughputProvider(Construct):
             timeout=cdk.Duration.minutes(5),
             service_name="provisioned-throughput",
         )
-        self.on_event.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="ManageProvisionedThroughputs",
-                actions=list(MANAGE_ACTIONS),
-                resources=[self._throughput_arns],
-            )
-        )
-        # Resources are added by each throughput (add_model); rendered at synth.
-        self._model_statement = iam.PolicyStatement(
-            sid="UseDeclaredModels", actions=list(MODEL_ACTIONS)
-        )
+        # Filled by each throughput (add_owner, add_model); rendered at synth.
+        self._owners: list[str] = []
         self._models: list[str] = []
-        self.is_complete.role.add_to_principal_policy(
+        owners = cdk.Lazy.uncached_list(_Values(self._owners))
+        owned = {"StringEquals": {f"aws:ResourceTag/{OWNER_TAG}": owners}}
+        self._owner_statements: list[tuple[iam.Role, list[iam.PolicyStatement]]] = [
+            (
+                self.on_event.role,
+                [
+                    iam.PolicyStatement(
+                        sid="ManageOwnedThroughputs",
+                        actions=list(MANAGE_ACTIONS),
+                        resources=[self._throughput_arns],
+                        conditions=owned,
+                    ),
+                    # Retagging must not hand a throughput to another owner.
+                    iam.PolicyStatement(
+                        sid="TagOwnedThroughputs",
+                        actions=["bedrock:TagResource"],
+                        resources=[self._throughput_arns],
+                        conditions={
+                            **owned,
+                            "StringEqualsIfExists": {f"aws:RequestTag/{OWNER_TAG}": owners},
+                        },
+                    ),
+                    # Untagging must never remove the tag every grant here relies on.
+                    iam.PolicyStatement(
+                        sid="UntagOwnedThroughputs",
+                        actions=["bedrock:UntagResource"],
+                        resources=[self._throughput_arns],
+                        conditions={
+                            **owned,
+                            "ForAllValues:StringNotEqualsIgnoreCase": {"aws:TagKeys": [OWNER_TAG]},
+                        },
+                    ),
+                ],
+            ),
+            (
+                self.is_complete.role,
+                [
+                    iam.PolicyStatement(
+                        sid="PollOwnedThroughputs",
+                        actions=list(POLL_ACTIONS),
+                        resources=[self._throughput_arns],
+                        conditions=owned,
+                    )
+                ],
+            ),
+        ]
+        # A throughput is bought only with this stack's owner tag on it.
+        self._model_statements = [
             iam.PolicyStatement(
-                sid="PollProvisionedThroughputs",
-                actions=list(POLL_ACTIONS),
-                resources=[self._throughput_arns],
-            )
-        )
+                sid="CreateOwnedThroughputsOfDeclaredModels",
+                actions=list(CREATE_ACTIONS),
+                conditions={"StringEquals": {f"aws:RequestTag/{OWNER_TAG}": owners}},
+            ),
+            iam.PolicyStatement(sid="UseDeclaredModels", actions=list(MODEL_ACTIONS)),
+        ]
         self.provider = cr.Provider(
             self,
             "Provider",
@@ -131,9 +187,22 @@ class ProvisionedThroughputProvider(Construct):
         if model_arn in self._models:
             return
         if not self._models:
-            self.on_event.role.add_to_principal_policy(self._model_statement)
+            for statement in self._model_statements:
+                self.on_event.role.add_to_principal_policy(statement)
         self._models.append(model_arn)
-        self._model_statement.add_resources(model_arn)
+        for statement in self._model_statements:
+            statement.add_resources(model_arn)
+
+    def add_owner(self, owner: str) -> None:
+        """Let the handlers manage throughputs tagged ``bedrock-lifecycle:environment=owner``
+        (and buy throughputs only with such a tag), once per distinct value."""
+        if owner in self._owners:
+            return
+        if not self._owners:
+            for role, statements in self._owner_statements:
+                for statement in statements:
+                    role.add_to_principal_policy(statement)
+        self._owners.append(owner)
 
     def _acknowledge(self, stack: cdk.Stack) -> None:
         """The findings of this provider, each on the narrowest construct, with why."""

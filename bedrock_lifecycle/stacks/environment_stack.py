@@ -9,6 +9,7 @@ stacks from the same pieces.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import aws_cdk as cdk
 from aws_cdk import aws_ssm as ssm
@@ -16,6 +17,7 @@ from constructs import Construct
 
 from ..config import LifecycleConfig
 from ..constructs.alarm_topic import AlarmTopic
+from ..constructs.provisioned_throughput import BUILT_IN_TAG_PRIORITY, TAG_PREFIX
 from ..nag import declare_governance
 from .builders import (
     aliases_of_environment,
@@ -94,12 +96,13 @@ class LifecycleStack(cdk.Stack):
             environment=environment,
             requires_evaluation_gate=spec.require_evaluation_gate or None,
         )
-        for key, value in {
-            "bedrock-lifecycle:project": config.file.project,
-            "bedrock-lifecycle:environment": environment,
-            **spec.tags,
-        }.items():
-            cdk.Tags.of(self).add(key, value)
+        self._apply_tags(
+            {
+                f"{TAG_PREFIX}:project": config.file.project,
+                f"{TAG_PREFIX}:environment": environment,
+            },
+            spec.tags,
+        )
 
         # The parts, in dependency order. Each builder below owns one concern.
         self.alarm_topic = AlarmTopic(self, "AlarmTopic", emails=spec.alarm_emails)
@@ -133,6 +136,27 @@ class LifecycleStack(cdk.Stack):
             alarm_topic=self.alarm_topic,
         )
         self.manifest = self._version_manifest()
+
+    def _apply_tags(self, built_in: dict[str, str], user: Mapping[str, str]) -> None:
+        """Tag every taggable resource: the user's tags, then the built-in ones on top.
+
+        A user tag under ``bedrock-lifecycle:`` is never applied (those keys are the
+        project's: the environment, the audit bucket's purpose) and gets a warning;
+        the built-in tags go on with :data:`BUILT_IN_TAG_PRIORITY`, so that they also
+        win over a tag of the same key added later at the default priority.
+        """
+        reserved = sorted(k for k in user if k.lower().startswith(f"{TAG_PREFIX}:"))
+        if reserved:
+            cdk.Annotations.of(self).add_warning_v2(
+                "bedrock-lifecycle:reserved-tag",
+                f"tags {', '.join(reserved)} of environment {self.environment_name} are not "
+                f"applied: keys under {TAG_PREFIX}: are set by bedrock-lifecycle itself",
+            )
+        for key, value in user.items():
+            if key not in reserved:
+                cdk.Tags.of(self).add(key, value)
+        for key, value in built_in.items():
+            cdk.Tags.of(self).add(key, value, priority=BUILT_IN_TAG_PRIORITY)
 
     def _version_manifest(self) -> ssm.StringParameter:
         """SSM parameter naming the version every alias serves; its history is the alias history.

@@ -288,7 +288,7 @@ def test_audit_key_lets_this_accounts_bedrock_write_encrypted_objects(synthesize
     assert bedrock["Condition"] == BEDROCK_OF_PROD
 
 
-def test_audit_log_group_key_lets_cloudwatch_logs_of_this_account_encrypt(synthesized):
+def test_audit_log_group_key_lets_cloudwatch_logs_of_this_stack_encrypt(synthesized):
     resources = synthesized.template_json("prod")["Resources"]
     group = resources[_ids(synthesized)["log_group"]]
     key_id = group["Properties"]["KmsKeyId"]["Fn::GetAtt"][0]
@@ -297,9 +297,19 @@ def test_audit_log_group_key_lets_cloudwatch_logs_of_this_account_encrypt(synthe
         s for s in statements if s.get("Principal") == {"Service": "logs.us-east-1.amazonaws.com"}
     ]
     assert {"kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*"} <= set(logs["Action"])
+    # Only the log groups CloudFormation names in this stack (<stack name>-<logical id>-...).
     assert logs["Condition"] == {
         "ArnLike": {
-            "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:us-east-1:222222222222:log-group:*"
+            "kms:EncryptionContext:aws:logs:arn": {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:aws:logs:us-east-1:222222222222:log-group:",
+                        {"Ref": "AWS::StackName"},
+                        "-*",
+                    ],
+                ]
+            }
         }
     }
 

@@ -7,7 +7,7 @@ import json
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
-from aws_cdk.assertions import Capture, Match, Template
+from aws_cdk.assertions import Annotations, Capture, Match, Template
 
 from bedrock_lifecycle.config.schema import Commitment
 from bedrock_lifecycle.constructs.provisioned_throughput import (
@@ -163,7 +163,8 @@ def test_resource_properties_follow_the_contract(built):
             "ModelId": CUSTOM,
             "CommitmentDuration": "SixMonths",
             "AllowReplacement": "true",
-            "Tags": [],
+            # No environment given: the owner tag is the stack's name.
+            "Tags": [{"Key": "bedrock-lifecycle:environment", "Value": "Throughputs"}],
         },
     )
 
@@ -203,7 +204,20 @@ def test_ref_is_the_provisioned_model_arn_and_an_imodel(built):
 # -- IAM ----------------------------------------------------------------------------------------
 
 
+# Every environment tag a throughput of the fixture's stack carries (the stack's name for
+# the one without environment).
+OWNERS = ["Throughputs", "dev", "prod"]
+OWNED = {"StringEquals": {"aws:ResourceTag/bedrock-lifecycle:environment": OWNERS}}
+MODELS = [
+    CUSTOM,
+    f"arn:aws:bedrock:{REGION}::foundation-model/amazon.nova-lite-v1:0:300k",
+    f"arn:aws:bedrock:{REGION}::foundation-model/amazon.nova-pro-v1:0:300k",
+]
+
+
 def test_on_event_role_has_exactly_the_throughput_and_model_statements(built):
+    """Existing throughputs only with the stack's owner tag; buying only with it; the tag
+    can be neither removed nor given another owner's value."""
     stack, template, throughputs, _ = built
     provider = throughputs["hourly"].provider
     statements = [
@@ -213,35 +227,74 @@ def test_on_event_role_has_exactly_the_throughput_and_model_statements(built):
     ]
     assert statements == [
         {
-            "Sid": "ManageProvisionedThroughputs",
+            "Sid": "CreateOwnedThroughputsOfDeclaredModels",
             "Effect": "Allow",
-            "Action": [
-                "bedrock:CreateProvisionedModelThroughput",
-                "bedrock:DeleteProvisionedModelThroughput",
-                "bedrock:GetProvisionedModelThroughput",
-                "bedrock:TagResource",
-                "bedrock:UntagResource",
-                "bedrock:UpdateProvisionedModelThroughput",
-            ],
-            "Resource": THROUGHPUTS,
+            "Action": "bedrock:CreateProvisionedModelThroughput",
+            "Condition": {"StringEquals": {"aws:RequestTag/bedrock-lifecycle:environment": OWNERS}},
+            "Resource": MODELS,
         },
         {
             "Sid": "UseDeclaredModels",
             "Effect": "Allow",
+            "Action": "bedrock:UpdateProvisionedModelThroughput",
+            "Resource": MODELS,
+        },
+        {
+            "Sid": "ManageOwnedThroughputs",
+            "Effect": "Allow",
             "Action": [
-                "bedrock:CreateProvisionedModelThroughput",
+                "bedrock:DeleteProvisionedModelThroughput",
+                "bedrock:GetProvisionedModelThroughput",
                 "bedrock:UpdateProvisionedModelThroughput",
             ],
-            "Resource": [
-                CUSTOM,
-                f"arn:aws:bedrock:{REGION}::foundation-model/amazon.nova-lite-v1:0:300k",
-                f"arn:aws:bedrock:{REGION}::foundation-model/amazon.nova-pro-v1:0:300k",
-            ],
+            "Condition": OWNED,
+            "Resource": THROUGHPUTS,
+        },
+        {
+            "Sid": "TagOwnedThroughputs",
+            "Effect": "Allow",
+            "Action": "bedrock:TagResource",
+            "Condition": {
+                **OWNED,
+                "StringEqualsIfExists": {"aws:RequestTag/bedrock-lifecycle:environment": OWNERS},
+            },
+            "Resource": THROUGHPUTS,
+        },
+        {
+            "Sid": "UntagOwnedThroughputs",
+            "Effect": "Allow",
+            "Action": "bedrock:UntagResource",
+            "Condition": {
+                **OWNED,
+                "ForAllValues:StringNotEqualsIgnoreCase": {
+                    "aws:TagKeys": ["bedrock-lifecycle:environment"]
+                },
+            },
+            "Resource": THROUGHPUTS,
         },
     ]
 
 
-def test_is_complete_role_only_reads_and_deletes_throughputs(built):
+def test_no_bedrock_action_on_throughputs_goes_without_the_owner_tag(built):
+    """Whatever the statements look like: every grant on provisioned-model/* is conditioned
+    on the owner tag, and Create on the tag in the request."""
+    stack, template, throughputs, _ = built
+    provider = throughputs["hourly"].provider
+    for role in (provider.on_event.role, provider.is_complete.role):
+        for statement in _policy_of(template, stack, role):
+            actions = _list(statement["Action"])
+            if not any(a.startswith("bedrock:") for a in actions):
+                continue
+            condition = statement.get("Condition", {})
+            if statement["Resource"] == THROUGHPUTS:
+                assert condition["StringEquals"] == OWNED["StringEquals"], statement
+            elif "bedrock:CreateProvisionedModelThroughput" in actions:
+                assert condition["StringEquals"] == {
+                    "aws:RequestTag/bedrock-lifecycle:environment": OWNERS
+                }, statement
+
+
+def test_is_complete_role_only_reads_and_deletes_owned_throughputs(built):
     stack, template, throughputs, _ = built
     provider = throughputs["hourly"].provider
     statements = [
@@ -251,15 +304,58 @@ def test_is_complete_role_only_reads_and_deletes_throughputs(built):
     ]
     assert statements == [
         {
-            "Sid": "PollProvisionedThroughputs",
+            "Sid": "PollOwnedThroughputs",
             "Effect": "Allow",
             "Action": [
                 "bedrock:DeleteProvisionedModelThroughput",
                 "bedrock:GetProvisionedModelThroughput",
             ],
+            "Condition": OWNED,
             "Resource": THROUGHPUTS,
         }
     ]
+
+
+def test_user_tags_cannot_replace_the_throughputs_own_tags(tmp_path):
+    """A platform team passing bedrock-lifecycle:environment (any case) in tags gets the
+    built-in value, and a warning; the IAM owner values are the built-in ones only."""
+    app = new_app(tmp_path)
+    stack = cdk.Stack(app, "Own", env=cdk.Environment(account=ACCOUNT, region=REGION))
+    throughput = ProvisionedThroughput(
+        stack,
+        "Spoofed",
+        model="amazon.nova-lite-v1:0:300k",
+        model_units=1,
+        provisioned_model_name="spoofed",
+        tags={
+            "bedrock-lifecycle:environment": "prod",
+            "Bedrock-Lifecycle:Family": "other",
+            "team": "genai",
+        },
+        environment="dev",
+    )
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        RESOURCE_TYPE,
+        {
+            "Tags": [
+                {"Key": "bedrock-lifecycle:environment", "Value": "dev"},
+                {"Key": "team", "Value": "genai"},
+            ]
+        },
+    )
+    statements = _policy_of(template, stack, throughput.provider.on_event.role)
+    (manage,) = [s for s in statements if s.get("Sid") == "ManageOwnedThroughputs"]
+    assert manage["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/bedrock-lifecycle:environment": ["dev"]}
+    }
+    Annotations.from_stack(stack).has_warning(
+        "/Own/Spoofed",
+        Match.string_like_regexp(
+            "tags Bedrock-Lifecycle:Family, bedrock-lifecycle:environment are set by the "
+            "throughput itself"
+        ),
+    )
 
 
 def test_grant_invoke_names_the_provisioned_model_only(built):
