@@ -26,6 +26,11 @@ CHAT_CHECKS = frozenset(
 EMBEDDING_CHECKS = frozenset({"dimensions", "max_latency_ms"})
 ALL_CHECKS = CHAT_CHECKS | EMBEDDING_CHECKS
 CHECKS_BY_KIND: Mapping[str, frozenset[str]] = {CHAT: CHAT_CHECKS, EMBEDDING: EMBEDDING_CHECKS}
+# The caps of one golden-prompt file, checked before it is parsed: its size, its prompt
+# lines, and how many problems are reported for it (then one "... and N more problems").
+MAX_GOLDEN_FILE_BYTES = 4 * 1024 * 1024
+MAX_GOLDEN_PROMPTS = 500
+MAX_PROBLEMS_PER_FILE = 50
 # Checks whose value is a list of strings; regex is a string, valid_json true, the rest
 # whole numbers (check_errors words each shape).
 STRING_LIST_CHECKS = frozenset({"contains", "not_contains"})
@@ -38,17 +43,63 @@ def numbered_lines(text: str) -> Iterator[tuple[int, str]]:
             yield number, line
 
 
-def read_prompts(text: str) -> list[Any]:
-    """The golden prompts of a file's text, one JSON value per non-blank line."""
-    return [json.loads(line) for _, line in numbered_lines(text)]
+class GoldenFileError(ValueError):
+    """A golden-prompt file over its caps, not UTF-8, or not one JSON value per line."""
+
+
+def read_text(path: Path, max_bytes: int = MAX_GOLDEN_FILE_BYTES) -> str:
+    """The text of a golden-prompt file, reading at most ``max_bytes + 1`` bytes.
+
+    :param max_bytes: the size cap. Default: ``MAX_GOLDEN_FILE_BYTES`` (4 MiB).
+    :raises GoldenFileError: when the file is larger or not UTF-8 text.
+    """
+    with path.open("rb") as handle:
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise GoldenFileError(f"is larger than {max_bytes} bytes; split it or keep fewer prompts")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise GoldenFileError("is not UTF-8 text") from None
+
+
+def parse_line(line: str) -> Any:
+    """One prompt line's JSON value.
+
+    :raises GoldenFileError: not JSON, or nested too deeply for the parser (one line,
+        never a RecursionError).
+    """
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise GoldenFileError(f"not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise GoldenFileError("not valid JSON (nested too deeply)") from None
+
+
+def read_prompts(text: str, max_prompts: int = MAX_GOLDEN_PROMPTS) -> list[Any]:
+    """The golden prompts of a file's text, one JSON value per non-blank line.
+
+    :param max_prompts: the cap on prompt lines. Default: ``MAX_GOLDEN_PROMPTS`` (500).
+    :raises GoldenFileError: over the cap, or a line that is not JSON (``line N: ...``).
+    """
+    prompts: list[Any] = []
+    for number, line in numbered_lines(text):
+        if len(prompts) >= max_prompts:
+            raise GoldenFileError(f"has more than {max_prompts} prompts")
+        try:
+            prompts.append(parse_line(line))
+        except GoldenFileError as exc:
+            raise GoldenFileError(f"line {number}: {exc}") from None
+    return prompts
 
 
 def line_errors(line: str, kind: str) -> tuple[Any, list[str]]:
     """Parse and validate one prompt line: ``(prompt, problems)``; prompt is None if not JSON."""
     try:
-        prompt = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return None, [f"not valid JSON ({exc.msg})"]
+        prompt = parse_line(line)
+    except GoldenFileError as exc:
+        return None, [str(exc)]
     return prompt, prompt_errors(prompt, kind)
 
 
@@ -60,7 +111,8 @@ def prompt_errors(prompt: Any, kind: str) -> list[str]:
     unknown = sorted(set(prompt) - PROMPT_KEYS)
     if unknown:
         errors.append(
-            f"unknown key {', '.join(map(repr, unknown))} "
+            f"unknown key {', '.join(_shown(k, 40) for k in unknown[:10])}"
+            f"{f' and {len(unknown) - 10} more' if len(unknown) > 10 else ''} "
             f"(allowed: {', '.join(sorted(PROMPT_KEYS))})"
         )
     if not isinstance(prompt.get("id"), str) or not prompt["id"]:
@@ -117,7 +169,9 @@ def check_errors(checks: Any, kind: str) -> list[str]:
         if name not in allowed:
             where = "embedding" if kind == EMBEDDING else "chat"
             known = "unknown check" if name not in ALL_CHECKS else f"not a check for {where}"
-            errors.append(f"checks.{name}: {known} (allowed: {', '.join(sorted(allowed))})")
+            errors.append(
+                f"checks.{_shown(name, 40)[1:-1]}: {known} (allowed: {', '.join(sorted(allowed))})"
+            )
         elif name in STRING_LIST_CHECKS:
             if (
                 not isinstance(value, list)
@@ -132,39 +186,68 @@ def check_errors(checks: Any, kind: str) -> list[str]:
                 try:
                     re.compile(value)
                 except re.error as exc:
-                    errors.append(f"checks.regex {value!r} does not compile ({exc})")
+                    errors.append(f"checks.regex {_shown(value)} does not compile ({exc})")
         elif name == "valid_json":
             if value is not True:
-                errors.append(f"checks.valid_json must be true (omit it otherwise), got {value!r}")
+                errors.append(
+                    f"checks.valid_json must be true (omit it otherwise), got {_shown(value)}"
+                )
         elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            errors.append(f"checks.{name} must be a whole number of at least 1, got {value!r}")
+            errors.append(
+                f"checks.{name} must be a whole number of at least 1, got {_shown(value)}"
+            )
     return errors
 
 
-def file_errors(path: Path, kind: str) -> list[str]:
+def file_errors(
+    path: Path,
+    kind: str,
+    *,
+    max_bytes: int = MAX_GOLDEN_FILE_BYTES,
+    max_prompts: int = MAX_GOLDEN_PROMPTS,
+    max_problems: int = MAX_PROBLEMS_PER_FILE,
+) -> list[str]:
     """Problems of a golden-prompt file of a ``kind`` family, each ``line N: what is wrong``.
 
-    Unique ids, and at least one prompt; what validate and synth refuse.
+    Unique ids, and at least one prompt; what validate and synth refuse. The size cap is
+    checked before anything is parsed (at most ``max_bytes + 1`` bytes are read), the
+    prompt cap before the line after it is parsed.
+
+    :param max_bytes: default ``MAX_GOLDEN_FILE_BYTES`` (4 MiB).
+    :param max_prompts: default ``MAX_GOLDEN_PROMPTS`` (500).
+    :param max_problems: problems listed before one ``... and N more problems`` line.
+        Default: ``MAX_PROBLEMS_PER_FILE`` (50).
     """
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        return ["is not UTF-8 text"]
+        text = read_text(path, max_bytes)
+    except GoldenFileError as exc:
+        return [str(exc)]
     errors: list[str] = []
     seen: dict[str, int] = {}
     count = 0
     for number, line in numbered_lines(text):
         count += 1
+        if count > max_prompts:
+            errors.append(f"has more than {max_prompts} prompts (line {number} is one too many)")
+            break
         prompt, messages = line_errors(line, kind)
         errors += [f"line {number}: {message}" for message in messages]
         prompt_id = prompt.get("id") if isinstance(prompt, dict) else None
         if isinstance(prompt_id, str) and prompt_id:
             if prompt_id in seen:
                 errors.append(
-                    f"line {number}: id {prompt_id!r} repeats line {seen[prompt_id]}; "
+                    f"line {number}: id {_shown(prompt_id)} repeats line {seen[prompt_id]}; "
                     "ids must be unique"
                 )
             seen.setdefault(prompt_id, number)
     if count == 0:
         errors.append("has no prompts; expected one JSON object per line")
+    if len(errors) > max_problems:
+        errors = [*errors[:max_problems], f"... and {len(errors) - max_problems} more problems"]
     return errors
+
+
+def _shown(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters (this module imports no other)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -34,6 +34,7 @@ from hook import (
     deployment_settings,
     run_and_report,
 )
+from regex_check import REGEX_TIMEOUT_SECONDS, RegexTimeout, search_within
 
 logger = Logger()
 
@@ -47,7 +48,12 @@ ANSWER_TIMEOUT_SECONDS = 60
 # Start no prompt with less than this left of the Lambda timeout: a prompt
 # started then still ends (5 s to connect, the answer or its timeout) and the
 # report (one bounded CodeDeploy call) still goes out before the function ends.
-RESERVE_MS = (5 + ANSWER_TIMEOUT_SECONDS + CALL_WORST_SECONDS) * 1000
+# All regex checks together may take this long after the last answer (each one at most
+# REGEX_TIMEOUT_SECONDS): prompts start only while it is left too.
+REGEX_BUDGET_SECONDS = 10
+# The report (one bounded CodeDeploy call) and the metric, after the last check.
+REPORT_RESERVE_MS = (CALL_WORST_SECONDS + 2) * 1000
+RESERVE_MS = (5 + ANSWER_TIMEOUT_SECONDS + REGEX_BUDGET_SECONDS) * 1000 + REPORT_RESERVE_MS
 
 _FENCED = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
 
@@ -90,10 +96,20 @@ def is_json(text: str) -> bool:
     return True
 
 
+Search = Callable[[str, str], bool]
+
+
 def check_answer(
-    checks: dict[str, Any], response: dict[str, Any], latency_ms: int
+    checks: dict[str, Any],
+    response: dict[str, Any],
+    latency_ms: int,
+    search: Search = search_within,
 ) -> tuple[list[str], int | None]:
-    """Every failed check of one answer, and its output token count."""
+    """Every failed check of one answer, and its output token count.
+
+    :param search: decides the ``regex`` check, ``search(pattern, text)``; it may raise
+        ``RegexTimeout`` (the check fails). Default: ``search_within``, 1 s at most.
+    """
     failures = []
     tokens = (response.get("usage") or {}).get("outputTokens")
     if "dimensions" in checks:
@@ -113,8 +129,8 @@ def check_answer(
             for needle in checks.get("not_contains", ())
             if needle in text
         ]
-        if "regex" in checks and re.search(checks["regex"], text) is None:
-            failures.append(f"regex: {checks['regex']!r} does not match")
+        if "regex" in checks:
+            failures += _regex_failures(checks["regex"], text, search)
         if checks.get("valid_json") and not is_json(text):
             failures.append("valid_json: the answer is not JSON")
         if "max_output_tokens" in checks:
@@ -127,10 +143,55 @@ def check_answer(
     return failures, tokens
 
 
+def _regex_failures(pattern: str, text: str, search: Search) -> list[str]:
+    shown = contract.shown(pattern)
+    try:
+        found = search(pattern, text)
+    except RegexTimeout as exc:
+        return [
+            f"regex: {shown} was stopped: {exc} on a {len(text)}-character answer "
+            "(catastrophic backtracking?): simplify the pattern"
+        ]
+    except (re.error, RuntimeError) as exc:
+        return [f"regex: {shown} could not be checked ({exc})"]
+    return [] if found else [f"regex: {shown} does not match"]
+
+
+@dataclass
+class Answered:
+    """One prompt's answer, waiting for its checks (they run after every invoke)."""
+
+    prompt: dict[str, Any]
+    answer: dict[str, Any]
+    latency_ms: int
+
+
 def run_prompt(
-    lambda_client: Any, target: DeploymentTarget, prompt: dict[str, Any], clock: Callable[[], float]
+    lambda_client: Any,
+    target: DeploymentTarget,
+    prompt: dict[str, Any],
+    clock: Callable[[], float],
+    search: Search = search_within,
 ) -> PromptResult:
-    """Invoke the new version (by version number, not the alias) with one prompt."""
+    """Invoke the new version with one prompt and check its answer at once."""
+    outcome = invoke_prompt(lambda_client, target, prompt, clock)
+    return outcome if isinstance(outcome, PromptResult) else judge(outcome, search)
+
+
+def judge(answered: Answered, search: Search = search_within) -> PromptResult:
+    """The checks of one answer."""
+    prompt = answered.prompt
+    failures, tokens = check_answer(
+        prompt.get("checks", {}), answered.answer, answered.latency_ms, search
+    )
+    return PromptResult(prompt["id"], not failures, answered.latency_ms, tokens, failures)
+
+
+def invoke_prompt(
+    lambda_client: Any, target: DeploymentTarget, prompt: dict[str, Any], clock: Callable[[], float]
+) -> PromptResult | Answered:
+    """Invoke the new version (by version number, not the alias) with one prompt: its
+    answer, or the failed result when there is no answer to check."""
     started = clock()
     try:
         response = lambda_client.invoke(
@@ -154,8 +215,7 @@ def run_prompt(
     if not isinstance(answer, dict) or "error" in answer:
         error = answer.get("error") if isinstance(answer, dict) else answer
         return PromptResult(prompt["id"], False, latency, failures=[f"router error: {error}"])
-    failures, tokens = check_answer(prompt.get("checks", {}), answer, latency)
-    return PromptResult(prompt["id"], not failures, latency, tokens, failures)
+    return Answered(prompt, answer, latency)
 
 
 def evaluate(
@@ -196,19 +256,24 @@ def _gate(
             extra={"deployment_group": target.deployment_group},
         )
         return SUCCEEDED
-    # Validated at synth (config/rollout_checks.py), with the same golden module.
+    # Validated at synth (config/rollout_checks.py), with the same golden module; read
+    # again under the same caps (size before parsing, prompt count), failing the gate.
     prompts_file = settings_file_path.parent / evaluation["file"]
-    prompts = golden.read_prompts(prompts_file.read_text(encoding="utf-8"))
+    prompts = golden.read_prompts(golden.read_text(prompts_file))
 
-    def guarded(prompt: dict[str, Any]) -> PromptResult:
+    def guarded(prompt: dict[str, Any]) -> PromptResult | Answered:
         # Checked when the prompt starts, not when it is queued: a prompt that
         # could outlive the function would leave CodeDeploy without a report.
         if remaining_ms() < RESERVE_MS:
             return PromptResult(prompt["id"], False, 0, failures=["not run: out of time"])
-        return run_prompt(lambda_client, target, prompt, clock)
+        return invoke_prompt(lambda_client, target, prompt, clock)
 
     with ThreadPoolExecutor(max_workers=parallel) as pool:
-        results = list(pool.map(guarded, prompts))
+        outcomes = list(pool.map(guarded, prompts))
+    # The checks run here, in the main thread once the prompt threads have ended: a
+    # regex check forks (regex_check.py), each one bounded by what is left.
+    search = budgeted_search(remaining_ms)
+    results = [o if isinstance(o, PromptResult) else judge(o, search) for o in outcomes]
     passed = sum(result.passed for result in results)
     pass_rate = passed / len(results) if results else 0.0
     required = float(evaluation["pass_rate"])
@@ -232,6 +297,17 @@ def _gate(
         },
     )
     return status
+
+
+def budgeted_search(remaining_ms: Callable[[], int]) -> Search:
+    """``search_within`` limited to ``REGEX_TIMEOUT_SECONDS`` and to what is left before
+    the report must go out (``REPORT_RESERVE_MS``): no check delays the report."""
+
+    def search(pattern: str, text: str) -> bool:
+        left = (remaining_ms() - REPORT_RESERVE_MS) / 1000
+        return search_within(pattern, text, min(REGEX_TIMEOUT_SECONDS, left))
+
+    return search
 
 
 def publish_pass_rate(group: dict[str, Any], pass_rate: float) -> None:

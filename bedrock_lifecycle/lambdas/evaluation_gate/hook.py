@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,17 @@ class HookInputError(ValueError):
     """The invocation event is not a CodeDeploy lifecycle hook event."""
 
 
+# What CodeDeploy's ids look like (``d-`` and nine capitals or digits; an opaque token),
+# as explicit ASCII classes: a newline, a full-width digit or a 3,000-character id is
+# not CodeDeploy's, and nothing is reported for it.
+DEPLOYMENT_ID = re.compile(r"d-[A-Z0-9]{1,64}")
+EXECUTION_ID = re.compile(r"[A-Za-z0-9+/=_.:-]{1,2048}")
+HOOK_EVENT_IDS = {
+    "DeploymentId": (DEPLOYMENT_ID, "d- and capitals or digits"),
+    "LifecycleEventHookExecutionId": (EXECUTION_ID, "1-2048 ASCII letters, digits and +/=_.:-"),
+}
+
+
 @dataclass(frozen=True)
 class HookEvent:
     """The two ids CodeDeploy passes to a lifecycle hook."""
@@ -56,15 +68,25 @@ class HookEvent:
 
     @classmethod
     def parse(cls, event: object) -> HookEvent:
+        """The front door of both hooks: check the event before any AWS call.
+
+        :raises HookInputError: one line naming the field, the value and what is allowed.
+        """
         if not isinstance(event, dict):
-            raise HookInputError(f"expected a CodeDeploy hook event (a mapping), got {event!r}")
-        ids = {key: event.get(key) for key in ("DeploymentId", "LifecycleEventHookExecutionId")}
-        missing = [key for key, value in ids.items() if not isinstance(value, str) or not value]
-        if missing:
             raise HookInputError(
-                f"CodeDeploy hook event lacks {' and '.join(missing)}, got keys {sorted(event)}"
+                f"expected a CodeDeploy hook event (an object), got {contract.shown(event)}"
             )
-        return cls(ids["DeploymentId"], ids["LifecycleEventHookExecutionId"])  # type: ignore[arg-type]
+        ids: dict[str, str] = {}
+        for key, (pattern, allowed) in HOOK_EVENT_IDS.items():
+            value = event.get(key)
+            if not isinstance(value, str) or not pattern.fullmatch(value):
+                got = contract.shown(value) if key in event else "nothing"
+                keys = contract.shown(sorted(map(str, event)))
+                raise HookInputError(
+                    f"CodeDeploy hook event: {key} must be {allowed}, got {got} (keys: {keys})"
+                )
+            ids[key] = value
+        return cls(ids["DeploymentId"], ids["LifecycleEventHookExecutionId"])
 
 
 @dataclass(frozen=True)

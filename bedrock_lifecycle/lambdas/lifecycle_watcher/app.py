@@ -69,6 +69,31 @@ class ModelState:
         return max(0, math.ceil((self.end_of_life - now).total_seconds() / 86400))
 
 
+class InvalidEvent(ValueError):
+    """The invocation is not EventBridge's scheduled event; nothing was called."""
+
+
+# The front door: what EventBridge's schedule sends (a rule target without custom input).
+SCHEDULED_SOURCE = "aws.events"
+SCHEDULED_DETAIL_TYPE = "Scheduled Event"
+
+
+def check_event(event: object) -> None:
+    """Refuse anything but EventBridge's scheduled event, before any AWS call.
+
+    :raises InvalidEvent: one line naming the field, the value and what is allowed.
+    """
+    if not isinstance(event, Mapping):
+        raise InvalidEvent(
+            f"expected EventBridge's scheduled event (an object), got {contract.shown(event)}"
+        )
+    for key, expected in (("source", SCHEDULED_SOURCE), ("detail-type", SCHEDULED_DETAIL_TYPE)):
+        value = event.get(key)
+        if value != expected or not isinstance(value, str):
+            got = contract.shown(value) if key in event else "nothing"
+            raise InvalidEvent(f"{key} must be {expected!r} (the daily schedule), got {got}")
+
+
 class ModelCheckFailed(RuntimeError):
     """Some models could not be checked; the others were published."""
 
@@ -78,19 +103,27 @@ def parse_config(text: str | None) -> dict[str, Any]:
     try:
         config = json.loads(text or "")
     except json.JSONDecodeError:
-        raise ConfigurationError(f"WATCHER_CONFIG must be JSON, got {text!r}") from None
+        raise ConfigurationError(
+            f"WATCHER_CONFIG must be JSON, got {contract.shown(text)}"
+        ) from None
+    except RecursionError:
+        raise ConfigurationError("WATCHER_CONFIG is nested too deeply") from None
     if not isinstance(config, dict):
-        raise ConfigurationError(f"WATCHER_CONFIG must be a JSON object, got {text!r}")
+        raise ConfigurationError(
+            f"WATCHER_CONFIG must be a JSON object, got {contract.shown(text)}"
+        )
     env = config.get("environment")
     aliases = config.get("aliases")
     if not isinstance(env, str) or not env:
-        raise ConfigurationError(f"environment must be a non-empty string, got {env!r}")
+        raise ConfigurationError(
+            f"environment must be a non-empty string, got {contract.shown(env)}"
+        )
     if not isinstance(aliases, dict) or not all(
         isinstance(k, str) and isinstance(v, list) and all(isinstance(m, str) for m in v)
         for k, v in aliases.items()
     ):
         raise ConfigurationError(
-            f"aliases must map 'family/alias' to a list of model ids, got {aliases!r}"
+            f"aliases must map 'family/alias' to a list of model ids, got {contract.shown(aliases)}"
         )
     config.setdefault("namespace", NAMESPACE)
     return config
@@ -207,16 +240,31 @@ def check(
     }
 
 
+def run(
+    event: object,
+    *,
+    config_text: str | None,
+    bedrock: Any,
+    cloudwatch: Any,
+    now: dt.datetime,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """One invocation: the front door (``check_event``), the configuration, then ``check``."""
+    check_event(event)
+    return check(parse_config(config_text), bedrock, cloudwatch, now=now, sleep=sleep)
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point (thin adapter): EventBridge's daily schedule invokes it."""
     import os
 
     import boto3
 
-    config = parse_config(os.environ.get(CONFIG_ENV))
-    return check(
-        config,
-        boto3.client("bedrock", config=Config(retries=dict(contract.BOTOCORE_SINGLE_ATTEMPT))),
-        boto3.client("cloudwatch", config=Config(retries=dict(contract.BOTOCORE_SINGLE_ATTEMPT))),
+    single = Config(retries=dict(contract.BOTOCORE_SINGLE_ATTEMPT))
+    return run(
+        event,
+        config_text=os.environ.get(CONFIG_ENV),
+        bedrock=boto3.client("bedrock", config=single),
+        cloudwatch=boto3.client("cloudwatch", config=single),
         now=dt.datetime.now(dt.UTC),
     )

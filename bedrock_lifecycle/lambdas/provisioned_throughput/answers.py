@@ -6,13 +6,18 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-# CloudFormation rejects responses over 4096 bytes; messages are cut well below.
-MAX_MESSAGE_CHARS = 1000
+import contract
+
+# CloudFormation rejects responses over 4096 bytes; messages are cut well below, in
+# UTF-8 bytes (a character may take four).
+MAX_MESSAGE_BYTES = contract.MAX_REASON_BYTES
+# An on_event answer this large is refused here, not by CloudFormation.
+MAX_ANSWER_BYTES = 3000
 
 
-def shorten(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
-    """``text`` cut to ``limit`` characters, marked when cut."""
-    return text if len(text) <= limit else text[: limit - 15] + " ...(truncated)"
+def shorten(text: str, limit: int = MAX_MESSAGE_BYTES) -> str:
+    """``text`` on one line and cut to ``limit`` UTF-8 bytes (default 1,000), marked when cut."""
+    return contract.cfn_reason(text, limit)
 
 
 class ThroughputError(Exception):
@@ -38,5 +43,9 @@ def on_event_answer(
     if desired_model is not None:
         out["DesiredModel"] = desired_model
     size = len(json.dumps(out).encode())
-    assert size < 3000, f"answer of {size} bytes is too close to the 4096-byte limit"
+    if size >= MAX_ANSWER_BYTES:
+        raise ThroughputError(
+            f"the answer for physical id {contract.shown(physical_id)} would take {size} bytes, "
+            f"more than the {MAX_ANSWER_BYTES} that leave room in CloudFormation's 4,096"
+        )
     return out

@@ -18,12 +18,14 @@ PROPERTIES = (
     "AllowReplacement",
     "Tags",
 )
-# The framework adds ServiceToken to every request.
-FRAMEWORK_PROPERTIES = ("ServiceToken",)
+# CloudFormation adds ServiceToken to every request (contract.CFN_FRAMEWORK_PROPERTIES).
 # Bedrock's commitmentDuration values; "None" is hourly, without a commitment.
 COMMITMENTS = tuple(contract.COMMITMENT_DURATIONS.values())
 NO_COMMITMENT = contract.COMMITMENT_DURATIONS["none"]
 MODEL_ID_MAX = 2048
+MODEL_UNITS_MAX = 999_999
+# ASCII digits only: Python's \d (and int()) accept full-width and other digits too.
+_UNITS = re.compile(r"[1-9][0-9]{0,5}")
 
 
 @dataclass(frozen=True)
@@ -51,13 +53,13 @@ class Properties:
 def parse_properties(raw: Mapping[str, Any] | None) -> Properties:
     """Check every property; raise one ThroughputError listing every problem."""
     if not isinstance(raw, Mapping):
-        raise ThroughputError(f"invalid resource properties: expected an object, got {raw!r}")
-    problems: list[str] = []
-    unknown = sorted(set(raw) - set(PROPERTIES) - set(FRAMEWORK_PROPERTIES))
-    if unknown:
-        problems.append(
-            f"unknown properties {', '.join(unknown)} (allowed: {', '.join(PROPERTIES)})"
+        raise ThroughputError(
+            f"invalid resource properties: expected an object, got {contract.shown(raw)}"
         )
+    problems: list[str] = []
+    unknown = contract.unknown_properties_error(raw, PROPERTIES, "the properties")
+    if unknown is not None:
+        problems.append(unknown)
     for required in PROPERTIES[:4]:
         if required not in raw:
             problems.append(f"{required} is required")
@@ -71,7 +73,7 @@ def parse_properties(raw: Mapping[str, Any] | None) -> Properties:
     ):
         problems.append(
             f"ProvisionedModelName must be 1-{name_max} characters of letters and digits, each "
-            f"optionally followed by one - or _, got {name!r}"
+            f"optionally followed by one - or _, got {contract.shown(name)}"
         )
     model_id = raw.get("ModelId")
     model_patterns = (
@@ -86,24 +88,32 @@ def parse_properties(raw: Mapping[str, Any] | None) -> Properties:
     ):
         problems.append(
             "ModelId must be a foundation model id, a foundation-model ARN or a custom-model "
-            f"ARN, got {model_id!r}"
+            f"ARN, got {contract.shown(model_id)}"
         )
     units_raw = raw.get("ModelUnits")
     units = 0
-    if isinstance(units_raw, str) and re.fullmatch(r"[1-9][0-9]{0,5}", units_raw):
+    if isinstance(units_raw, str) and _UNITS.fullmatch(units_raw):
         units = int(units_raw)
-    elif isinstance(units_raw, int) and not isinstance(units_raw, bool) and units_raw >= 1:
+    elif (
+        isinstance(units_raw, int)
+        and not isinstance(units_raw, bool)
+        and 1 <= units_raw <= MODEL_UNITS_MAX
+    ):
         units = units_raw
     elif "ModelUnits" in raw:
-        problems.append(f"ModelUnits must be a whole number >= 1, got {units_raw!r}")
+        problems.append(
+            f"ModelUnits must be a whole number from 1 to {MODEL_UNITS_MAX}, "
+            f"got {contract.shown(units_raw)}"
+        )
     commitment = raw.get("CommitmentDuration")
     if "CommitmentDuration" in raw and commitment not in COMMITMENTS:
         problems.append(
-            f"CommitmentDuration must be one of {', '.join(COMMITMENTS)}, got {commitment!r}"
+            f"CommitmentDuration must be one of {', '.join(COMMITMENTS)}, "
+            f"got {contract.shown(commitment)}"
         )
     allow = raw.get("AllowReplacement", "false")
-    if allow not in ("true", "false", True, False):
-        problems.append(f"AllowReplacement must be 'true' or 'false', got {allow!r}")
+    if not (allow in ("true", "false") or isinstance(allow, bool)):
+        problems.append(f"AllowReplacement must be 'true' or 'false', got {contract.shown(allow)}")
     tags = _parse_tags(raw.get("Tags", []), problems)
 
     if problems:
@@ -113,47 +123,34 @@ def parse_properties(raw: Mapping[str, Any] | None) -> Properties:
         model_id=str(model_id),
         model_units=units,
         commitment=str(commitment),
-        allow_replacement=allow in ("true", True),
+        allow_replacement=allow == "true" or allow is True,
         tags=tags,
     )
 
 
 def _parse_tags(raw: Any, problems: list[str]) -> tuple[tuple[str, str], ...]:
-    """The tags as sorted ``(key, value)`` pairs; each problem is added to ``problems``."""
+    """The tags as sorted ``(key, value)`` pairs; each problem is added to ``problems``.
+
+    Each tag is checked by ``contract.tag_errors``, the package's one tag check.
+    """
     if not isinstance(raw, list):
-        problems.append(f"Tags must be a list of {{Key, Value}}, got {raw!r}")
+        problems.append(f"Tags must be a list of {{Key, Value}}, got {contract.shown(raw)}")
         return ()
     if len(raw) > contract.MAX_TAGS:
         problems.append(f"Tags must hold at most {contract.MAX_TAGS} tags, got {len(raw)}")
+        return ()
     out: dict[str, str] = {}
     for item in raw:
         if not (isinstance(item, Mapping) and set(item) == {"Key", "Value"}):
-            problems.append(f"each tag must be {{Key, Value}}, got {item!r}")
+            problems.append(f"each tag must be {{Key, Value}}, got {contract.shown(item)}")
             continue
         key, value = item["Key"], item["Value"]
-        if not (
-            isinstance(key, str)
-            and 1 <= len(key) <= contract.TAG_KEY_MAX
-            and contract.TAG_TEXT.fullmatch(key)
-            and not key.lower().startswith("aws:")
-        ):
-            problems.append(
-                f"tag keys must be 1-{contract.TAG_KEY_MAX} characters of letters, digits, "
-                f"spaces and ._:/=+@- and must not start with aws:, got {key!r}"
-            )
-            continue
-        if not (
-            isinstance(value, str)
-            and len(value) <= contract.TAG_VALUE_MAX
-            and contract.TAG_TEXT.fullmatch(value)
-        ):
-            problems.append(
-                f"tag values must be 0-{contract.TAG_VALUE_MAX} characters of letters, digits, "
-                f"spaces and ._:/=+@-, got {value!r} for {key!r}"
-            )
+        errors = contract.tag_errors(key, value)
+        if errors:
+            problems.extend(errors)
             continue
         if key in out:
-            problems.append(f"tag {key!r} is given twice")
+            problems.append(f"tag {contract.shown(key)} is given twice")
         out[key] = value
     return tuple(sorted(out.items()))
 

@@ -233,7 +233,7 @@ def test_out_of_time_prompts_count_as_failed_and_the_report_still_goes_out(gate,
         stub_target(cd_stub)
         stub_invoke(lambda_stub, chat("Ticket: refund A-1"), answer("Refund for A-1 issued."))
         stub_report(cd_stub, "Failed")
-        status = evaluate(gate, settings, codedeploy, lam, remaining_ms=lambda: next(budget))
+        status = evaluate(gate, settings, codedeploy, lam, remaining_ms=lambda: next(budget, 5_000))
     assert status == "Failed"
     (report,) = report_lines(caplog)
     failures = {r["id"]: r["failures"] for r in report["results"]}

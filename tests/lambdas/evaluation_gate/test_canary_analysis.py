@@ -237,7 +237,7 @@ def test_an_event_without_ids_is_refused_before_any_call(analysis, settings):
     # Any call would raise: nothing is stubbed.
     with (
         hook_clients() as (codedeploy, _, lam, _, cloudwatch, _),
-        pytest.raises(ValueError, match="lacks LifecycleEventHookExecutionId"),
+        pytest.raises(ValueError, match=r"LifecycleEventHookExecutionId must be .*, got nothing"),
     ):
         analysis.analyse(
             {"DeploymentId": "d-1"},

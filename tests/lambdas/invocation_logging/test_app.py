@@ -33,10 +33,25 @@ EXPECTED_CONFIG = {
 OUR_ID = f"bedrock-invocation-logging-{REGION}"
 
 
-def _event(request: str, props=PROPS, physical_id: str | None = None) -> dict:
-    event = {"RequestType": request, "ResourceProperties": dict(props)}
+STACK_ID = "arn:aws:cloudformation:us-east-1:111111111111:stack/BedrockLifecycle-prod/0a1b2c3d"
+
+
+def _event(request: str, props=PROPS, physical_id: str | None = None, old=None) -> dict:
+    """A request as the provider framework passes it on."""
+    event = {
+        "RequestType": request,
+        "ServiceToken": PROPS["ServiceToken"],
+        "ResponseURL": "https://cloudformation-custom-resource-response.example/presigned",
+        "StackId": STACK_ID,
+        "RequestId": "5f0e8a4c-0d3b-4c5e-9f1a-2b3c4d5e6f70",
+        "LogicalResourceId": "AuditInvocationLogging1A2B3C4D",
+        "ResourceType": "Custom::BedrockInvocationLogging",
+        "ResourceProperties": dict(props),
+    }
     if physical_id is not None:
         event["PhysicalResourceId"] = physical_id
+    if request == "Update":
+        event["OldResourceProperties"] = dict(old if old is not None else props)
     return event
 
 
@@ -56,6 +71,9 @@ def test_create_puts_metadata_only_configuration(logging_app, bedrock):
 
 def test_text_delivery_only_when_the_environment_opts_in(logging_app, bedrock):
     client, stub = bedrock
+    stub.add_response(
+        "get_model_invocation_logging_configuration", {"loggingConfig": EXPECTED_CONFIG}, {}
+    )
     stub.add_response(
         "put_model_invocation_logging_configuration",
         {},
@@ -139,6 +157,7 @@ def test_a_server_fault_is_retried_then_succeeds(logging_app, bedrock):
 
 def test_throttling_that_never_ends_fails_with_a_clear_message(logging_app, bedrock):
     client, stub = bedrock
+    stub.add_response("get_model_invocation_logging_configuration", {}, {})
     for _ in range(5):  # contract.RETRY_POLICY: 5 attempts, then no more calls
         stub.add_client_error(
             "put_model_invocation_logging_configuration",

@@ -43,11 +43,11 @@ TOKEN_PATTERN = re.compile(r"[a-zA-Z0-9]([-a-zA-Z0-9]{0,254}[a-zA-Z0-9])?")
         ({"ProvisionedModelName": "bad name"}, r"got 'bad name'"),
         ({"ModelId": "claude"}, r"ModelId must be a foundation model id, .* got 'claude'"),
         ({"ModelId": "arn:aws:s3:::bucket"}, r"ModelId must be .* got 'arn:aws:s3:::bucket'"),
-        ({"ModelUnits": "0"}, r"ModelUnits must be a whole number >= 1, got '0'"),
-        ({"ModelUnits": "-1"}, r"ModelUnits must be a whole number >= 1, got '-1'"),
-        ({"ModelUnits": "1.5"}, r"ModelUnits must be a whole number >= 1, got '1.5'"),
-        ({"ModelUnits": "two"}, r"ModelUnits must be a whole number >= 1, got 'two'"),
-        ({"ModelUnits": "01"}, r"ModelUnits must be a whole number >= 1, got '01'"),
+        ({"ModelUnits": "0"}, r"ModelUnits must be a whole number from 1 to 999999, got '0'"),
+        ({"ModelUnits": "-1"}, r"ModelUnits must be a whole number from 1 to 999999, got '-1'"),
+        ({"ModelUnits": "1.5"}, r"ModelUnits must be a whole number from 1 to 999999, got '1.5'"),
+        ({"ModelUnits": "two"}, r"ModelUnits must be a whole number from 1 to 999999, got 'two'"),
+        ({"ModelUnits": "01"}, r"ModelUnits must be a whole number from 1 to 999999, got '01'"),
         (
             {"CommitmentDuration": "one_month"},
             r"CommitmentDuration must be one of None, OneMonth, SixMonths, got 'one_month'",
@@ -55,13 +55,16 @@ TOKEN_PATTERN = re.compile(r"[a-zA-Z0-9]([-a-zA-Z0-9]{0,254}[a-zA-Z0-9])?")
         ({"AllowReplacement": "yes"}, r"AllowReplacement must be 'true' or 'false', got 'yes'"),
         ({"Tags": "env=prod"}, r"Tags must be a list of \{Key, Value\}, got 'env=prod'"),
         ({"Tags": [{"Key": "a"}]}, r"each tag must be \{Key, Value\}, got \{'Key': 'a'\}"),
-        ({"Tags": [{"Key": "aws:x", "Value": "1"}]}, r"must not start with aws:, got 'aws:x'"),
+        (
+            {"Tags": [{"Key": "aws:x", "Value": "1"}]},
+            r"must not start with aws: \(AWS keeps it\), got 'aws:x'",
+        ),
         ({"Tags": [{"Key": "k", "Value": "a,b"}]}, r"tag values .* got 'a,b' for 'k'"),
         (
             {"Tags": [{"Key": "k", "Value": "1"}, {"Key": "k", "Value": "2"}]},
             r"tag 'k' is given twice",
         ),
-        ({"Colour": "blue"}, r"unknown properties Colour \(allowed: ProvisionedModelName,"),
+        ({"Colour": "blue"}, r"unknown properties 'Colour' \(allowed: ProvisionedModelName,"),
     ],
 )
 @pytest.mark.parametrize("request_type", ["Create", "Update"])
@@ -99,7 +102,9 @@ def test_update_with_a_physical_id_that_is_not_an_arn_fails_before_any_call(app,
 
 
 def test_unknown_request_type(app, bedrock):
-    with pytest.raises(app.ThroughputError, match="unknown RequestType 'Import'"):
+    with pytest.raises(
+        app.ThroughputError, match="RequestType must be Create, Update or Delete, got 'Import'"
+    ):
         app.handle_on_event({**event("Create"), "RequestType": "Import"}, bedrock[0])
 
 
