@@ -27,19 +27,19 @@ SOURCE = "provisioned_throughput"
 OWNER_TAG = "bedrock-lifecycle:environment"
 # What the handlers may do to throughputs that carry this stack's OWNER_TAG value.
 MANAGE_ACTIONS = (
-    "bedrock:GetProvisionedModelThroughput",
     "bedrock:UpdateProvisionedModelThroughput",
     "bedrock:DeleteProvisionedModelThroughput",
 )
+# Reading is not conditioned on the tag: a throughput deleted by hand has no tag, and IAM
+# would answer AccessDenied instead of Bedrock's ResourceNotFound, so a Delete of the stack
+# could never learn that it is gone. Get changes nothing and returns no content.
+READ_ACTIONS = ("bedrock:GetProvisionedModelThroughput",)
 # What they may do with the declared models (the models a throughput serves). Create has
 # no provisioned-model resource: its tag condition is on the request (aws:RequestTag).
 CREATE_ACTIONS = ("bedrock:CreateProvisionedModelThroughput",)
 MODEL_ACTIONS = ("bedrock:UpdateProvisionedModelThroughput",)
-# is_complete reads status and retries deletes that Bedrock deferred.
-POLL_ACTIONS = (
-    "bedrock:GetProvisionedModelThroughput",
-    "bedrock:DeleteProvisionedModelThroughput",
-)
+# is_complete reads status (READ_ACTIONS) and retries deletes that Bedrock deferred.
+POLL_ACTIONS = ("bedrock:DeleteProvisionedModelThroughput",)
 # The provider framework allows at most one hour; creating a throughput takes minutes.
 TOTAL_TIMEOUT = cdk.Duration.hours(1)
 QUERY_INTERVAL = cdk.Duration.minutes(1)
@@ -114,6 +114,11 @@ class ProvisionedThroughputProvider(Construct):
                 self.on_event.role,
                 [
                     iam.PolicyStatement(
+                        sid="ReadThroughputs",
+                        actions=list(READ_ACTIONS),
+                        resources=[self._throughput_arns],
+                    ),
+                    iam.PolicyStatement(
                         sid="ManageOwnedThroughputs",
                         actions=list(MANAGE_ACTIONS),
                         resources=[self._throughput_arns],
@@ -145,11 +150,16 @@ class ProvisionedThroughputProvider(Construct):
                 self.is_complete.role,
                 [
                     iam.PolicyStatement(
+                        sid="ReadThroughputs",
+                        actions=list(READ_ACTIONS),
+                        resources=[self._throughput_arns],
+                    ),
+                    iam.PolicyStatement(
                         sid="PollOwnedThroughputs",
                         actions=list(POLL_ACTIONS),
                         resources=[self._throughput_arns],
                         conditions=owned,
-                    )
+                    ),
                 ],
             ),
         ]

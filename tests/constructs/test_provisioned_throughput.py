@@ -240,11 +240,16 @@ def test_on_event_role_has_exactly_the_throughput_and_model_statements(built):
             "Resource": MODELS,
         },
         {
+            "Sid": "ReadThroughputs",
+            "Effect": "Allow",
+            "Action": "bedrock:GetProvisionedModelThroughput",
+            "Resource": THROUGHPUTS,
+        },
+        {
             "Sid": "ManageOwnedThroughputs",
             "Effect": "Allow",
             "Action": [
                 "bedrock:DeleteProvisionedModelThroughput",
-                "bedrock:GetProvisionedModelThroughput",
                 "bedrock:UpdateProvisionedModelThroughput",
             ],
             "Condition": OWNED,
@@ -276,8 +281,8 @@ def test_on_event_role_has_exactly_the_throughput_and_model_statements(built):
 
 
 def test_no_bedrock_action_on_throughputs_goes_without_the_owner_tag(built):
-    """Whatever the statements look like: every grant on provisioned-model/* is conditioned
-    on the owner tag, and Create on the tag in the request."""
+    """Whatever the statements look like: every grant on provisioned-model/* but reading is
+    conditioned on the owner tag, and Create on the tag in the request."""
     stack, template, throughputs, _ = built
     provider = throughputs["hourly"].provider
     for role in (provider.on_event.role, provider.is_complete.role):
@@ -286,7 +291,9 @@ def test_no_bedrock_action_on_throughputs_goes_without_the_owner_tag(built):
             if not any(a.startswith("bedrock:") for a in actions):
                 continue
             condition = statement.get("Condition", {})
-            if statement["Resource"] == THROUGHPUTS:
+            if statement["Resource"] == THROUGHPUTS and actions != [
+                "bedrock:GetProvisionedModelThroughput"
+            ]:
                 assert condition["StringEquals"] == OWNED["StringEquals"], statement
             elif "bedrock:CreateProvisionedModelThroughput" in actions:
                 assert condition["StringEquals"] == {
@@ -304,15 +311,18 @@ def test_is_complete_role_only_reads_and_deletes_owned_throughputs(built):
     ]
     assert statements == [
         {
+            "Sid": "ReadThroughputs",
+            "Effect": "Allow",
+            "Action": "bedrock:GetProvisionedModelThroughput",
+            "Resource": THROUGHPUTS,
+        },
+        {
             "Sid": "PollOwnedThroughputs",
             "Effect": "Allow",
-            "Action": [
-                "bedrock:DeleteProvisionedModelThroughput",
-                "bedrock:GetProvisionedModelThroughput",
-            ],
+            "Action": "bedrock:DeleteProvisionedModelThroughput",
             "Condition": OWNED,
             "Resource": THROUGHPUTS,
-        }
+        },
     ]
 
 
