@@ -70,8 +70,9 @@ def check_golden_prompts_inside(file: LifecycleFile, base: Path) -> Iterator[Pro
         if not resolved.is_relative_to(root):
             yield Problem(
                 ("families", fam_name, "evaluation", "golden_prompts"),
-                f"{written!r} leads outside the lifecycle file's folder (to {resolved}); "
-                "golden prompts must be files inside it",
+                # The schema refuses absolute paths and '..': only a link gets here.
+                f"{written!r} leads outside the lifecycle file's folder through a symbolic "
+                "link; golden prompts must be files inside it",
             )
 
 

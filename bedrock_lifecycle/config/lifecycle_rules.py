@@ -50,23 +50,29 @@ class _Use:
         return f"{self.alias} ({', '.join(self.environments)})"
 
 
-def _uses(file: LifecycleFile, fam_name: str) -> list[_Use]:
-    """The family's placements, grouped by alias and version label."""
-    by_use: dict[tuple[str, str], list[str]] = {}
+def _uses_by_family(file: LifecycleFile) -> dict[str, list[_Use]]:
+    """Every family's placements, grouped by alias and version label: one pass over the
+    placements (a pass per family or per version would be quadratic in the file)."""
+    by_use: dict[str, dict[tuple[str, str], list[str]]] = {name: {} for name in file.families}
     for placement in file.placements():
-        if placement.family == fam_name:
-            key = (placement.qualified_name, placement.label)
-            by_use.setdefault(key, []).append(placement.environment)
-    return [_Use(alias, label, tuple(envs)) for (alias, label), envs in by_use.items()]
+        key = (placement.qualified_name, placement.label)
+        by_use[placement.family].setdefault(key, []).append(placement.environment)
+    return {
+        family: [_Use(alias, label, tuple(envs)) for (alias, label), envs in uses.items()]
+        for family, uses in by_use.items()
+    }
 
 
 def check_version_states(file: LifecycleFile, today: dt.date) -> Iterator[Problem]:
     """Retired versions still served, deprecated versions before and after their sunset."""
+    uses_of = _uses_by_family(file)
     for fam_name, family in file.families.items():
-        uses = _uses(file, fam_name)
+        by_label: dict[str, list[_Use]] = {}
+        for use in uses_of[fam_name]:
+            by_label.setdefault(use.label, []).append(use)
         for label, version in family.versions.items():
             lc = version.lifecycle
-            used = [u for u in uses if u.label == label]
+            used = by_label.get(label, [])
             if not used:
                 continue
             by = "; ".join(u.render() for u in used)
@@ -107,8 +113,9 @@ def check_provider_states(
         records none (an older lock), in which case no alias counts as moving.
     """
     unknown: dict[str, list[tuple[str, str]]] = {}
+    uses_of = _uses_by_family(file)
     for fam_name, family in file.families.items():
-        for use in _uses(file, fam_name):
+        for use in uses_of[fam_name]:
             version = family.versions.get(use.label)
             if version is None:
                 continue  # an undeclared label: check_alias_versions reports it

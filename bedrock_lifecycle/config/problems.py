@@ -172,6 +172,11 @@ def _message_for(root: type[BaseModel], error: ErrorDetails) -> tuple[Path, str]
         text = f"does not match the allowed pattern {pattern}"
     if kind in ("model_type", "model_attributes_type", "dict_type") and isinstance(value, list):
         return loc, "expected a mapping of keys to values, got a list"
+    if kind == "too_long":
+        ctx = error.get("ctx", {})
+        actual = ctx.get("actual_length")
+        got = f", got {actual}" if actual is not None else ""
+        return loc, f"holds at most {ctx.get('max_length')} entries{got}"
     if kind == "too_short":
         ctx = error.get("ctx", {})
         return loc, (

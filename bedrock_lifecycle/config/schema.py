@@ -140,9 +140,11 @@ class FamilySpec(StrictModel):
         default=None, description="golden prompts; without them aliases have no evaluation gate"
     )
     versions: dict[VersionLabel, VersionSpec] = Field(
-        min_length=1, description="versions by label (v1, v2, ...)"
+        min_length=1, max_length=200, description="versions by label (v1, v2, ...)"
     )
-    aliases: dict[AliasName, AliasSpec] = Field(min_length=1, description="aliases by name")
+    aliases: dict[AliasName, AliasSpec] = Field(
+        min_length=1, max_length=200, description="aliases by name"
+    )
 
 
 class ThroughputSpec(StrictModel):
@@ -258,13 +260,13 @@ class LifecycleFile(StrictModel):
         description="name used in tags, SSM paths and provisioned model names",
     )
     environments: dict[EnvName, EnvironmentSpec] = Field(
-        min_length=1, description="environments by name; one stack each"
+        min_length=1, max_length=20, description="environments by name; one stack each"
     )
     provisioned_throughputs: dict[ThroughputName, ThroughputSpec] = Field(
-        default={}, description="provisioned throughput purchases by name"
+        default={}, max_length=100, description="provisioned throughput purchases by name"
     )
     families: dict[FamilyName, FamilySpec] = Field(
-        min_length=1, description="model families by name"
+        min_length=1, max_length=500, description="model families by name"
     )
 
     def alias_environments(self, family: str, alias: str) -> tuple[str, ...]:

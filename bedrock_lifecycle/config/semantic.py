@@ -6,7 +6,7 @@ so that a user sees every problem of the file in one run.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -287,8 +287,9 @@ MAX_THROUGHPUTS_PER_ENVIRONMENT = 10
 
 
 def check_stack_size(file: LifecycleFile, base: Path) -> Iterator[Problem]:
+    per_environment = Counter(placement.environment for placement in file.placements())
     for env in file.environments:
-        aliases = sum(placement.environment == env for placement in file.placements())
+        aliases = per_environment[env]
         if aliases > MAX_ALIASES_PER_ENVIRONMENT:
             yield Problem(
                 ("environments", env),
