@@ -28,15 +28,19 @@ naming what broke them (:func:`wire_problems`); no scripted reply is consumed.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import json
 import re
+import socket
+import struct
 import threading
 import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import EllipsisType
 from typing import Any
 from urllib.parse import unquote
 
@@ -46,16 +50,54 @@ from botocore.config import Config
 from botocore.loaders import Loader
 
 REGION = "us-east-1"
+# Statuses whose responses have no body in HTTP/1.1 (RFC 9112 6.3).
+NO_BODY_STATUSES = frozenset({204, 304})
 
 
 @dataclass(frozen=True)
 class Reply:
-    """One scripted answer: HTTP status, JSON body, extra headers, delay before answering."""
+    """One scripted answer: HTTP status, JSON body, extra headers, delay before answering.
+
+    The wire can be made as broken as a test needs:
+
+    :param raw_body: bytes sent as the body instead of ``body`` as JSON. Default: ``body``.
+    :param content_type: the Content-Type header; None sends none.
+        Default: ``application/json``.
+    :param content_length: the Content-Length header; None sends none (the body
+        then ends when the connection closes). A value larger than the body
+        truncates it, a smaller one cuts it short. Default: the body's length.
+    :param drop_after: reset the connection (TCP RST) after this many body bytes.
+        Default: the whole body is sent.
+
+    A reply whose framing is not exact (any of the last three) is sent with
+    ``Connection: close`` and closes the connection, so no leftover bytes or
+    half-read response reach the next request.
+    """
 
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     delay_seconds: float = 0.0
+    raw_body: bytes | None = None
+    content_type: str | None = "application/json"
+    content_length: int | EllipsisType | None = ...
+    drop_after: int | None = None
+
+    def payload(self) -> bytes:
+        """The body bytes sent (before any truncation)."""
+        if self.raw_body is not None:
+            return self.raw_body
+        return json.dumps(self.body).encode() if self.body is not None else b""
+
+    @property
+    def exact(self) -> bool:
+        """Whether the framing is the one HTTP/1.1 keep-alive needs (a 204 or 304 has no
+        body, so one sent after it would be read as the next response)."""
+        return (
+            self.content_length is ...
+            and self.drop_after is None
+            and self.status not in NO_BODY_STATUSES
+        )
 
 
 @dataclass(frozen=True)
@@ -218,17 +260,34 @@ class BedrockStandIn:
                     reply = standin._record(request)
                 if reply.delay_seconds:
                     time.sleep(reply.delay_seconds)
-                payload = json.dumps(reply.body).encode() if reply.body is not None else b""
-                try:
-                    self.send_response(reply.status)
-                    self.send_header("Content-Type", "application/json")
+                # The client may have given up (read timeout): expected in timeout tests.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self._answer(reply)
+
+            def _answer(self, reply: Reply) -> None:
+                payload = reply.payload()
+                self.send_response(reply.status)
+                if reply.content_type is not None:
+                    self.send_header("Content-Type", reply.content_type)
+                if reply.content_length is ...:
                     self.send_header("Content-Length", str(len(payload)))
-                    for key, value in reply.headers.items():
-                        self.send_header(key, value)
-                    self.end_headers()
+                elif reply.content_length is not None:
+                    self.send_header("Content-Length", str(reply.content_length))
+                for key, value in reply.headers.items():
+                    self.send_header(key, value)
+                if not reply.exact:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                self.end_headers()
+                if reply.drop_after is None:
                     self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (read timeout): expected in timeout tests
+                    return
+                self.wfile.write(payload[: reply.drop_after])
+                # SO_LINGER 0: close() sends a reset instead of a clean end of stream.
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.connection.close()
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

@@ -17,6 +17,7 @@ from botocore.exceptions import (
     ParamValidationError,
     ReadTimeoutError,
 )
+from limits import RequestTooLarge
 from output import call_fields
 from request import RequestError
 from response import InvalidResponse
@@ -82,6 +83,8 @@ INTERNAL = "InternalError"
 
 # First match wins; the last row takes anything else (a bug), so every request is answered.
 RULES: tuple[Rule, ...] = (
+    # Over the ceiling (limits.py): RequestTooLarge or RequestTooDeep.
+    Rule(raised(RequestTooLarge), CLIENT, "ClientErrors", False, None, called=False),
     Rule(raised(RequestError), CLIENT, "ClientErrors", False, INVALID, called=False),
     # botocore checks the request against Bedrock's model before sending it.
     Rule(raised(ParamValidationError), CLIENT, "ClientErrors", False, INVALID, called=False),
@@ -124,20 +127,40 @@ class Failure:
         return {**self.call, "outcome": OUTCOMES[self.metric], "error_code": self.code}
 
 
+# An error message of Bedrock (or of a broken answer) is passed on at most this long.
+MAX_MESSAGE_CHARACTERS = 1000
+
+
 def classify(exc: Exception) -> Failure:
     """The failure ``exc`` is, by the first rule of ``RULES`` it matches."""
     rule = next(r for r in RULES if r.matches(exc))
-    meta = exc.response.get("ResponseMetadata", {}) if isinstance(exc, ClientError) else None
+    meta: Mapping[str, Any] | None = None
+    if isinstance(exc, ClientError):
+        meta = exc.response.get("ResponseMetadata", {})
+    elif isinstance(exc, InvalidResponse):
+        meta = exc.meta
+    message = _message(exc)
+    if len(message) > MAX_MESSAGE_CHARACTERS:
+        message = message[: MAX_MESSAGE_CHARACTERS - 1] + "…"
     return Failure(
         kind=rule.kind,
         metric=rule.metric,
         retryable=rule.retryable,
-        code=rule.code or contract.error_code(exc),
-        message=_message(exc),
+        code=rule.code or _code(exc),
+        message=message,
         call=call_fields(meta) if meta is not None else {},
         field=exc.field if isinstance(exc, RequestError) else None,
         called=rule.called,
     )
+
+
+def _code(exc: BaseException) -> str:
+    if isinstance(exc, RequestTooLarge):
+        return exc.code
+    # An error answer without a usable error type (no x-amzn-ErrorType header, or
+    # garbage in it) is named by its HTTP status, as botocore names a missing one.
+    code = contract.error_code(exc).strip()
+    return code if code else f"HTTP{contract.http_status(exc)}"
 
 
 def _message(exc: BaseException) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
@@ -20,7 +21,18 @@ ALIAS_WIDE_DIMENSIONS = contract.ALIAS_WIDE_DIMENSIONS
 def sha256_json(value: Any) -> str:
     """sha256 of canonical JSON (sorted keys, no whitespace): stable across key order."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    # surrogatepass: a lone surrogate ("\\ud800" in the caller's JSON) is hashed, not fatal.
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def log_safe(line: str) -> str:
+    """``line`` as valid UTF-8: a lone surrogate inside a JSON string becomes its escape
+    (``\\ud800``), which is what JSON means by it; standard output would refuse it."""
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        return line.encode("utf-8", "backslashreplace").decode("utf-8")
+    return line
 
 
 def call_fields(meta: Mapping[str, Any]) -> dict[str, Any]:
@@ -32,13 +44,16 @@ def call_fields(meta: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def json_safe(value: Any) -> Any:
-    """Blobs (for example redacted reasoning) as base64 text: Lambda returns JSON only."""
+    """Blobs (for example redacted reasoning) as base64 text, timestamps as ISO 8601: Lambda
+    returns JSON only."""
     if isinstance(value, dict):
         return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list):
         return [json_safe(v) for v in value]
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
     return value
 
 

@@ -3,6 +3,8 @@ document, and answers; every expected failure goes through ``errors.classify``."
 
 from __future__ import annotations
 
+import functools
+import http.client
 import json
 import os
 import sys
@@ -10,9 +12,12 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import botocore.session
 import contract
+import limits
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricResolution, MetricUnit
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionClosedError
 from config import CONFIG_ENV, RouterConfig, new_bedrock_client
 from errors import INTERNAL, classify
 from output import (
@@ -20,11 +25,13 @@ from output import (
     AUDIT_SCHEMA,
     call_fields,
     json_safe,
+    log_safe,
     sha256_json,
     with_alias_wide_metrics,
 )
 from request import converse_params, embedding_params
-from response import converse_usage, embedding_answer
+from response import InvalidResponse, check_status, converse_usage, embedding_answer
+from wire import AnswerWatch
 
 NAMESPACE = contract.ROUTER_NAMESPACE
 
@@ -64,13 +71,22 @@ class Router:
             "version_id": config.version_id,
             "model_arn": config.model_arn,
         }
+        # The whole Converse answer is checked against botocore's own model: as it
+        # arrived, by the watch (botocore coerces types while parsing), or, for a
+        # client without botocore's events, once parsed.
+        self.watch = AnswerWatch()
+        watched = self.watch.register(bedrock)
+        self.converse_shape = None if watched else converse_output_shape(bedrock)
 
     # -- request handling --------------------------------------------------
 
     def handle(self, event: Any, context: Any = None) -> dict[str, Any]:
-        """One request: validate, call Bedrock, emit metrics and the audit record."""
+        """One request: check its size, validate, call Bedrock, emit metrics and the audit
+        record."""
         started = self.clock()
         request_id = str(getattr(context, "aws_request_id", "local"))
+        # One serialization gives the size checked against the ceiling and the hash.
+        measured = limits.measure(event)
         audit: dict[str, Any] = {
             "record": AUDIT_RECORD,
             "schema": AUDIT_SCHEMA,
@@ -78,11 +94,15 @@ class Router:
             "environment": self.config.environment,
             **self.identity,
             "lambda_version": str(getattr(context, "function_version", "$LATEST")),
-            "request_sha256": sha256_json(event),
+            "request_sha256": measured.sha256,
+            "request_bytes": measured.size,
         }
         self.metrics.clear_metrics()  # this request's metrics only, whatever came before
         self._count("Invocations")
+        within_ceiling = False
         try:
+            limits.check(event, measured)
+            within_ceiling = True
             result = self._call(event, request_id, audit)
             audit["outcome"] = "success"
             called = True
@@ -102,7 +122,8 @@ class Router:
         audit["latency_ms"] = round(latency_ms, 3)
         audit["response_sha256"] = sha256_json(result)
         if self.config.prompt_logging:
-            audit["request"] = event
+            # A request over the ceiling is not copied into the log (its size is).
+            audit["request"] = event if within_ceiling else None
             audit["response"] = result
         self._emit(json.dumps(audit, separators=(",", ":"), ensure_ascii=False, default=str))
         self._flush_metrics()
@@ -114,18 +135,54 @@ class Router:
         return self._converse(converse_params(self.config, event, request_id), audit)
 
     def _converse(self, params: dict[str, Any], audit: dict[str, Any]) -> dict[str, Any]:
-        response = self.bedrock.converse(**params)
+        response = self._send(self.bedrock.converse, params)
         meta = response.pop("ResponseMetadata", {}) if isinstance(response, dict) else {}
-        input_tokens, output_tokens, stop_reason = converse_usage(response)
+        self.watch.check(meta)
+        check_status(meta)
+        input_tokens, output_tokens, stop_reason = converse_usage(response, self.converse_shape)
         self._usage(audit, meta, input_tokens, output_tokens, stop_reason)
         return {**json_safe(response), **self.identity}
 
     def _embed(self, params: dict[str, Any], audit: dict[str, Any]) -> dict[str, Any]:
-        response = self.bedrock.invoke_model(**params)
+        response = self._send(self.bedrock.invoke_model, params)
         meta = response.get("ResponseMetadata", {})
-        embedding, input_tokens = embedding_answer(response["body"].read())
+        check_status(meta)
+        # A body shorter than its Content-Length, or cut off, fails here (botocore's
+        # StreamingBody checks the length): a ServerError like any broken answer.
+        embedding, input_tokens = embedding_answer(self._read(response["body"], meta))
         self._usage(audit, meta, input_tokens, None, None)
         return {"embedding": embedding, "inputTextTokenCount": input_tokens, **self.identity}
+
+    def _send(self, operation: Callable[..., Any], params: dict[str, Any]) -> Any:
+        """One client call; a botocore failure to read what Bedrock answered is the answer's."""
+        self.watch.reset()
+        try:
+            return operation(**params)
+        except (BotoCoreError, ClientError):
+            raise
+        except Exception as exc:
+            if _transport_failure(exc):
+                # botocore reads an error answer's body outside its own error handling
+                # (and outside its retries): a connection cut there escapes as urllib3's.
+                url = str(getattr(getattr(self.bedrock, "meta", None), "endpoint_url", ""))
+                raise ConnectionClosedError(endpoint_url=url) from exc
+            blamed = self.watch.blame(exc)
+            if blamed is exc:
+                raise
+            raise blamed from exc
+
+    @staticmethod
+    def _read(body: Any, meta: Mapping[str, Any]) -> bytes:
+        """The streamed body; botocore failing on what arrived (a Content-Length that is no
+        number) is the answer's fault, like a parse failure in :meth:`_send`."""
+        try:
+            data = body.read()
+        except (BotoCoreError, ClientError):
+            raise
+        except Exception as exc:
+            message = f"botocore could not read Bedrock's answer ({type(exc).__name__})"
+            raise InvalidResponse(message, meta) from exc
+        return data if isinstance(data, bytes) else bytes(data)
 
     def _usage(
         self,
@@ -160,10 +217,31 @@ class Router:
         self._emit(json.dumps(with_alias_wide_metrics(document), separators=(",", ":")))
 
     def _emit(self, line: str) -> None:
+        line = log_safe(line)
         if self.write is not None:
             self.write(line)
         else:
             sys.stdout.write(line + "\n")
+
+
+def _transport_failure(exc: BaseException) -> bool:
+    """A socket, http.client or urllib3 error: the connection failed, not the router."""
+    if isinstance(exc, OSError | http.client.HTTPException):
+        return True
+    return any(cls.__module__.split(".")[0] == "urllib3" for cls in type(exc).__mro__)
+
+
+def converse_output_shape(bedrock: Any) -> Any:
+    """botocore's ``ConverseResponse`` shape: the client's own model, else the installed one."""
+    service_model = getattr(getattr(bedrock, "meta", None), "service_model", None)
+    if service_model is None:
+        service_model = _installed_model()
+    return service_model.operation_model("Converse").output_shape
+
+
+@functools.cache
+def _installed_model() -> Any:
+    return botocore.session.get_session().get_service_model("bedrock-runtime")
 
 
 def router_from_environment(environ: Mapping[str, str] = os.environ) -> Router:

@@ -402,6 +402,7 @@ def test_audit_record_has_hashes_and_counts_but_no_text_by_default(bedrock_stand
         **IDENTITY,
         "lambda_version": "12",
         "request_sha256": hashlib.sha256(canonical).hexdigest(),
+        "request_bytes": len(canonical),
         "response_sha256": hashlib.sha256(answer_canonical).hexdigest(),
         "outcome": "success",
         "input_tokens": 30,

@@ -121,8 +121,9 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 def test_any_event_gets_one_answer_one_audit_record_one_metrics_document(event):
     answer = {
         "output": {"message": {"role": "assistant", "content": [{"text": "ok"}]}},
-        "usage": {"inputTokens": 3, "outputTokens": 2},
+        "usage": {"inputTokens": 3, "outputTokens": 2, "totalTokens": 5},
         "stopReason": "end_turn",
+        "metrics": {"latencyMs": 9},
     }
     for config in (chat_config(), embedding_config()):
         body = (
@@ -143,6 +144,21 @@ def test_any_bedrock_answer_is_a_well_formed_success_or_a_server_error(answer):
     assert_invariant(result, lines)
     if "error" in result:
         assert result["error"]["code"] in ("InvalidResponse", "InternalError")
+
+
+def test_a_well_formed_answer_of_a_fake_client_is_checked_against_the_model_and_passes():
+    answer = {
+        "output": {"message": {"role": "assistant", "content": [{"text": "ok"}]}},
+        "usage": {"inputTokens": 3, "outputTokens": 2, "totalTokens": 5},
+        "stopReason": "end_turn",
+        "metrics": {"latencyMs": 9},
+    }
+    event = {"messages": [{"role": "user", "content": [{"text": "hi"}]}]}
+    result, lines = serve(chat_config(), event, answer)
+    assert "error" not in result and lines[0]["outcome"] == "success"
+    for broken in ({**answer, "metrics": {}}, {**answer, "stopReason": 5}):
+        result, _ = serve(chat_config(), event, broken)
+        assert result["error"]["code"] == "InvalidResponse", broken
 
 
 def test_metrics_of_one_request_never_reach_the_next():
