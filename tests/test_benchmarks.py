@@ -20,3 +20,15 @@ def test_router_overhead_prints_both_medians_and_the_ratio(capsys):
     router_overhead.main(["--requests", "1000", "--warmup", "10"])
     out = capsys.readouterr().out
     assert re.search(r"ratio", out), out
+
+
+def test_hostile_files_prints_a_ratio_per_kind(capsys):
+    from benchmarks import hostile_files
+
+    hostile_files.main(["--repeat", "1"])
+    out = capsys.readouterr().out
+    rows = [
+        line for line in out.splitlines() if line[:1].isalpha() and line.split()[-1][0].isdigit()
+    ]
+    assert len(rows) >= len(hostile_files.KINDS)
+    assert all(" 2 " in row for row in rows if not row.startswith(("baseline", "worst"))), out
