@@ -32,3 +32,10 @@ def test_hostile_files_prints_a_ratio_per_kind(capsys):
     ]
     assert len(rows) >= len(hostile_files.KINDS)
     assert all(" 2 " in row for row in rows if not row.startswith(("baseline", "worst"))), out
+
+
+def test_regex_limit_prints_both_medians_and_the_ratio(capsys):
+    from benchmarks import regex_limit
+
+    regex_limit.main(["--checks", "5"])
+    assert re.search(r"^ratio: \d+$", capsys.readouterr().out, re.M)

@@ -41,16 +41,6 @@ def test_no_time_left_refuses_at_once(regex_check):
         regex_check.search_within("a", "a", 0)
 
 
-def test_overhead_per_check_is_milliseconds(regex_check):
-    runs = 20
-    started = time.perf_counter()
-    for _ in range(runs):
-        regex_check.search_within("days", "refunds take 5 days")
-    per_check_ms = (time.perf_counter() - started) / runs * 1000
-    print(f"regex check overhead: {per_check_ms:.2f} ms per check")
-    assert per_check_ms < 200  # a loaded 2-core machine; about 2-25 ms measured
-
-
 def test_a_catastrophic_check_fails_its_prompt_and_the_gate_still_reports(gate, tmp_path):
     (tmp_path / "golden").mkdir()
     prompts = [
