@@ -83,9 +83,11 @@ def main(app: cdk.App | None = None) -> None:
     before = {entry for folder in watched if folder.is_dir() for entry in folder.iterdir()}
     try:
         build_app(config, app=app)
+        app.synth()
     except (ValueError, TypeError, RuntimeError) as exc:
-        # A construct refused a value of the file: validate's dry build refuses it too
-        # (stacks.dry_build). One line, and nothing of this synth left behind.
+        # A construct or a synth-time check refused a value of the file (validate's dry
+        # build refuses what constructs refuse, stacks.dry_build) or a gate failed (its
+        # report is printed above). One line, and nothing of this synth left behind.
         after = {entry for folder in watched if folder.is_dir() for entry in folder.iterdir()}
         for entry in after - before:
             if entry.is_dir() and not entry.is_symlink():
@@ -95,4 +97,3 @@ def main(app: cdk.App | None = None) -> None:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         print(one_line(f"{config.label}: synth refuses: {first}"), file=sys.stderr)
         sys.exit(2)
-    app.synth()

@@ -10,6 +10,8 @@ recursion limit.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +32,28 @@ def read_text_bounded(path: Path, limit: int, *, expected: str = "a file") -> st
     :raises ValueError: a folder, over ``limit`` bytes, not UTF-8, or unreadable.
     """
     try:
-        with path.open("rb") as handle:
-            data = handle.read(limit + 1)
+        # Non-blocking, so that a FIFO (or a device) is refused instead of waited on.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise
     except IsADirectoryError:
         raise ValueError(f"is a directory, expected {expected}") from None
     except OSError as exc:
         raise ValueError(f"cannot be read ({exc.strerror or type(exc).__name__})") from None
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if stat.S_ISDIR(mode):
+            raise ValueError(f"is a directory, expected {expected}")
+        if not stat.S_ISREG(mode):
+            raise ValueError(
+                f"is not a regular file (a pipe, socket or device), expected {expected}"
+            )
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise ValueError(f"cannot be read ({exc.strerror or type(exc).__name__})") from None
+    finally:
+        os.close(descriptor)
     if len(data) > limit:
         raise ValueError(f"is larger than {limit:,} bytes, the most accepted")
     try:

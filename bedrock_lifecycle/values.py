@@ -240,6 +240,11 @@ class Evaluation(StrictModel):
 
     @model_validator(mode="after")
     def _inside_the_folder(self) -> Evaluation:
+        if not self.golden_prompts.isprintable():
+            raise ValueError(
+                "golden_prompts must be a path of printable characters (no NUL, line break "
+                f"or other control character), got {self.golden_prompts!r}"
+            )
         path = PurePosixPath(self.golden_prompts.replace("\\", "/"))
         if path.is_absolute() or re.match(r"^[A-Za-z]:", self.golden_prompts):
             raise ValueError(

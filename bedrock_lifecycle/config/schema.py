@@ -204,6 +204,11 @@ class WatcherSettings(StrictModel):
     )
 
 
+# CloudFormation allows 50 tags a resource; the stacks set up to 5 (project,
+# environment, purpose, family, version).
+MAX_USER_TAGS = 40
+
+
 class EnvironmentSpec(StrictModel):
     """One deployment environment: one CloudFormation stack."""
 
@@ -228,11 +233,19 @@ class EnvironmentSpec(StrictModel):
     lifecycle_watcher: WatcherSettings = Field(
         default=WatcherSettings(), description="daily check of Bedrock model lifecycle"
     )
-    alarm_emails: tuple[Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$")], ...] = (
-        Field(default=(), description="addresses subscribed to the stack's alarm topic")
+    alarm_emails: tuple[
+        Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$", max_length=254)], ...
+    ] = Field(
+        default=(),
+        max_length=10,
+        description="addresses subscribed to the stack's alarm topic (at most 10; use a list "
+        "address for more people)",
     )
     tags: dict[TagKey, TagValue] = Field(
-        default={}, description="tags on every resource of the stack"
+        default={},
+        max_length=MAX_USER_TAGS,
+        description=f"tags on every resource of the stack (at most {MAX_USER_TAGS}: "
+        "CloudFormation allows 50 a resource, and the stack sets up to 5 of its own)",
     )
 
 

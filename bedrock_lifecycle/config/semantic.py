@@ -280,8 +280,10 @@ def check_logging_owner(file: LifecycleFile, base: Path) -> Iterator[Problem]:
 # An alias takes 16 (router function, role, policy, version, alias, parameter,
 # deployment group, alarms...), a throughput 1, and the stack's shared parts
 # (audit trail, alarm topic, hooks, watcher, throughput provider) about 70. The
-# caps keep the worst case under the limit; tests/stacks/test_stack_size.py
-# synthesizes exactly the caps with every feature on and counts.
+# caps keep the usual worst case under the limit; tests/stacks/test_stack_size.py
+# synthesizes exactly the caps with every feature on and counts. A rollout policy of
+# its own adds a deployment config per alias and an address a subscription: the dry
+# build of validate (stacks/dry_build.py) counts the resources each stack really has.
 MAX_ALIASES_PER_ENVIRONMENT = 25
 MAX_THROUGHPUTS_PER_ENVIRONMENT = 10
 

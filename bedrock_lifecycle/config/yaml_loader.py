@@ -121,6 +121,31 @@ class _BoundedLoader(_Parser, Composer, SafeConstructor, Resolver):  # type: ign
         return Composer.compose_node(self, parent, index)
 
 
+def _merge_chain_depth(node: yaml.MappingNode) -> int:
+    """How deep merge keys (<<) chain below ``node`` before PyYAML flattens them (its
+    ``flatten_mapping`` recurses once per link): an explicit walk, longest path first,
+    stopping one past :data:`MAX_DEPTH`."""
+    deepest = 0
+    stack: list[tuple[yaml.MappingNode, int]] = [(node, 0)]
+    best: dict[int, int] = {}
+    while stack:
+        current, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return depth
+        deepest = max(deepest, depth)
+        for key_node, value_node in current.value:
+            if key_node.tag != _MERGE_TAG:
+                continue
+            sources = (
+                value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            )
+            for source in sources:
+                if isinstance(source, yaml.MappingNode) and best.get(id(source), -1) < depth + 1:
+                    best[id(source)] = depth + 1
+                    stack.append((source, depth + 1))
+    return deepest
+
+
 def _source(node: yaml.Node) -> str:
     """How a scalar was written, shortened for a message."""
     text = str(node.value)
@@ -232,6 +257,12 @@ class _Reader:
         explicit = self._explicit.setdefault(
             id(node), {id(k) for k, _ in node.value if k.tag != _MERGE_TAG}
         )
+        chain = _merge_chain_depth(node)
+        if chain > MAX_DEPTH:
+            raise YamlLimitError(
+                f"chains merge keys (<<) more than {MAX_DEPTH} deep at line "
+                f"{node.start_mark.line + 1}; merge fewer anchors into each other"
+            )
         try:
             self._loader.flatten_mapping(node)
         except yaml.YAMLError as exc:

@@ -21,6 +21,8 @@ from ..config import LifecycleConfig, Problem
 from .environment_stack import LifecycleStack, stack_name
 
 CDK_JSON = "cdk.json"
+# CloudFormation's limit of resources in one stack.
+MAX_STACK_RESOURCES = 500
 
 
 def project_context(*folders: Path) -> dict[str, Any]:
@@ -81,7 +83,18 @@ def _construct(config: LifecycleConfig, context: dict[str, Any]) -> list[Problem
         app = cdk.App(outdir=outdir, context=context)
         for environment in config.environment_names:
             try:
-                LifecycleStack(app, stack_name(environment), config=config, environment=environment)
+                stack = LifecycleStack(
+                    app, stack_name(environment), config=config, environment=environment
+                )
+                resources = sum(
+                    1 for child in stack.node.find_all() if cdk.CfnResource.is_cfn_resource(child)
+                )
+                if resources > MAX_STACK_RESOURCES:
+                    raise ValueError(
+                        f"stack {stack.stack_name} would hold {resources} resources, more than "
+                        f"the {MAX_STACK_RESOURCES} CloudFormation allows; move some aliases "
+                        "to another environment, or share rollout policies and alarm addresses"
+                    )
             except (ValueError, TypeError, RuntimeError) as exc:
                 # ValueError: a construct's own check; RuntimeError: one jsii raised.
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

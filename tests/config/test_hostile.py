@@ -268,3 +268,39 @@ def test_any_lock_is_answered(lock, tmp_path_factory, capsys):
 
 def test_the_shipped_file_still_validates(capsys):
     assert main(["validate", str(ROOT / "lifecycle.yaml"), "--today", "2026-11-26"]) == 0
+
+
+def test_a_stack_over_cloudformations_resource_limit_is_refused_by_validate(
+    tmp_path, capsys, monkeypatch
+):
+    # The real limit (500) takes 25 aliases to reach; the count is the same code.
+    from bedrock_lifecycle.stacks import dry_build
+
+    monkeypatch.setattr(dry_build, "MAX_STACK_RESOURCES", 20)
+    path = _locked(tmp_path, MINIMAL.replace("summarizer", "limits"))
+    assert main(["validate", str(path)]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(
+        f"{path}: environments.dev: synth would refuse: stack BedrockLifecycle-dev would hold "
+    )
+    assert line.endswith(
+        "resources, more than the 20 CloudFormation allows; move some aliases to another "
+        "environment, or share rollout policies and alarm addresses"
+    )
+
+
+def test_a_fifo_is_refused_not_waited_on(tmp_path, capsys):
+    import os
+
+    fifo = tmp_path / "lifecycle.yaml"
+    os.mkfifo(fifo)
+    assert main(["validate", str(fifo)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"{fifo}: is not a regular file (a pipe, socket or device), expected a YAML file"
+    ]
+    folder = tmp_path / "with-a-fifo-lock"
+    folder.mkdir()
+    lock_beside = _write(folder, MINIMAL)
+    os.mkfifo(lock_beside.with_suffix(".lock"))
+    assert main(["validate", str(lock_beside)]) == 2
+    assert "is not a regular file" in capsys.readouterr().err
