@@ -107,38 +107,42 @@ def logs_key(scope: Construct) -> kms.Key:
     """The stack's one KMS key for CloudWatch Logs (created on first use).
 
     Rotation is on. The key policy lets CloudWatch Logs of this account and region
-    use it only for the log groups of this stack: those CloudFormation names
-    (``<stack name>-<logical id>-<suffix>``, what a log group without
-    ``log_group_name`` gets) and, by exact ARN, every log group of the stack that
-    is encrypted with this key and has a name of its own.
+    use it only for the log groups of this stack that are encrypted with it, each
+    by its own pattern (:func:`log_group_arn_patterns`).
     """
     return stack_singleton(scope, "LogsKey", kms.Key, _logs_key)
 
 
 def log_group_arn_patterns(stack: cdk.Stack, key: kms.IKey) -> list[str]:
-    """What the logs key's policy lets CloudWatch Logs encrypt: ARN patterns of log groups.
+    """What the logs key's policy lets CloudWatch Logs encrypt: one ARN pattern per log
+    group of ``stack`` whose ``KmsKeyId`` is ``key``.
 
-    First ``arn:<partition>:logs:<region>:<account>:log-group:<stack name>-*`` (the
-    names CloudFormation generates in this stack), then the exact ARN of every
-    named log group of ``stack`` whose ``KmsKeyId`` is ``key``.
+    A named group gets its exact ARN; a group CloudFormation names gets
+    ``arn:<partition>:logs:<region>:<account>:log-group:<stack name>-<logical id>-*``
+    (CloudFormation names it ``<stack name>-<logical id>-<suffix>``). Never a bare
+    ``<stack name>-*``: a stack ``BedrockLifecycle-prod-eu`` of the same account
+    would match that of ``BedrockLifecycle-prod``.
     """
     prefix = f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:"
-    patterns = [f"{prefix}{cdk.Aws.STACK_NAME}-*"]
+    patterns: list[str] = []
     key_arn = stack.resolve(key.key_arn)
     for node in stack.node.find_all():
-        if (
+        if not (
             isinstance(node, logs.CfnLogGroup)
             and cdk.Stack.of(node) is stack
             and node.kms_key_id is not None
             and stack.resolve(node.kms_key_id) == key_arn
-            # The L2's name is a lazy token that resolves to nothing when CloudFormation
-            # names the group.
-            and stack.resolve(node.log_group_name) not in (None, "")
         ):
+            continue
+        # The L2's name is a lazy token that resolves to nothing when CloudFormation
+        # names the group.
+        if stack.resolve(node.log_group_name) not in (None, ""):
             arn = f"{prefix}{node.log_group_name}"
-            if arn not in patterns:
-                patterns.append(arn)
-    return patterns
+        else:
+            arn = f"{prefix}{cdk.Aws.STACK_NAME}-{stack.resolve(stack.get_logical_id(node))}-*"
+        if arn not in patterns:
+            patterns.append(arn)
+    return patterns or [f"{prefix}{cdk.Aws.STACK_NAME}-none"]
 
 
 @jsii.implements(cdk.IResolvable)

@@ -113,6 +113,9 @@ def test_every_log_group_on_the_logs_key_is_covered_and_nothing_else(synthesized
         "/aws/lambda/some-function",
         "BedrockLifecycle-other-AuditLogGroup4CD660E1-AbCdEfGh1234",
         f"x{stack.stack_name}-LogGroup",
+        # A stack whose name starts with this one's (environments prod and prod-eu).
+        f"{stack.stack_name}-eu-AuditLogGroup4CD660E1-AbCdEfGh1234",
+        f"{stack.stack_name}-SomethingElse-AbCdEfGh1234",
     ):
         assert not _covered(patterns, _arn(pseudo, name)), name
     other_account = _arn(pseudo, names[0]).replace(pseudo["AWS::AccountId"], "999999999999")
@@ -130,9 +133,14 @@ def test_a_named_log_group_on_the_key_gets_its_exact_arn(tmp_path):
     template = Template.from_stack(stack).to_json()
     pseudo = _pseudo(stack)
     key_id, patterns = _scope(template, pseudo)
-    assert patterns == [
-        "arn:aws:logs:eu-west-1:123456789012:log-group:Team-*",
+    generated = next(
+        logical_id
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Logs::LogGroup" and logical_id.startswith("Generated")
+    )
+    assert sorted(patterns) == [
         "arn:aws:logs:eu-west-1:123456789012:log-group:/team/audit",
+        f"arn:aws:logs:eu-west-1:123456789012:log-group:Team-{generated}-*",
     ]
     names = _encrypted_log_group_names(template, key_id, pseudo)
     assert sorted(n.split("-")[0] for n in names) == ["/team/audit", "Team"]
