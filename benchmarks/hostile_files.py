@@ -63,6 +63,11 @@ def _many_families() -> str:
     return "".join(out)
 
 
+def _merge_chain() -> str:
+    links = ["&a0 {k0: v}"] + [f"&a{i} {{<<: *a{i - 1}, k{i}: v}}" for i in range(1, 999)]
+    return HEAD + "? [" + ", ".join(links) + "]\n: x\ntop: *a998\n"
+
+
 KINDS: dict[str, Callable[[], str]] = {
     "alias bomb (10^9 expanded)": _bomb,
     "self-reference &x [*x]": lambda: HEAD + "x: &x [*x]\n",
@@ -72,6 +77,7 @@ KINDS: dict[str, Callable[[], str]] = {
     ),
     "integer of 5,000 digits": lambda: HEAD + "x: 1" + "0" * 5000 + "\n",
     "impossible date": lambda: HEAD + "x: 2027-02-30\n",
+    "merge-key chain 999 deep": _merge_chain,
     "over the size cap (50 MB)": lambda: HEAD + "#" * (50 * 1024 * 1024) + "\n",
     "flat values at the size cap": _flat_values,
     "families at the size cap": _many_families,
