@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .catalog.cli import add_catalog_commands
 from .config import ConfigError, LifecycleConfig, Lock, load_lifecycle, lock_path_for, utc_today
-from .config.loader import check_lock, parse_file
+from .config.loader import check_lock
 from .config.lockfile import moved_aliases, updated_lock
 from .config.problems import MAX_PRINTED_PROBLEMS, Problem, one_line
 from .config.schema import LifecycleFile
@@ -115,14 +115,74 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_plan(args: argparse.Namespace) -> int:
-    """Say in plain words what changes between a base file and this one."""
-    from .plan import plan_lines
+EXIT_RISK = 3
+PLAN_FORMATS = ("text", "markdown", "json")
 
-    config = load_lifecycle(args.file, check_lock_file=not args.no_lock, clock=lambda: _today(args))
-    base = parse_file(Path(args.base), args.base) if args.base else None
-    for line in plan_lines(config, base):
-        print(line)
+
+def _fail_on(text: str) -> frozenset[str]:
+    """``--fail-on``: ``risk`` (any flag) or a comma-separated list of risk codes."""
+    from .plan import RISK_CODES
+
+    codes = frozenset(part.strip() for part in text.split(",") if part.strip())
+    unknown = sorted(codes - {"risk", *RISK_CODES})
+    if not codes or unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown risk code {', '.join(unknown) or repr(text)}; allowed: risk, "
+            + ", ".join(RISK_CODES)
+        )
+    return frozenset(RISK_CODES) if "risk" in codes else codes
+
+
+def _template_lines(args: argparse.Namespace, head: Path) -> tuple[list[str], list[dict]]:
+    """The offline CloudFormation diff against ``--base`` (a git ref): rendered lines in the
+    plan's format, and its JSON records."""
+    from . import template_diff
+    from .plan.base import repository_of
+
+    repo = repository_of(head)
+    assert repo is not None  # describe_base checked that --base is a ref of it
+    try:
+        changes = template_diff.template_changes(args.base, repo=repo, lifecycle=head)
+    except template_diff.TemplateDiffError as exc:
+        raise ConfigError("--templates", [Problem((), str(exc))]) from None
+    if args.format == "markdown":
+        return template_diff.render_markdown(changes), []
+    if args.format == "json":
+        return [], template_diff.changes_json(changes)
+    return template_diff.render_text(changes), []
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Say in plain words what deploying this file changes where the base is deployed,
+    with risk flags; exit 3 when ``--fail-on`` names a flag that is raised."""
+    from .plan import compare, markdown_lines, open_base, render_json, text_lines
+    from .plan.base import describe_base
+
+    head = Path(args.file)
+    today = _today(args)
+    config = load_lifecycle(head, check_lock_file=not args.no_lock, clock=lambda: today)
+    if args.templates and (args.base is None or describe_base(args.base, head) != "ref"):
+        raise ConfigError(
+            "--templates",
+            [Problem((), "needs --base to be a git ref (origin/main, HEAD~1), not a file")],
+        )
+    if args.base is None:
+        plan = compare(config, None, today=today)
+    else:
+        with open_base(args.base, head) as base:
+            plan = compare(config, base, today=today)
+    extra, records = _template_lines(args, head) if args.templates else ([], [])
+    if args.format == "json":
+        print(render_json(plan, records if args.templates else None))
+    else:
+        lines = text_lines(plan) if args.format == "text" else markdown_lines(plan)
+        if extra:
+            heading = "CloudFormation templates:" if args.format == "text" else ""
+            lines = [*lines, "", *([heading] if heading else []), *extra]
+        print("\n".join(lines))
+    raised = {risk.code.value for risk in plan.risks}
+    if args.fail_on and raised & args.fail_on:
+        return EXIT_RISK
     return EXIT_OK
 
 
@@ -157,7 +217,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("plan", cmd_plan, "describe, per environment, what a deploy of this file changes")
     p.add_argument("file", nargs="?", default=DEFAULT_FILE)
-    p.add_argument("--base", help="the file as deployed (for example from the main branch)")
+    p.add_argument(
+        "--base",
+        help="the file as deployed: a lifecycle file, or a git ref (origin/main, HEAD~1) "
+        "to read the same file at; default: none (everything is new)",
+    )
+    p.add_argument(
+        "--format", choices=PLAN_FORMATS, default="text", help="output format; default: text"
+    )
+    p.add_argument(
+        "--fail-on",
+        type=_fail_on,
+        metavar="risk|CODE[,CODE...]",
+        help="exit 3 when any risk flag (risk) or one of these codes is raised; default: never",
+    )
+    p.add_argument(
+        "--templates",
+        action="store_true",
+        help="append the offline CloudFormation template diff (needs --base to be a git ref)",
+    )
     p.add_argument("--today", type=_date, help=today_help)
     p.add_argument("--no-lock", action="store_true", help="skip the lifecycle.lock comparison")
 

@@ -85,29 +85,41 @@ def test_committed_schema_is_up_to_date(capsys):
 
 
 def test_plan_names_alias_moves_and_throughput_changes(tmp_path, capsys):
-    base = tmp_path / "base.yaml"
-    data = yaml.safe_load((ROOT / "lifecycle.yaml").read_text())
+    """Moves with labels, ids and models, rollout, alarms and gate; a committed purchase
+    with its model, units and term; the grants it widens (tests/plan has every kind)."""
+    data = shipped_with_prompts(tmp_path)
     data["families"]["summarizer"]["aliases"]["live"]["version"] = "v1"
     del data["provisioned_throughputs"]
     data["families"]["assistant"]["aliases"]["live"].pop("environment_versions")
+    del data["families"]["assistant"]["versions"]["v1-pt"]
+    base = tmp_path / "base.yaml"
     base.write_text(yaml.safe_dump(data))
     assert main(["plan", str(ROOT / "lifecycle.yaml"), "--base", str(base), "--today", TODAY]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith(
-        "dev: summarizer/live v1 -> v2, all at once, 6 alarms, evaluation gate 3 prompts"
+    assert lines[0] == (
+        "dev: summarizer/live v1 -> v2 (Claude 3 Haiku -> Claude Haiku 4.5; v1@4576e86f22f1 -> "
+        "v2@947856f3caf5), all at once, 6 alarms, evaluation gate 3 prompts"
     )
-    assert lines[0].endswith("; no provisioned throughput change")
-    prod = next(line for line in lines if line.startswith("prod: summarizer"))
-    assert prod.startswith(
-        "prod: summarizer/live v1 -> v2, canary 10 % for 10 min, 6 alarms, "
-        "evaluation gate 3 prompts"
-    )
-    assert "assistant/live v1 -> v1-pt" in prod
-    assert prod.endswith("; buys throughput assistant")
-    # The throughput bought in prod widens what assistant's routers may call, there only.
-    assert [line for line in lines if "grants" in line] == [
-        "prod: assistant routers' Bedrock grants widen to v1-pt (assistant)"
+    prod = [line for line in lines if line.startswith("prod: ") and "warning" not in line]
+    assert prod == [
+        "prod: summarizer/live v1 -> v2 (Claude 3 Haiku -> Claude Haiku 4.5; v1@4576e86f22f1 "
+        "-> v2@947856f3caf5), canary 10 % for 10 min, 6 alarms, evaluation gate 3 prompts",
+        "prod: assistant/live v1 -> v1-pt (Nova Pro -> throughput assistant: Nova Pro; "
+        "v1@15b2af5c1b06 -> v1-pt@7eeb9cb52ac8), canary 10 % for 10 min, 5 alarms, "
+        "evaluation gate 2 prompts",
+        "prod: assistant/live environment_versions.prod: none -> v1-pt",
+        "prod: version assistant/v1-pt added: v1-pt@7eeb9cb52ac8 on throughput assistant: Nova Pro",
+        "prod: throughput assistant bought: amazon.nova-pro-v1:0:300k, 1 model unit, "
+        "one_month commitment (billed for the whole term, kept until it ends)",
+        # The throughput bought in prod widens what assistant's routers may call, there only.
+        "prod: assistant routers' Bedrock grants widen to v1-pt (assistant)",
     ]
+    assert [line for line in lines if "Bedrock grants" in line] == prod[-1:]
+    assert lines[-1] == (
+        "risk committed-throughput-bought: prod: assistant: buys 1 model unit of "
+        "amazon.nova-pro-v1:0:300k for one_month: billed for the whole term, whatever "
+        "happens next"
+    )
 
 
 def shipped_with_prompts(folder: Path) -> dict:
@@ -129,7 +141,7 @@ def test_plan_says_when_a_rollout_narrows_a_routers_grants(tmp_path, capsys):
     head.write_text(yaml.safe_dump(data, sort_keys=False))
     assert main(["plan", str(head), "--base", str(base), "--no-lock", "--today", TODAY]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line for line in lines if "grants" in line] == [
+    assert [line for line in lines if "Bedrock grants" in line] == [
         f"{env}: summarizer routers' Bedrock grants narrow from "
         "v1 (anthropic.claude-3-haiku-20240307-v1:0), once the deploy has succeeded"
         for env in ("dev", "staging", "prod")
@@ -171,8 +183,15 @@ def test_plan_reads_an_empty_alias_environment_list_of_the_base_as_none(tmp_path
     base.write_text(yaml.safe_dump(data))
     assert main(["plan", str(minimal), "--base", str(base), "--no-lock", "--today", TODAY]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "dev: summarizer/live new at v1 (first deploy: no shifting); "
-        "no provisioned throughput change"
+        "dev: summarizer/live new at v1 (v1@a2c935705ac0, Claude 3 Haiku), canary 10 % for "
+        "10 min, 5 alarms, no evaluation gate; first deploy: no shifting",
+        "dev: warning: families.summarizer.aliases.live: version 'v1' runs on "
+        "anthropic.claude-3-haiku-20240307-v1:0, which Bedrock marks LEGACY (since 2026-08-15, "
+        "public extended access from 2027-02-15, end of life 2027-08-15 (262 days)), in dev; "
+        "plan the move to an active model (docs/governance.md)",
+        "risk alias-onto-legacy-model: dev: summarizer/live: serves v1 on "
+        "anthropic.claude-3-haiku-20240307-v1:0, which Bedrock marks LEGACY; choose a version "
+        "on an active model",
     ]
 
 

@@ -136,6 +136,16 @@ def tag_errors(key: str, value: str) -> list[str]:
     return problems
 
 
+# What the throughput handler says when it refuses to replace a committed throughput,
+# and what `bedrock-lifecycle plan` predicts in the same words (name: the ARN at deploy,
+# the throughput's name in the plan; expiry: a date at deploy, unknown to the plan).
+THROUGHPUT_REPLACEMENT_REFUSAL = (
+    "refusing to replace committed provisioned throughput {name} ({reasons}): its "
+    "{commitment} term runs until {expiry}, it cannot be deleted before then and keeps "
+    "billing beside the new one; revert the change, or set allow_replacement: true on this "
+    "throughput in lifecycle.yaml to buy the new one anyway"
+)
+
 # lifecycle.yaml's commitments -> Bedrock's commitmentDuration ("None": hourly).
 COMMITMENT_DURATIONS: Mapping[str, str] = {
     "none": "None",

@@ -160,11 +160,12 @@ def replace_throughput(
         and under_commitment(current, bedrock.now())
     ):
         raise ThroughputError(
-            f"refusing to replace committed provisioned throughput {arn} ({reasons}): its "
-            f"{current.get('commitmentDuration')} term runs until {expiry_text(current)}, it "
-            "cannot be deleted before then and keeps billing beside the new one; revert the "
-            "change, or set allow_replacement: true on this throughput in lifecycle.yaml to buy "
-            "the new one anyway"
+            contract.THROUGHPUT_REPLACEMENT_REFUSAL.format(
+                name=arn,
+                reasons=reasons,
+                commitment=current.get("commitmentDuration"),
+                expiry=expiry_text(current),
+            )
         )
     held = {old.name, current.get("provisionedModelName") if current is not None else old.name}
     name = replacement_name(new.name, event) if new.name in held else new.name

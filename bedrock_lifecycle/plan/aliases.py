@@ -1,0 +1,318 @@
+"""What changes for the aliases of one environment: moves, rollouts, alarms, gates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..config import LifecycleConfig, ResolvedAlias
+from ..config.rollout_checks import regression_alarm_count
+from ..config.schema import AlarmThresholds
+from .describe import (
+    describe_rollout,
+    first_shift_percent,
+    golden_prompts,
+    legacy_models,
+    model_text,
+    number,
+    plural,
+)
+from .model import Change, Kind, Risk, RiskCode, facts
+
+Found = Iterator[Change | Risk]
+
+# Alarm thresholds where a higher value alarms later (weaker): every one of them.
+# ``alias_error_rate_percent`` unset means ``error_rate_percent`` (its effective value
+# is compared); ``baseline_output_tokens`` unset means no output-tokens alarm.
+WEAKER_WHEN_HIGHER = (
+    "error_rate_percent",
+    "alias_error_rate_percent",
+    "throttle_rate_percent",
+    "p99_latency_ms",
+    "output_tokens_factor",
+    "baseline_output_tokens",
+    "period_seconds",
+    "datapoints_to_alarm",
+)
+
+
+def gate_text(alias: ResolvedAlias) -> str:
+    """``evaluation gate 3 prompts`` or ``no evaluation gate``."""
+    if alias.evaluation is None:
+        return "no evaluation gate"
+    return f"evaluation gate {plural(len(golden_prompts(alias.evaluation_file)), 'prompt')}"
+
+
+def _summary(config: LifecycleConfig, alias: ResolvedAlias) -> str:
+    alarms = regression_alarm_count(alias.alarms)
+    return f"{describe_rollout(alias.rollout)}, {alarms} alarms, {gate_text(alias)}"
+
+
+def _position(config: LifecycleConfig, alias: ResolvedAlias) -> dict[str, str | int | None]:
+    return {
+        "label": alias.version_label,
+        "version_id": alias.version_id,
+        "model": model_text(config.file, alias.version),
+        "target": alias.version.target.value,
+    }
+
+
+def _onto_legacy(
+    head: LifecycleConfig, alias: ResolvedAlias, was: ResolvedAlias | None, base: LifecycleConfig
+) -> Found:
+    before = set(legacy_models(base.file, was.version)) if was is not None else set()
+    for model_id in legacy_models(head.file, alias.version):
+        if model_id in before:
+            continue
+        yield Risk(
+            RiskCode.ALIAS_ONTO_LEGACY_MODEL,
+            alias.environment,
+            alias.qualified_name,
+            f"serves {alias.version_label} on {model_id}, which Bedrock marks LEGACY; "
+            "choose a version on an active model",
+        )
+
+
+def alias_changes(
+    head: LifecycleConfig, base: LifecycleConfig | None, environment: str, has_base_env: bool
+) -> Found:
+    """Every change and risk of the aliases in ``environment``.
+
+    :param has_base_env: the base declares ``environment`` (otherwise all aliases are new).
+    """
+    now = {a.qualified_name: a for a in head.aliases_for(environment)}
+    was = (
+        {a.qualified_name: a for a in base.aliases_for(environment)}
+        if base is not None and has_base_env
+        else {}
+    )
+    empty = base if base is not None else head
+    for name, alias in now.items():
+        old = was.get(name)
+        if old is None:
+            yield Change(
+                Kind.ALIAS,
+                name,
+                "added",
+                f"{name} new at {alias.version_label} ({alias.version_id}, "
+                f"{model_text(head.file, alias.version)}), {_summary(head, alias)}; "
+                "first deploy: no shifting",
+                after=facts(_position(head, alias)),
+            )
+            yield from _onto_legacy(head, alias, None, empty)
+            continue
+        assert base is not None
+        yield from _one_alias(head, base, alias, old)
+    for name, old in was.items():
+        if name not in now:
+            yield Change(
+                Kind.ALIAS,
+                name,
+                "removed",
+                f"{name} removed (was at {old.version_label}): its router, alias and "
+                "alarms are deleted and its callers fail",
+                before=facts(_position(base, old)) if base is not None else (),
+            )
+            yield Risk(
+                RiskCode.ALIAS_REMOVED,
+                environment,
+                name,
+                "removed: every caller of it fails from this deploy on",
+            )
+
+
+def _one_alias(
+    head: LifecycleConfig, base: LifecycleConfig, alias: ResolvedAlias, old: ResolvedAlias
+) -> Found:
+    name, env = alias.qualified_name, alias.environment
+    if old.version_label != alias.version_label or old.version_id != alias.version_id:
+        yield Change(
+            Kind.ALIAS,
+            name,
+            "moved",
+            f"{name} {old.version_label} -> {alias.version_label} "
+            f"({model_text(base.file, old.version)} -> {model_text(head.file, alias.version)}; "
+            f"{old.version_id} -> {alias.version_id}), {_summary(head, alias)}",
+            before=facts(_position(base, old)),
+            after=facts(_position(head, alias)),
+        )
+        yield from _onto_legacy(head, alias, old, base)
+    family = head.file.families[alias.family].aliases[alias.name]
+    base_family = base.file.families[old.family].aliases[old.name]
+    pinned, was_pinned = (
+        family.environment_versions.get(env),
+        base_family.environment_versions.get(env),
+    )
+    if pinned != was_pinned:
+        yield Change(
+            Kind.ALIAS,
+            name,
+            "override",
+            f"{name} environment_versions.{env}: {was_pinned or 'none'} -> {pinned or 'none'}",
+            before=facts({"environment_version": was_pinned}),
+            after=facts({"environment_version": pinned}),
+        )
+    if old.rollout != alias.rollout:
+        before, after = old.rollout, alias.rollout
+        yield Change(
+            Kind.ALIAS,
+            name,
+            "rollout",
+            f"{name} rollout {describe_rollout(before)} -> {describe_rollout(after)} "
+            f"[{before.total_minutes} -> {after.total_minutes} min until all traffic has shifted]",
+            before=facts(
+                {"strategy": before.strategy.value, "total_minutes": before.total_minutes}
+            ),
+            after=facts({"strategy": after.strategy.value, "total_minutes": after.total_minutes}),
+        )
+        faster = after.total_minutes < before.total_minutes or first_shift_percent(
+            after
+        ) > first_shift_percent(before)
+        if faster:
+            yield Risk(
+                RiskCode.ROLLOUT_FASTER,
+                env,
+                name,
+                f"{describe_rollout(before)} -> {describe_rollout(after)}: a regression "
+                "reaches more callers before the alarms can roll it back",
+            )
+    yield from _alarm_changes(name, env, old.alarms, alias.alarms)
+    yield from _gate_changes(alias, old)
+    if old.allowed_overrides != alias.allowed_overrides:
+        shown = [
+            ", ".join(o.value for o in old.allowed_overrides) or "none",
+            ", ".join(o.value for o in alias.allowed_overrides) or "none",
+        ]
+        yield Change(
+            Kind.ALIAS,
+            name,
+            "overrides",
+            f"{name} allowed_overrides {shown[0]} -> {shown[1]}",
+            before=facts({"allowed_overrides": shown[0]}),
+            after=facts({"allowed_overrides": shown[1]}),
+        )
+
+
+def _effective(thresholds: AlarmThresholds, key: str) -> float | int | None:
+    if key == "alias_error_rate_percent" and thresholds.alias_error_rate_percent is None:
+        return thresholds.error_rate_percent
+    value: float | int | None = getattr(thresholds, key)
+    return value
+
+
+def _alarm_changes(name: str, env: str, old: AlarmThresholds, new: AlarmThresholds) -> Found:
+    count_old, count_new = regression_alarm_count(old), regression_alarm_count(new)
+    if old.baseline_output_tokens is None and new.baseline_output_tokens is not None:
+        yield Change(
+            Kind.ALIAS,
+            name,
+            "alarm added",
+            f"{name} alarm added: output tokens above {number(new.output_tokens_factor)} x "
+            f"{new.baseline_output_tokens} ({count_old} -> {count_new} alarms)",
+        )
+    elif old.baseline_output_tokens is not None and new.baseline_output_tokens is None:
+        yield Change(
+            Kind.ALIAS,
+            name,
+            "alarm removed",
+            f"{name} alarm removed: output tokens ({count_old} -> {count_new} alarms)",
+        )
+        yield Risk(
+            RiskCode.ALARM_REMOVED,
+            env,
+            name,
+            "the output-tokens alarm is removed: a cost regression no longer rolls back",
+        )
+    for key in type(new).model_fields:
+        if key == "alias_error_rate_percent" and (
+            old.alias_error_rate_percent is None and new.alias_error_rate_percent is None
+        ):
+            continue  # it follows error_rate_percent, reported already
+        before, after = _effective(old, key), _effective(new, key)
+        if before == after or before is None or after is None:
+            continue
+        verb = "raised" if after > before else "lowered"
+        weaker = key in WEAKER_WHEN_HIGHER and after > before
+        yield Change(
+            Kind.ALIAS,
+            name,
+            f"alarm {verb}",
+            f"{name} alarm {key} {verb} {number(before)} -> {number(after)}",
+            before=facts({key: before}),
+            after=facts({key: after}),
+        )
+        if weaker:
+            yield Risk(
+                RiskCode.ALARM_WEAKENED,
+                env,
+                name,
+                f"{key} {number(before)} -> {number(after)}: a regression must be worse "
+                "(or last longer) before it rolls back",
+            )
+
+
+def _gate_changes(alias: ResolvedAlias, old: ResolvedAlias) -> Found:
+    name, env = alias.qualified_name, alias.environment
+    if old.evaluation is not None and alias.evaluation is None:
+        yield Change(Kind.ALIAS, name, "gate removed", f"{name} evaluation gate removed")
+        yield Risk(
+            RiskCode.GATE_REMOVED,
+            env,
+            name,
+            "no golden prompts run before traffic moves to a new version",
+        )
+        return
+    if alias.evaluation is None:
+        return
+    if old.evaluation is None:
+        yield Change(
+            Kind.ALIAS,
+            name,
+            "gate added",
+            f"{name} evaluation gate added: "
+            f"{plural(len(golden_prompts(alias.evaluation_file)), 'prompt')}, "
+            f"pass rate {number(alias.evaluation.pass_rate)}",
+        )
+        return
+    before, after = old.evaluation.pass_rate, alias.evaluation.pass_rate
+    if before != after:
+        verb = "raised" if after > before else "lowered"
+        yield Change(
+            Kind.ALIAS,
+            name,
+            f"gate {verb}",
+            f"{name} evaluation gate pass rate {verb} {number(before)} -> {number(after)}",
+            before=facts({"pass_rate": before}),
+            after=facts({"pass_rate": after}),
+        )
+        if after < before:
+            yield Risk(
+                RiskCode.GATE_WEAKENED,
+                env,
+                name,
+                f"pass rate {number(before)} -> {number(after)}: more golden prompts may fail",
+            )
+    was, now = golden_prompts(old.evaluation_file), golden_prompts(alias.evaluation_file)
+    added = [p for p in now if p not in was]
+    removed = [p for p in was if p not in now]
+    changed = [p for p in now if p in was and was[p] != now[p]]
+    parts = [
+        f"{label} {', '.join(ids)}"
+        for label, ids in (("added", added), ("removed", removed), ("changed", changed))
+        if ids
+    ]
+    if parts:
+        yield Change(
+            Kind.ALIAS,
+            name,
+            "gate prompts",
+            f"{name} evaluation gate prompts {'; '.join(parts)} ({len(was)} -> {len(now)})",
+            before=facts({"prompts": len(was)}),
+            after=facts({"prompts": len(now)}),
+        )
+    if removed:
+        yield Risk(
+            RiskCode.GATE_WEAKENED,
+            env,
+            name,
+            f"golden prompts removed: {', '.join(removed)}",
+        )
