@@ -43,10 +43,18 @@ test: $(SETUP)
 validate: $(SETUP)
 	$(BIN)/bedrock-lifecycle validate
 
-# make diff ENV=prod / make deploy ENV=prod (deploy needs AWS credentials)
-ENV ?= dev
+# make plan [BASE=origin/main]: the lifecycle plan of the working tree against a git
+# ref (or a lifecycle file), offline.
+# make diff ENV=prod [BASE=origin/main]: the CloudFormation diff of one stack against
+# the base ref, offline: the ref is synthesized in a temporary git worktree.
+# make deploy ENV=prod: cdk deploy (the only target that needs AWS credentials).
+ENV  ?= dev
+BASE ?= origin/main
+plan: $(SETUP)
+	$(BIN)/bedrock-lifecycle plan --base $(BASE) --format text
+
 diff: $(SETUP)
-	cdk diff BedrockLifecycle-$(ENV)
+	$(BIN)/python -m bedrock_lifecycle.template_diff --base $(BASE) --env $(ENV)
 
 deploy: $(SETUP)
 	cdk deploy BedrockLifecycle-$(ENV)

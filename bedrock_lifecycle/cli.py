@@ -140,7 +140,8 @@ def _template_lines(args: argparse.Namespace, head: Path) -> tuple[list[str], li
     from .plan.base import repository_of
 
     repo = repository_of(head)
-    assert repo is not None  # describe_base checked that --base is a ref of it
+    if repo is None:  # describe_base checked that --base is a ref of it
+        raise ConfigError("--templates", [Problem((), f"{head} is not inside a git repository")])
     try:
         changes = template_diff.template_changes(args.base, repo=repo, lifecycle=head)
     except template_diff.TemplateDiffError as exc:
@@ -177,8 +178,21 @@ def cmd_plan(args: argparse.Namespace) -> int:
     else:
         lines = text_lines(plan) if args.format == "text" else markdown_lines(plan)
         if extra:
-            heading = "CloudFormation templates:" if args.format == "text" else ""
-            lines = [*lines, "", *([heading] if heading else []), *extra]
+            heading = (
+                "CloudFormation templates:"
+                if args.format == "text"
+                else "### CloudFormation (offline template diff)"
+            )
+            lines = (
+                [*lines, "", heading, "", *extra]
+                if args.format != "text"
+                else [
+                    *lines,
+                    "",
+                    heading,
+                    *extra,
+                ]
+            )
         print("\n".join(lines))
     raised = {risk.code.value for risk in plan.risks}
     if args.fail_on and raised & args.fail_on:
