@@ -187,6 +187,18 @@ def test_the_plan_comment_script_on_two_commits(tmp_path: Path):
         line.startswith("**CloudFormation would replace 1 resource: `BedrockLifecycle-dev/")
         for line in lines
     ), body
+    # The base ref was synthesized with its own package: its watcher role's description
+    # differs from the head's only there.
+    assert any(
+        row.startswith("| modify | `LifecycleWatcher")
+        and "`AWS::IAM::Role`" in row
+        and row.endswith("| Description |")
+        for row in lines
+    ), body
+    # The new alias's rollout settings are in the hooks' layer, whose content is create-only.
+    replaced = [row for row in lines if row.startswith("| replace |")]
+    assert len(replaced) == 1 and "`AWS::Lambda::LayerVersion`" in replaced[0], body
+    assert "**Content** (forces replacement)" in replaced[0]
     (repo / "comment.md").unlink()
     assert git(repo, "status", "--porcelain") == before
     assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1

@@ -469,28 +469,9 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_repo(tmp_path_factory.mktemp("template-diff"))
 
 
-def test_two_commits_end_to_end_with_the_base_refs_own_code(repo: Path):
-    status_before = git(repo, "status", "--porcelain")
-    changes = template_changes("HEAD~1", repo=repo, lifecycle=Path("lifecycle.yaml"))
-    by_id = {c.logical_id: c for c in changes}
-    assert {c.stack for c in changes} == {"BedrockLifecycle-dev"}
-    # The watcher's role description differs only in the base's own package: it was used.
-    [role] = [
-        c
-        for c in changes
-        if c.resource_type == "AWS::IAM::Role" and c.logical_id.startswith("LifecycleWatcher")
-    ]
-    assert (role.action, role.properties) == ("modify", ("Description",))
-    added = sorted(c.logical_id for c in changes if c.action == "add")
-    assert any(i.startswith("AliasesSummarizerPinnedV1Function") for i in added)
-    # The new alias's rollout settings are in the hooks' layer, whose content is create-only.
-    replaced = [(c.resource_type, c.replaced_by) for c in changes if c.action == "replace"]
-    assert replaced == [("AWS::Lambda::LayerVersion", ("Content",))], by_id
-    text = render_text(changes)
-    assert text[0].startswith("CloudFormation would replace 1 resource: BedrockLifecycle-dev/")
-    assert text[1].startswith("BedrockLifecycle-dev: ")
-    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
-    assert git(repo, "status", "--porcelain") == status_before
+# The end-to-end run (two commits, the base ref's own code, the worktree removed, the
+# index untouched) is tests/test_ci_examples.py's test of the pull request's script,
+# which runs plan --templates exactly as the workflow does: one pair of synths for both.
 
 
 def test_bad_refs_fail_before_any_synth(repo: Path):
