@@ -4,7 +4,7 @@ The function serves exactly one version, named by ``ROUTER_CONFIG`` (written by
 the ``ModelAlias`` construct): chat families call Bedrock Runtime ``Converse``,
 embedding families ``InvokeModel`` with the Titan body. The request, response,
 metrics and audit contract is in docs/aliases.md. The work is in the sibling
-modules: config, request, errors, output and serve.
+modules: config, blobs, request, limits, errors, output, response, wire and serve.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from typing import Any
 
 import boto3
 import contract
+from blobs import BOTOCORE_SESSION
 from botocore.config import Config
 
 CONFIG_ENV = contract.ROUTER_CONFIG_ENV
@@ -83,7 +85,9 @@ class RouterConfig:
 def new_bedrock_client(session: boto3.session.Session | None = None, **config: Any) -> Any:
     """A Bedrock Runtime client: standard retry mode, bounded timeouts.
 
-    :param session: Default: boto3's default session (the function's role).
+    :param session: Default: a boto3 session on ``blobs.BOTOCORE_SESSION`` (the
+        function's role, like boto3's default session), whose loader already holds
+        the Bedrock Runtime model read at import.
     :param config: override the defaults (tests pass ``endpoint_url``,
         ``region_name`` and shorter timeouts).
     """
@@ -96,10 +100,15 @@ def new_bedrock_client(session: boto3.session.Session | None = None, **config: A
         "tcp_keepalive": True,
         **config,
     }
-    factory = session.client if session is not None else boto3.client
+    factory = (session if session is not None else _default_session()).client
     return factory(
         "bedrock-runtime",
         endpoint_url=endpoint_url,
         region_name=region,
         config=Config(**settings),
     )
+
+
+@functools.cache
+def _default_session() -> boto3.session.Session:
+    return boto3.session.Session(botocore_session=BOTOCORE_SESSION)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import math
 import reprlib
 from typing import Any
 
+from blobs import CONVERSE_BLOBS, InvalidBlob, decoded
 from config import RouterConfig
 
 CHAT_FIELDS = ("messages", "system", "inferenceConfig")
@@ -16,8 +15,6 @@ EMBEDDING_FIELDS = ("inputText",)
 ROLES = ("user", "assistant")
 MAX_STOP_SEQUENCES = 2500  # botocore's model limit for stopSequences
 MAX_EMBEDDING_CHARACTERS = 50000  # Titan Text Embeddings V2 input limit
-# Content blocks whose ``source.bytes`` is a blob in Bedrock's API (base64 in JSON).
-BINARY_BLOCKS = ("image", "document", "video")
 
 
 class RequestError(Exception):
@@ -41,7 +38,7 @@ def request_metadata(config: RouterConfig, request_id: str) -> dict[str, str]:
 
 def converse_params(config: RouterConfig, event: Any, request_id: str) -> dict[str, Any]:
     """``Converse`` parameters: the version's target and settings, merged with the caller's."""
-    event = _check_fields(event, CHAT_FIELDS)
+    event = _decoded_blobs(_check_fields(event, CHAT_FIELDS))
     if "messages" not in event:
         raise RequestError("messages", "is required")
     messages = _check_messages(event["messages"])
@@ -121,44 +118,35 @@ def _number(value: Any, path: str, *, low: float, high: float) -> float:
     return value
 
 
-def _check_blocks(blocks: list[Any], where: str) -> list[Any]:
-    """Each block a non-empty object whose ``text``, if any, is a string.
+def _decoded_blobs(event: dict[str, Any]) -> dict[str, Any]:
+    """The request with the base64 text of every blob member decoded to bytes.
 
-    Returns the blocks with the base64 text of any binary source (``image``,
-    ``document``, ``video``: ``source.bytes``) decoded to bytes: a JSON caller can
-    only send base64, and botocore encodes bytes itself, so passing the text on
-    would send it encoded twice.
+    Every blob of botocore's Converse input is decoded (``blobs.CONVERSE_BLOBS``:
+    image, document, video and audio sources, those inside ``toolResult`` and
+    ``guardContent``, ``reasoningContent.redactedContent``): a JSON caller can only
+    send base64, and botocore encodes bytes itself, so passing the text on would
+    send it encoded twice. The request's fields have the names and shapes of
+    Converse's own, so the paths are the caller's. ``event`` is not changed (the
+    audit record keeps what the caller sent).
     """
-    out = []
+    try:
+        return decoded(event, CONVERSE_BLOBS)
+    except InvalidBlob as exc:
+        raise RequestError(exc.field, "must be base64 text") from None
+
+
+def _check_blocks(blocks: list[Any], where: str) -> list[Any]:
+    """Each block a non-empty object whose ``text``, if any, is a string."""
     for i, block in enumerate(blocks):
         if not isinstance(block, dict) or not block:
             raise RequestError(f"{where}[{i}]", "must be a non-empty object")
         if "text" in block and not isinstance(block["text"], str):
             raise RequestError(f"{where}[{i}].text", "must be a string")
-        out.append(_decoded_sources(block, f"{where}[{i}]"))
-    return out
-
-
-def _decoded_sources(block: dict[str, Any], where: str) -> dict[str, Any]:
-    decoded = dict(block)
-    for kind in BINARY_BLOCKS:
-        media = block.get(kind)
-        if not isinstance(media, dict) or not isinstance(media.get("source"), dict):
-            continue
-        source = media["source"]
-        data = source.get("bytes")
-        if not isinstance(data, str):
-            continue
-        try:
-            raw = base64.b64decode(data, validate=True)
-        except (binascii.Error, ValueError):
-            raise RequestError(f"{where}.{kind}.source.bytes", "must be base64 text") from None
-        decoded[kind] = {**media, "source": {**source, "bytes": raw}}
-    return decoded
+    return list(blocks)
 
 
 def _check_messages(messages: Any) -> list[dict[str, Any]]:
-    """The messages, checked, with binary sources decoded (see :func:`_check_blocks`)."""
+    """The messages, checked."""
     if not isinstance(messages, list) or not messages:
         raise RequestError("messages", "must be a non-empty list of {role, content} objects")
     out = []

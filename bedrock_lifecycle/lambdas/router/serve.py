@@ -3,7 +3,6 @@ document, and answers; every expected failure goes through ``errors.classify``."
 
 from __future__ import annotations
 
-import functools
 import http.client
 import json
 import os
@@ -12,17 +11,18 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import botocore.session
 import contract
 import limits
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricResolution, MetricUnit
+from blobs import SERVICE_MODEL
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionClosedError
 from config import CONFIG_ENV, RouterConfig, new_bedrock_client
 from errors import INTERNAL, classify
 from output import (
     AUDIT_RECORD,
     AUDIT_SCHEMA,
+    audit_line,
     call_fields,
     json_safe,
     log_safe,
@@ -125,7 +125,8 @@ class Router:
             # A request over the ceiling is not copied into the log (its size is).
             audit["request"] = event if within_ceiling else None
             audit["response"] = result
-        self._emit(json.dumps(audit, separators=(",", ":"), ensure_ascii=False, default=str))
+        # One line, under the CloudWatch event limit: long prompt text is cut (output.py).
+        self._emit(audit_line(audit))
         self._flush_metrics()
         return result
 
@@ -235,13 +236,8 @@ def converse_output_shape(bedrock: Any) -> Any:
     """botocore's ``ConverseResponse`` shape: the client's own model, else the installed one."""
     service_model = getattr(getattr(bedrock, "meta", None), "service_model", None)
     if service_model is None:
-        service_model = _installed_model()
+        service_model = SERVICE_MODEL
     return service_model.operation_model("Converse").output_shape
-
-
-@functools.cache
-def _installed_model() -> Any:
-    return botocore.session.get_session().get_service_model("bedrock-runtime")
 
 
 def router_from_environment(environ: Mapping[str, str] = os.environ) -> Router:
