@@ -143,7 +143,7 @@ def _template_lines(args: argparse.Namespace, head: Path) -> tuple[list[str], li
     if repo is None:  # describe_base checked that --base is a ref of it
         raise ConfigError("--templates", [Problem((), f"{head} is not inside a git repository")])
     try:
-        changes = template_diff.template_changes(args.base, repo=repo, lifecycle=head)
+        changes = template_diff.template_changes(args.base, repo=repo, lifecycle=head.resolve())
     except template_diff.TemplateDiffError as exc:
         raise ConfigError("--templates", [Problem((), str(exc))]) from None
     if args.format == "markdown":

@@ -501,3 +501,23 @@ def test_a_failing_synth_is_one_line_from_its_stderr(tmp_path: Path):
     traceback = 'Traceback (most recent call last):\n  File "app.py"\nRuntimeError: boom\n'
     with pytest.raises(TemplateDiffError, match=r"^synth of the head failed: RuntimeError: boom$"):
         synth._finish_synth(failing(traceback), "the head")
+
+
+def test_the_reason_of_a_failed_synth_is_never_a_lifecycle_warning():
+    from bedrock_lifecycle.template_diff.synth import _first_line
+
+    stderr = (
+        "WARNING lifecycle.yaml: families.s.versions.v1.lifecycle.state: deprecated (Annotation)\n"
+        "   BedrockLifecycle-dev/Aliases/SLive constructs.Construct\n"
+        "   Acknowledge with 'Annotation::bedrock-lifecycle:lifecycle'\n"
+        "\n"
+        "boom base\n"
+    )
+    assert _first_line(stderr) == "boom base"
+
+
+def test_a_lifecycle_path_relative_to_another_folder_is_resolved(repo: Path, monkeypatch):
+    from bedrock_lifecycle.template_diff.synth import _relative
+
+    monkeypatch.chdir(repo / "bedrock_lifecycle")
+    assert _relative((Path("..") / "lifecycle.yaml").resolve(), repo) == Path("lifecycle.yaml")

@@ -86,7 +86,7 @@ def _relative(lifecycle: Path, repo: Path) -> Path:
     path = Path(lifecycle)
     if path.is_absolute():
         try:
-            return path.resolve().relative_to(repo)
+            return path.resolve().relative_to(repo.resolve())
         except ValueError:
             raise TemplateDiffError(f"the lifecycle file {path} is not inside {repo}") from None
     return path
@@ -192,9 +192,21 @@ def _finish_synth(job: _SynthJob, what: str) -> dict[str, dict[str, Any]]:
 
 
 def _first_line(stderr: str) -> str:
-    """The line of a failure's stderr worth showing: a traceback's last, else the first."""
-    lines = [line.strip() for line in (stderr or "").splitlines() if line.strip()]
-    if any(line.startswith("Traceback (most recent call last)") for line in lines):
-        return lines[-1]
-    noise = ("[WARNING]", "(node:", "(Use `node --trace")
-    return next((line for line in lines if not line.startswith(noise)), "")
+    """The line of a failure's stderr worth showing: a traceback's last, else the first
+    that is not a warning (CDK prints the lifecycle warnings as indented blocks) or noise."""
+    if any(line.startswith("Traceback (most recent call last)") for line in stderr.splitlines()):
+        return next(line.strip() for line in reversed(stderr.splitlines()) if line.strip())
+    noise = ("[WARNING]", "(node:", "(Use `node --trace", "A copy of this report")
+    in_warning = False
+    for line in (stderr or "").splitlines():
+        if not line.strip():
+            continue
+        if line.startswith(("WARNING ", "[Warning at", "[WARNING")):
+            in_warning = True
+            continue
+        if in_warning and line[:1].isspace():
+            continue  # the warning's construct path and acknowledgement lines
+        in_warning = False
+        if not line.strip().startswith(noise):
+            return line.strip()
+    return ""
