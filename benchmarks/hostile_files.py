@@ -24,19 +24,10 @@ from pathlib import Path
 from bedrock_lifecycle.cli import main as cli
 from bedrock_lifecycle.config import load_lifecycle
 from bedrock_lifecycle.config.yaml_loader import MAX_FILE_BYTES, MAX_NODES
+from tests.support.lifecycle_files import MINIMAL
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAD = """schema_version: 1
-environments:
-  dev: {}
-families:
-  summarizer:
-    versions:
-      v1:
-        target: {foundation_model: anthropic.claude-3-haiku-20240307-v1:0}
-    aliases:
-      live: {version: v1}
-"""
+HEAD = MINIMAL
 
 
 def _bomb() -> str:

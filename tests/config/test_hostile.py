@@ -21,20 +21,10 @@ from bedrock_lifecycle.config.schema import LifecycleFile
 from bedrock_lifecycle.config.yaml_loader import MAX_DEPTH, MAX_FILE_BYTES
 from bedrock_lifecycle.formats import MAX_JSON_DEPTH
 from tests.conftest import ROOT, cdk_context
+from tests.support.lifecycle_files import MINIMAL
 
 BAD = Path(__file__).parent / "bad"
 BAD_FILES = sorted(p.name for p in BAD.glob("*.yaml"))
-MINIMAL = """schema_version: 1
-environments:
-  dev: {}
-families:
-  summarizer:
-    versions:
-      v1:
-        target: {foundation_model: anthropic.claude-3-haiku-20240307-v1:0}
-    aliases:
-      live: {version: v1}
-"""
 
 
 @pytest.fixture(scope="module")
