@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import PurePosixPath
 
 from ..config import LifecycleConfig, ResolvedAlias
 from ..config.rollout_checks import regression_alarm_count
-from ..config.schema import AlarmThresholds
+from ..config.schema import AlarmThresholds, CanaryAnalysis
 from .describe import (
     describe_rollout,
     first_shift_percent,
@@ -20,9 +21,10 @@ from .model import Change, Kind, Risk, RiskCode, facts
 
 Found = Iterator[Change | Risk]
 
-# Alarm thresholds where a higher value alarms later (weaker): every one of them.
-# ``alias_error_rate_percent`` unset means ``error_rate_percent`` (its effective value
-# is compared); ``baseline_output_tokens`` unset means no output-tokens alarm.
+# Alarm thresholds where a higher value alarms later (weaker). ``alias_error_rate_percent``
+# unset means ``error_rate_percent`` (its effective value is compared);
+# ``baseline_output_tokens`` unset means no output-tokens alarm (and then
+# ``output_tokens_factor`` belongs to no alarm).
 WEAKER_WHEN_HIGHER = (
     "error_rate_percent",
     "alias_error_rate_percent",
@@ -33,6 +35,12 @@ WEAKER_WHEN_HIGHER = (
     "period_seconds",
     "datapoints_to_alarm",
 )
+# Where a lower value alarms later: with the same datapoints to alarm, fewer periods to
+# find them in ("2 of 3" -> "2 of 2" needs the breaches back to back).
+WEAKER_WHEN_LOWER = ("evaluation_periods",)
+# The canary analysis (AfterAllowTraffic): fewer samples or wider tolerances let more through.
+CANARY_WEAKER_WHEN_HIGHER = ("error_rate_tolerance_percent", "latency_tolerance_percent")
+CANARY_WEAKER_WHEN_LOWER = ("min_samples",)
 
 
 def gate_text(alias: ResolvedAlias) -> str:
@@ -176,7 +184,8 @@ def _one_alias(
                 "reaches more callers before the alarms can roll it back",
             )
     yield from _alarm_changes(name, env, old.alarms, alias.alarms)
-    yield from _gate_changes(alias, old)
+    yield from _canary_changes(name, env, old.canary_analysis, alias.canary_analysis)
+    yield from _gate_changes(alias, old, base)
     if old.allowed_overrides != alias.allowed_overrides:
         shown = [
             ", ".join(o.value for o in old.allowed_overrides) or "none",
@@ -227,11 +236,17 @@ def _alarm_changes(name: str, env: str, old: AlarmThresholds, new: AlarmThreshol
             old.alias_error_rate_percent is None and new.alias_error_rate_percent is None
         ):
             continue  # it follows error_rate_percent, reported already
+        if key == "output_tokens_factor" and (
+            old.baseline_output_tokens is None or new.baseline_output_tokens is None
+        ):
+            continue  # no output-tokens alarm on one side: its addition or removal says it
         before, after = _effective(old, key), _effective(new, key)
         if before == after or before is None or after is None:
             continue
         verb = "raised" if after > before else "lowered"
-        weaker = key in WEAKER_WHEN_HIGHER and after > before
+        weaker = (key in WEAKER_WHEN_HIGHER and after > before) or (
+            key in WEAKER_WHEN_LOWER and after < before
+        )
         yield Change(
             Kind.ALIAS,
             name,
@@ -250,7 +265,46 @@ def _alarm_changes(name: str, env: str, old: AlarmThresholds, new: AlarmThreshol
             )
 
 
-def _gate_changes(alias: ResolvedAlias, old: ResolvedAlias) -> Found:
+def _canary_changes(name: str, env: str, old: CanaryAnalysis, new: CanaryAnalysis) -> Found:
+    for key in type(new).model_fields:
+        before, after = getattr(old, key), getattr(new, key)
+        if before == after:
+            continue
+        verb = "raised" if after > before else "lowered"
+        yield Change(
+            Kind.ALIAS,
+            name,
+            f"canary analysis {verb}",
+            f"{name} canary_analysis {key} {verb} {number(before)} -> {number(after)}",
+            before=facts({key: before}),
+            after=facts({key: after}),
+        )
+        if (key in CANARY_WEAKER_WHEN_HIGHER and after > before) or (
+            key in CANARY_WEAKER_WHEN_LOWER and after < before
+        ):
+            yield Risk(
+                RiskCode.CANARY_ANALYSIS_WEAKENED,
+                env,
+                name,
+                f"{key} {number(before)} -> {number(after)}: the comparison with the "
+                "previous version lets a worse new version through",
+            )
+
+
+def base_prompts_name(base: LifecycleConfig, alias: ResolvedAlias) -> str | None:
+    """``<ref>:<path>`` (or the path) of the base's golden-prompt file of ``alias`` when
+    it could not be read (missing at the base's git ref); None when it was read."""
+    path = alias.evaluation_file
+    if alias.evaluation is None or path is None or path.is_file():
+        return None
+    ref, sep, where = base.label.partition(":")
+    inner = alias.evaluation.golden_prompts.replace("\\", "/")
+    if not sep:
+        return str(PurePosixPath(ref).parent / inner)
+    return f"{ref}:{(PurePosixPath(where).parent / inner).as_posix()}"
+
+
+def _gate_changes(alias: ResolvedAlias, old: ResolvedAlias, base: LifecycleConfig) -> Found:
     name, env = alias.qualified_name, alias.environment
     if old.evaluation is not None and alias.evaluation is None:
         yield Change(Kind.ALIAS, name, "gate removed", f"{name} evaluation gate removed")
@@ -291,7 +345,20 @@ def _gate_changes(alias: ResolvedAlias, old: ResolvedAlias) -> Found:
                 name,
                 f"pass rate {number(before)} -> {number(after)}: more golden prompts may fail",
             )
-    was, now = golden_prompts(old.evaluation_file), golden_prompts(alias.evaluation_file)
+    now = golden_prompts(alias.evaluation_file)
+    unknown = base_prompts_name(base, old)
+    if unknown is not None:
+        yield Change(
+            Kind.ALIAS,
+            name,
+            "gate prompts",
+            f"{name} evaluation gate prompts unknown before ({unknown} not found at the "
+            f"base): now {plural(len(now), 'prompt')}",
+            before=facts({"prompts": None}),
+            after=facts({"prompts": len(now)}),
+        )
+        return
+    was = golden_prompts(old.evaluation_file)
     added = [p for p in now if p not in was]
     removed = [p for p in was if p not in now]
     changed = [p for p in now if p in was and was[p] != now[p]]

@@ -5,8 +5,9 @@
 the same path relative to the repository root, its ``.lock`` and its
 golden-prompt files are read with ``git cat-file`` (no worktree, no network)
 into a private temporary folder, which lives as long as the ``with`` block of
-:func:`open_base`. A ref where the file does not exist gives no base: everything
-is new.
+:func:`open_base`. A ref where the file does not exist gives a :class:`MissingBase`
+naming ``<ref>:<path>``: everything is new, and the plan says why. A golden-prompt
+file missing at the ref is no error: the base's gate has unknown prompts.
 
 The base is loaded without its lock check and without the lifecycle rules (a
 base that was valid when it merged may be past a sunset today); schema and
@@ -21,6 +22,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ..config import ConfigError, LifecycleConfig, Problem, Severity, lock_path_for, semantic
@@ -36,13 +38,32 @@ class BaseError(ConfigError):
         super().__init__("--base", [Problem((), message)])
 
 
-def load_base(path: Path, label: str) -> LifecycleConfig:
+@dataclass(frozen=True)
+class MissingBase:
+    """``--base`` is a git ref where the lifecycle file does not exist: everything is new.
+
+    :param label: ``<ref>:<path>``, the file that was looked for.
+    """
+
+    label: str
+
+
+def load_base(
+    path: Path, label: str, missing_prompts: frozenset[str] = frozenset()
+) -> LifecycleConfig:
     """The base file, schema- and reference-checked (no lock, no lifecycle rules).
 
+    :param missing_prompts: families whose golden-prompt file is missing at the base's
+        ref; that is no error (their gate's prompts are unknown). Default: none.
     :raises ConfigError: the base's errors, named ``label``.
     """
     file = parse_file(path, label)
-    errors = [p for p in semantic.check(file, path.parent) if p.severity is Severity.ERROR]
+    tolerated = {("families", fam, "evaluation", "golden_prompts") for fam in missing_prompts}
+    errors = [
+        p
+        for p in semantic.check(file, path.parent)
+        if p.severity is Severity.ERROR and tuple(p.path) not in tolerated
+    ]
     if errors:
         raise ConfigError(label, errors)
     return LifecycleConfig(file=file, path=path, label=label)
@@ -122,8 +143,9 @@ def describe_base(base: str, head: Path) -> str:
 
 
 @contextmanager
-def open_base(base: str, head: Path) -> Iterator[LifecycleConfig | None]:
-    """The base lifecycle config named by ``--base``, loaded; None: no file at the ref.
+def open_base(base: str, head: Path) -> Iterator[LifecycleConfig | MissingBase]:
+    """The base lifecycle config named by ``--base``, loaded; a :class:`MissingBase` when
+    the ref has no file at the head's path.
 
     :param base: a lifecycle file or a git ref.
     :param head: the head lifecycle file (its repository and its path in it).
@@ -139,10 +161,10 @@ def open_base(base: str, head: Path) -> Iterator[LifecycleConfig | None]:
     except ValueError:
         raise BaseError(f"{head} is not inside the git repository {repo}") from None
     text = read_at(repo, base, relative)
-    if text is None:
-        yield None
-        return
     label = f"{base}:{relative.as_posix()}"
+    if text is None:
+        yield MissingBase(label)
+        return
     with tempfile.TemporaryDirectory(prefix="bedrock-lifecycle-base-") as tmp:
         folder = Path(tmp)
         copy = folder / relative.name
@@ -154,14 +176,17 @@ def open_base(base: str, head: Path) -> Iterator[LifecycleConfig | None]:
             file = parse_file(copy, label)
         except ConfigError:
             file = None  # load_base reports the same problems below
+        missing: set[str] = set()
         if file is not None:
-            for family in file.families.values():
+            for fam_name, family in file.families.items():
                 if family.evaluation is None:
                     continue
                 inner = PurePosixPath(family.evaluation.golden_prompts.replace("\\", "/"))
                 prompts = read_at(repo, base, relative.parent / inner)
-                if prompts is not None:
-                    target = folder / inner
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(prompts)
-        yield load_base(copy, label)
+                if prompts is None:
+                    missing.add(fam_name)
+                    continue
+                target = folder / inner
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(prompts)
+        yield load_base(copy, label, frozenset(missing))

@@ -15,6 +15,7 @@ from ..config.problems import dotted
 from ..config.schema import LifecycleFile, LifecycleState, VersionLifecycle
 from ..config.semantic import granted_versions
 from .aliases import alias_changes
+from .base import MissingBase
 from .describe import catalog, model_text
 from .model import Change, EnvironmentPlan, Kind, Plan, Risk, RiskCode, facts
 from .throughputs import audit_changes, throughput_changes
@@ -22,12 +23,19 @@ from .throughputs import audit_changes, throughput_changes
 Found = Iterator[Change | Risk]
 
 
-def compare(head: LifecycleConfig, base: LifecycleConfig | None, *, today: dt.date) -> Plan:
+def compare(
+    head: LifecycleConfig, base: LifecycleConfig | MissingBase | None, *, today: dt.date
+) -> Plan:
     """Everything that deploying ``head`` changes where ``base`` is deployed.
 
-    :param base: the file as deployed; None: nothing is (everything is new).
+    :param base: the file as deployed; None: nothing is (everything is new); a
+        :class:`MissingBase`: the git ref has no such file (everything is new, and the
+        plan names the file it looked for).
     :param today: the day lifecycle warnings are judged at.
     """
+    not_found = base.label if isinstance(base, MissingBase) else None
+    if isinstance(base, MissingBase):
+        base = None
     envs = []
     base_envs = base.file.environments if base is not None else {}
     for env in head.environment_names:
@@ -63,6 +71,7 @@ def compare(head: LifecycleConfig, base: LifecycleConfig | None, *, today: dt.da
         base=base.label if base is not None else None,
         today=today,
         environments=tuple(envs),
+        base_not_found=not_found,
     )
 
 
@@ -74,10 +83,12 @@ def _environment(
         found.append(
             Change(Kind.ENVIRONMENT, env, "added", "new environment: its stack is created")
         )
+    old_env = base.file.environments[env] if base is not None and known else None
+    if base is not None and old_env is not None:
+        found += environment_changes(env, base.file, head.file)
     found += alias_changes(head, base, env, known)
     found += version_changes(head, base, env, known)
     found += throughput_changes(head, base, env, known)
-    old_env = base.file.environments[env] if base is not None and known else None
     found += audit_changes(env, old_env, head.file.environments[env])
     if base is not None and known:
         found += (
@@ -88,6 +99,103 @@ def _environment(
     risks = tuple(f for f in found if isinstance(f, Risk))
     status = "new" if not known else ("changed" if changes else "unchanged")
     return EnvironmentPlan(env, status, changes, risks, tuple(warnings_of(head, env, today)))
+
+
+# constructs.model_alias.PARAMETER_PREFIX (plan may not import constructs); the stacks put
+# the project after it.
+PARAMETER_PREFIX = "/bedrock-lifecycle"
+
+
+def _where(account: str | None, region: str | None) -> str:
+    """``account 111111111111, region eu-west-1``; ``unset`` for an environment-agnostic one."""
+    return f"account {account or 'unset'}, region {region or 'unset'}"
+
+
+def environment_changes(env: str, base: LifecycleFile, head: LifecycleFile) -> Found:
+    """The environment's own settings: the project (every stack's names), where its stack
+    is deployed, the alarm topic's addresses and the lifecycle watcher's window."""
+    old, new = base.environments[env], head.environments[env]
+    if base.project != head.project:
+        prefix = PARAMETER_PREFIX
+        yield Change(
+            Kind.ENVIRONMENT,
+            env,
+            "project renamed",
+            f"project {base.project} -> {head.project}: every SSM discovery path moves from "
+            f"{prefix}/{base.project}/{env}/ to {prefix}/{head.project}/{env}/ and every "
+            f"throughput is renamed {base.project}-{env}-* -> {head.project}-{env}-*",
+            before=facts({"project": base.project}),
+            after=facts({"project": head.project}),
+        )
+        yield Risk(
+            RiskCode.PROJECT_RENAMED,
+            env,
+            env,
+            f"{base.project} -> {head.project}: callers that discover aliases under "
+            f"{prefix}/{base.project}/ stop finding them",
+        )
+    if (old.account, old.region) != (new.account, new.region):
+        was, now = _where(old.account, old.region), _where(new.account, new.region)
+        yield Change(
+            Kind.ENVIRONMENT,
+            env,
+            "moved",
+            f"environment moved: {was} -> {now}: a new stack is created there (every alias "
+            "anew, every throughput bought anew); the old stack stays where it is, running "
+            "and billing, until destroyed by hand"
+            + (
+                " (unset is the deploying credentials' account or region: if that is the "
+                "same place, the stack stays)"
+                if None in (old.account, old.region, new.account, new.region)
+                else ""
+            ),
+            before=facts({"account": old.account, "region": old.region}),
+            after=facts({"account": new.account, "region": new.region}),
+        )
+        yield Risk(
+            RiskCode.ENVIRONMENT_MOVED,
+            env,
+            env,
+            f"{was} -> {now}: the old stack keeps running and billing until destroyed by "
+            "hand; its callers do not move",
+        )
+    if old.alarm_emails != new.alarm_emails:
+        added = [a for a in new.alarm_emails if a not in old.alarm_emails]
+        removed = [a for a in old.alarm_emails if a not in new.alarm_emails]
+        parts = [
+            f"{label} {', '.join(addresses)}"
+            for label, addresses in (("added", added), ("removed", removed))
+            if addresses
+        ] or ["reordered"]
+        yield Change(
+            Kind.ENVIRONMENT,
+            env,
+            "alarm emails",
+            f"alarm_emails {'; '.join(parts)} "
+            f"({len(old.alarm_emails)} -> {len(new.alarm_emails)} addresses)",
+            before=facts({"alarm_emails": len(old.alarm_emails)}),
+            after=facts({"alarm_emails": len(new.alarm_emails)}),
+        )
+        if old.alarm_emails and not new.alarm_emails:
+            yield Risk(
+                RiskCode.ALARM_EMAILS_REMOVED,
+                env,
+                env,
+                f"every address removed ({', '.join(old.alarm_emails)}): no one is emailed "
+                "when an alarm fires",
+            )
+    was_days = old.lifecycle_watcher.end_of_life_warning_days
+    now_days = new.lifecycle_watcher.end_of_life_warning_days
+    if was_days != now_days:
+        verb = "raised" if now_days > was_days else "lowered"
+        yield Change(
+            Kind.ENVIRONMENT,
+            env,
+            "watcher",
+            f"lifecycle_watcher.end_of_life_warning_days {verb} {was_days} -> {now_days}",
+            before=facts({"end_of_life_warning_days": was_days}),
+            after=facts({"end_of_life_warning_days": now_days}),
+        )
 
 
 def _families_in(config: LifecycleConfig | None, env: str) -> list[str]:
@@ -168,15 +276,24 @@ def _state_change(env: str, key: str, old: VersionLifecycle | None, new: Version
     if new == old or (old is None and new.state is LifecycleState.ACTIVE):
         return
     if new.state is LifecycleState.DEPRECATED and new.sunset is not None:
+        sunset, replacement = new.sunset.isoformat(), f"{new.replacement}"
+        before_facts: dict[str, str | None] = {}
         if old is not None and old.state is LifecycleState.DEPRECATED:
-            text = f"version {key} deprecation changed: sunset {new.sunset.isoformat()}, "
+            was_sunset = old.sunset.isoformat() if old.sunset is not None else "none"
+            if was_sunset != sunset:
+                sunset = f"{was_sunset} -> {sunset}"
+            if old.replacement != new.replacement:
+                replacement = f"{old.replacement} -> {new.replacement}"
+            text = f"version {key} deprecation changed: sunset {sunset}, "
+            before_facts = {"sunset": was_sunset, "replacement": old.replacement}
         else:
-            text = f"version {key} deprecated: sunset {new.sunset.isoformat()}, "
+            text = f"version {key} deprecated: sunset {sunset}, "
         yield Change(
             Kind.VERSION,
             key,
             "deprecated",
-            text + f"replacement {new.replacement}",
+            text + f"replacement {replacement}",
+            before=facts(before_facts),
             after=facts({"sunset": new.sunset.isoformat(), "replacement": new.replacement}),
         )
     elif new.state is LifecycleState.RETIRED:

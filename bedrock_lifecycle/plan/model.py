@@ -50,6 +50,10 @@ class RiskCode(StrEnum):
     OBJECT_LOCK_WEAKENED = "object-lock-weakened"
     INVOCATION_LOGGING_OFF = "invocation-logging-off"
     ENVIRONMENT_REMOVED = "environment-removed"
+    ENVIRONMENT_MOVED = "environment-moved"
+    CANARY_ANALYSIS_WEAKENED = "canary-analysis-weakened"
+    ALARM_EMAILS_REMOVED = "alarm-emails-removed"
+    PROJECT_RENAMED = "project-renamed"
 
 
 RISK_CODES: tuple[str, ...] = tuple(code.value for code in RiskCode)
@@ -118,12 +122,15 @@ class Plan:
 
     :param base: how the base is named (a path or ``<ref>:<path>``); None: no base,
         everything is new.
+    :param base_not_found: ``<ref>:<path>`` when ``--base`` is a git ref where the file
+        does not exist (then ``base`` is None: everything is new). Default: None.
     """
 
     head: str
     base: str | None
     today: dt.date
     environments: tuple[EnvironmentPlan, ...] = field(default=())
+    base_not_found: str | None = None
 
     @property
     def risks(self) -> tuple[Risk, ...]:

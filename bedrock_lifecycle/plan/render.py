@@ -1,7 +1,9 @@
 """A plan as text (for a terminal or a CI log), Markdown (for a pull-request comment)
 or JSON (``"format": 1``, described by ``plan.schema.json`` beside this module).
 
-Identical inputs render as exactly ``no lifecycle changes`` in text.
+Identical inputs render as exactly ``no lifecycle changes`` in text (and the heading
+then ``no lifecycle changes`` in Markdown): nothing else, warnings neither. Otherwise
+every environment's lifecycle warnings are shown, changed or not.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ def text_lines(plan: Plan) -> list[str]:
     (``<env>: warning: ...``), then one per risk flag (``risk <code>: <env>: ...``)."""
     if not plan.changed:
         return [NO_CHANGES]
-    lines = []
+    lines = [f"note: {_not_found(plan.base_not_found)}"] if plan.base_not_found else []
     for env in plan.environments:
         if not env.changes:
             lines.append(f"{env.name}: {NO_CHANGES}")
@@ -31,6 +33,10 @@ def text_lines(plan: Plan) -> list[str]:
         lines += [f"{env.name}: warning: {warning}" for warning in env.warnings]
     lines += [f"risk {risk.line()}" for risk in plan.risks]
     return lines
+
+
+def _not_found(label: str) -> str:
+    return f"base {label} not found: everything is new"
 
 
 def _md(text: str) -> str:
@@ -44,7 +50,12 @@ def _md(text: str) -> str:
 def markdown_lines(plan: Plan) -> list[str]:
     """A PR comment: a heading, the risk flags first (a table), then per environment a
     list of its changes and its lifecycle warnings."""
-    against = f"`{_code(plan.base)}`" if plan.base is not None else "nothing (everything is new)"
+    if plan.base is not None:
+        against = f"`{_code(plan.base)}`"
+    elif plan.base_not_found is not None:
+        against = f"nothing: `{_code(plan.base_not_found)}` not found (everything is new)"
+    else:
+        against = "nothing (everything is new)"
     lines = [
         "## Lifecycle plan",
         "",
@@ -71,8 +82,7 @@ def markdown_lines(plan: Plan) -> list[str]:
     for env in plan.environments:
         lines += [f"### {env.name} ({env.status})", ""]
         if not env.changes:
-            lines += [NO_CHANGES, ""]
-            continue
+            lines.append(NO_CHANGES)
         lines += [f"- {_md(change.text)}" for change in env.changes]
         if env.warnings:
             lines += ["", "Lifecycle warnings:", ""]
@@ -117,6 +127,7 @@ def plan_json(plan: Plan, templates: Sequence[dict[str, Any]] | None = None) -> 
         "format": JSON_FORMAT,
         "head": plan.head,
         "base": plan.base,
+        "base_not_found": plan.base_not_found,
         "today": plan.today.isoformat(),
         "changed": plan.changed,
         "risks": [_risk_json(r) for r in plan.risks],

@@ -27,7 +27,20 @@ BEDROCK_COMMITMENT = {c: contract.COMMITMENT_DURATIONS[c.value] for c in Commitm
 # The handler's own words (it formats the same text at deploy).
 REFUSAL = contract.THROUGHPUT_REPLACEMENT_REFUSAL
 EXPIRY_UNKNOWN = "its commitment expiry"
-CUSTOM_MODEL_PREFIX = "arn:"
+
+
+def model_key(model: str) -> str:
+    """``model`` as the handler compares it (``properties.model_key``): a foundation-model
+    ARN is the model id it names, anything else is itself."""
+    if contract.FOUNDATION_MODEL_ARN.fullmatch(model):
+        return model.split(":foundation-model/", 1)[1]
+    return model
+
+
+def is_custom_model(model: str) -> bool:
+    """Whether ``model`` is a custom-model ARN (``Properties.custom_model``): the handler
+    changes such a throughput's model in place."""
+    return contract.CUSTOM_MODEL_ARN.fullmatch(model) is not None
 
 
 @dataclass(frozen=True)
@@ -80,7 +93,7 @@ def replacement_reasons(old: Purchase, new: Purchase) -> tuple[str, ...]:
             f"CommitmentDuration {BEDROCK_COMMITMENT[old.commitment]} -> "
             f"{BEDROCK_COMMITMENT[new.commitment]}"
         )
-    if old.model != new.model and not old.model.startswith(CUSTOM_MODEL_PREFIX):
+    if model_key(old.model) != model_key(new.model) and not is_custom_model(old.model):
         reasons.append(
             f"ModelId {old.model} -> {new.model} (a foundation-model throughput cannot "
             "change model)"
@@ -234,7 +247,7 @@ def _changed(environment: str, name: str, old: Purchase, new: Purchase) -> Found
     in_place = []
     if old.name != new.name:
         in_place.append(f"name {old.name} -> {new.name}")
-    if old.model != new.model:
+    if model_key(old.model) != model_key(new.model):
         in_place.append(f"custom model {old.model} -> {new.model}")
     if old.allow_replacement != new.allow_replacement:
         in_place.append(

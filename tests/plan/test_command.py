@@ -60,9 +60,12 @@ def test_a_git_ref_is_read_offline_with_its_golden_prompts(repo, capsys):
 
 
 def test_a_ref_without_the_file_means_everything_is_new(repo, capsys):
-    assert plan(repo / "platform/lifecycle.yaml", "--base", "HEAD~2") == 0
+    """Everything is new, and every format says which file was not found."""
+    head = repo / "platform/lifecycle.yaml"
+    assert plan(head, "--base", "HEAD~2") == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[:2] == [
+    assert lines[:3] == [
+        "note: base HEAD~2:platform/lifecycle.yaml not found: everything is new",
         "prod: new environment: its stack is created",
         "prod: summarizer/live new at v2 (v2@996491c30e5e, Claude Haiku 4.5), canary 10 % "
         "for 10 min, 6 alarms, evaluation gate 3 prompts; first deploy: no shifting",
@@ -70,6 +73,28 @@ def test_a_ref_without_the_file_means_everything_is_new(repo, capsys):
     assert "prod: throughput assistant bought: amazon.nova-pro-v1:0:300k, 2 model units, " in (
         "\n".join(lines)
     )
+    assert plan(head, "--base", "HEAD~2", "--format", "markdown") == 0
+    assert capsys.readouterr().out.splitlines()[2] == (
+        f"`{head}` against nothing: `HEAD~2:platform/lifecycle.yaml` not found (everything "
+        "is new); lifecycle as of 2026-11-26."
+    )
+    assert plan(head, "--base", "HEAD~2", "--format", "json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["base"], doc["base_not_found"]) == (None, "HEAD~2:platform/lifecycle.yaml")
+
+
+def test_golden_prompts_missing_at_the_ref_leave_the_base_gate_unknown(repo, capsys):
+    """The base's gate then has unknown prompts: the plan says so instead of exit 2 (the
+    head, committed before, differs from HEAD only by its prompts)."""
+    git(repo, "rm", "-q", "platform/evals/summarizer.jsonl")
+    git(repo, "commit", "-q", "-m", "prompts lost")
+    write(repo / "platform", head_of(units), prompts=("a", "b", "c"))
+    head = repo / "platform/lifecycle.yaml"
+    assert plan(head, "--base", "HEAD") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "prod: summarizer/live evaluation gate prompts unknown before "
+        "(HEAD:platform/evals/summarizer.jsonl not found at the base): now 3 prompts"
+    ]
 
 
 def test_errors_of_the_base_at_a_ref_name_the_ref(repo, capsys):
