@@ -5,7 +5,7 @@ watcher's, construct ids, tag sets, throughput properties) and raise
 ``ValueError`` before any resource exists. ``validate`` and ``lock`` construct the
 same stacks synth would, in a scratch app writing into a temporary folder that
 is removed afterwards, so a check added to a construct is a check of ``validate``
-the day it is written: no copy of it can drift. It takes about 3 s for the shipped
+the day it is written: no copy of it can drift. It takes about 5 s for the shipped
 file (jsii starts Node.js once per process); nothing is written beside the file.
 """
 
