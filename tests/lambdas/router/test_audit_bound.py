@@ -132,7 +132,9 @@ JSON = st.recursive(
     | st.floats()
     | TEXT
     | LONG,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(TEXT, children, max_size=4),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(TEXT, children, max_size=4)
+    ),
     max_leaves=12,
 )
 FIXED = {
