@@ -16,6 +16,8 @@ from .nag import register_packs
 from .stacks import STAGING_DIR, LifecycleStack, stack_name
 
 DEFAULT_LIFECYCLE_FILE = "lifecycle.yaml"
+# The policy-validation report CDK writes when a gate (cdk-nag, cfn-guard) fails.
+VALIDATION_REPORT = "validation-report.json"
 
 
 def build_app(
@@ -90,6 +92,8 @@ def main(app: cdk.App | None = None) -> None:
         # report is printed above). One line, and nothing of this synth left behind.
         after = {entry for folder in watched if folder.is_dir() for entry in folder.iterdir()}
         for entry in after - before:
+            if entry.name == VALIDATION_REPORT:
+                continue  # what the gates found, which the report above points to
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry, ignore_errors=True)
             else:

@@ -294,3 +294,21 @@ def test_a_fifo_is_refused_not_waited_on(tmp_path, capsys):
     os.mkfifo(lock_beside.with_suffix(".lock"))
     assert main(["validate", str(lock_beside)]) == 2
     assert "is not a regular file" in capsys.readouterr().err
+
+
+def test_a_failed_gate_at_synth_is_one_line_and_keeps_its_report(tmp_path, capsys, monkeypatch):
+    # What CDK does when a policy-validation plugin (cdk-nag) refuses: it writes the
+    # report, prints it, and raises. The report stays; the rest of that synth goes.
+    outdir = tmp_path / "cdk.out"
+    path = _locked(tmp_path, MINIMAL)
+
+    def refusing(config, *, app):
+        (outdir / "validation-report.json").write_text("{}")
+        (outdir / "half-written.template.json").write_text("{")
+        raise RuntimeError("Validation failed\nsee the report above")
+
+    monkeypatch.setattr(app_module, "build_app", refusing)
+    outdir.mkdir()
+    assert _synth(path, outdir) == 2
+    assert capsys.readouterr().err.splitlines() == [f"{path}: synth refuses: Validation failed"]
+    assert sorted(p.name for p in outdir.iterdir()) == ["validation-report.json"]
