@@ -178,6 +178,8 @@ def test_the_plan_comment_script_on_two_commits(tmp_path: Path):
     )
     body = (repo / "comment.md").read_text(encoding="utf-8")
     assert done.returncode == 0, body
+    # The job's log holds the whole comment too (a posted comment may be cut).
+    assert done.stdout == body
     lines = body.splitlines()
     assert lines[0] == MARKER
     assert "against `HEAD~1:lifecycle.yaml`" in body

@@ -34,4 +34,5 @@ cat "$err" >&2 # warnings go to the job's log, not into the comment
     echo "$plan"
   fi
 } >"$out"
+cat "$out" # the whole plan in the job's log too (a comment is cut at 65,000 characters)
 exit "$status"
