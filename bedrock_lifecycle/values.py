@@ -40,8 +40,6 @@ Description = Annotated[str, StringConstraints(max_length=1024)]
 TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 TagValue = Annotated[str, StringConstraints(max_length=256)]
 
-# The tags the stacks set themselves start with this; the file's tags may not.
-PROJECT_TAG_PREFIX = "bedrock-lifecycle:"
 
 # Bounds of numbers in the file: finite and meaningful, so that editors show them.
 MAX_OUTPUT_TOKENS = 200_000

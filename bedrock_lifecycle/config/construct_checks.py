@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..names import PROJECT_TAG_PREFIX
 from ..shared import contract
-from ..values import PROJECT_TAG_PREFIX
 from ..versions import ModelVersion
 from .problems import Problem
 from .schema import LifecycleFile

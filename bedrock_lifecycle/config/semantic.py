@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from ..names import throughput_name
 from ..versions import MANAGED_POLICY_LIMIT, ModelVersion, grants_document_size
 from .construct_checks import CONSTRUCT_CHECKS
 from .problems import Problem, show
@@ -144,11 +145,11 @@ def check_throughputs(file: LifecycleFile, base: Path) -> Iterator[Problem]:
                     f"environment {env!r} does not allow provisioned throughput "
                     f"(set environments.{env}.provisioned_throughput: true)",
                 )
-            elif len(f"{file.project}-{env}-{pt_name}") > 63:
+            elif len(throughput_name(file.project, env, pt_name)) > 63:
                 yield Problem(
                     ("provisioned_throughputs", pt_name),
-                    f"the provisioned model name {file.project}-{env}-{pt_name!s} is longer than "
-                    "Bedrock's 63 characters; shorten the throughput or project name",
+                    f"the provisioned model name {throughput_name(file.project, env, pt_name)} is "
+                    "longer than Bedrock's 63 characters; shorten the throughput or project name",
                 )
     for fam_name, family in file.families.items():
         for label, version in family.versions.items():

@@ -14,6 +14,7 @@ from ..config.models import target_model_ids
 from ..config.problems import dotted
 from ..config.schema import LifecycleFile, LifecycleState, VersionLifecycle
 from ..config.semantic import granted_versions
+from ..names import PARAMETER_PREFIX
 from .aliases import alias_changes
 from .base import MissingBase
 from .describe import catalog, model_text
@@ -99,11 +100,6 @@ def _environment(
     risks = tuple(f for f in found if isinstance(f, Risk))
     status = "new" if not known else ("changed" if changes else "unchanged")
     return EnvironmentPlan(env, status, changes, risks, tuple(warnings_of(head, env, today)))
-
-
-# constructs.model_alias.PARAMETER_PREFIX (plan may not import constructs); the stacks put
-# the project after it.
-PARAMETER_PREFIX = "/bedrock-lifecycle"
 
 
 def _where(account: str | None, region: str | None) -> str:

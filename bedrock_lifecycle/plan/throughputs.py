@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ..config import LifecycleConfig
 from ..config.schema import Commitment, EnvironmentSpec, ObjectLockMode, ThroughputSpec
+from ..names import throughput_name
 from ..shared import contract
 from .model import Change, Kind, Risk, RiskCode, facts
 
@@ -74,7 +75,7 @@ def purchase(
     )
     tags = {**config.file.environments[environment].tags, "versions": " ".join(users)}
     return Purchase(
-        name=f"{config.file.project}-{environment}-{name}",
+        name=throughput_name(config.file.project, environment, name),
         model=spec.model,
         units=spec.model_units,
         commitment=spec.commitment,

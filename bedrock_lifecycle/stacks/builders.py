@@ -21,13 +21,13 @@ from ..constructs.alarm_topic import AlarmTopic
 from ..constructs.invocation_audit import InvocationAudit, log_retention
 from ..constructs.lifecycle_watcher import LifecycleWatcher
 from ..constructs.model_alias import (
-    PARAMETER_PREFIX,
     ModelAlias,
     alias_construct_id,
     alias_parameter_name,
 )
 from ..constructs.provisioned_throughput import TAG_PREFIX, ProvisionedThroughput
 from ..constructs.rollout import AliasRolloutProps, Rollouts
+from ..names import PARAMETER_PREFIX, throughput_name
 from ..values import VersionSpec
 from ..versions import ModelVersion
 
@@ -59,7 +59,7 @@ def throughputs_of_environment(
             name,
             model=spec.model,
             model_units=spec.model_units,
-            provisioned_model_name=f"{config.file.project}-{environment}-{name}",
+            provisioned_model_name=throughput_name(config.file.project, environment, name),
             commitment=spec.commitment,
             allow_replacement=spec.allow_replacement,
             tags={
