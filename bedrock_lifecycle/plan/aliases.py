@@ -243,26 +243,16 @@ def _alarm_changes(name: str, env: str, old: AlarmThresholds, new: AlarmThreshol
         before, after = _effective(old, key), _effective(new, key)
         if before == after or before is None or after is None:
             continue
-        verb = "raised" if after > before else "lowered"
-        weaker = (key in WEAKER_WHEN_HIGHER and after > before) or (
-            key in WEAKER_WHEN_LOWER and after < before
-        )
-        yield Change(
-            Kind.ALIAS,
+        yield from _setting_change(
+            env,
             name,
-            f"alarm {verb}",
-            f"{name} alarm {key} {verb} {number(before)} -> {number(after)}",
-            before=facts({key: before}),
-            after=facts({key: after}),
+            "alarm",
+            f"alarm {key}",
+            (key, before, after),
+            weaker_when=(WEAKER_WHEN_HIGHER, WEAKER_WHEN_LOWER),
+            risk=RiskCode.ALARM_WEAKENED,
+            why="a regression must be worse (or last longer) before it rolls back",
         )
-        if weaker:
-            yield Risk(
-                RiskCode.ALARM_WEAKENED,
-                env,
-                name,
-                f"{key} {number(before)} -> {number(after)}: a regression must be worse "
-                "(or last longer) before it rolls back",
-            )
 
 
 def _canary_changes(name: str, env: str, old: CanaryAnalysis, new: CanaryAnalysis) -> Found:
@@ -270,25 +260,46 @@ def _canary_changes(name: str, env: str, old: CanaryAnalysis, new: CanaryAnalysi
         before, after = getattr(old, key), getattr(new, key)
         if before == after:
             continue
-        verb = "raised" if after > before else "lowered"
-        yield Change(
-            Kind.ALIAS,
+        yield from _setting_change(
+            env,
             name,
-            f"canary analysis {verb}",
-            f"{name} canary_analysis {key} {verb} {number(before)} -> {number(after)}",
-            before=facts({key: before}),
-            after=facts({key: after}),
+            "canary analysis",
+            f"canary_analysis {key}",
+            (key, before, after),
+            weaker_when=(CANARY_WEAKER_WHEN_HIGHER, CANARY_WEAKER_WHEN_LOWER),
+            risk=RiskCode.CANARY_ANALYSIS_WEAKENED,
+            why="the comparison with the previous version lets a worse new version through",
         )
-        if (key in CANARY_WEAKER_WHEN_HIGHER and after > before) or (
-            key in CANARY_WEAKER_WHEN_LOWER and after < before
-        ):
-            yield Risk(
-                RiskCode.CANARY_ANALYSIS_WEAKENED,
-                env,
-                name,
-                f"{key} {number(before)} -> {number(after)}: the comparison with the "
-                "previous version lets a worse new version through",
-            )
+
+
+def _setting_change(
+    env: str,
+    name: str,
+    action: str,
+    label: str,
+    change: tuple[str, float, float],
+    *,
+    weaker_when: tuple[tuple[str, ...], tuple[str, ...]],
+    risk: RiskCode,
+    why: str,
+) -> Found:
+    """One numeric setting of alias ``name`` raised or lowered, and ``risk`` when that
+    direction is the weaker one: ``weaker_when`` holds the keys weaker when higher, then
+    those weaker when lower (``why`` says what a reviewer loses)."""
+    key, before, after = change
+    verb = "raised" if after > before else "lowered"
+    higher, lower = weaker_when
+    weaker = (key in higher and after > before) or (key in lower and after < before)
+    yield Change(
+        Kind.ALIAS,
+        name,
+        f"{action} {verb}",
+        f"{name} {label} {verb} {number(before)} -> {number(after)}",
+        before=facts({key: before}),
+        after=facts({key: after}),
+    )
+    if weaker:
+        yield Risk(risk, env, name, f"{key} {number(before)} -> {number(after)}: {why}")
 
 
 def base_prompts_name(base: LifecycleConfig, alias: ResolvedAlias) -> str | None:
