@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_iam as iam
@@ -109,37 +112,36 @@ class ProvisionedThroughputProvider(Construct):
         self._models: list[str] = []
         owners = cdk.Lazy.uncached_list(_Values(self._owners))
         owned = {"StringEquals": {f"aws:ResourceTag/{OWNER_TAG}": owners}}
+
+        def on_throughputs(
+            sid: str, actions: Sequence[str], conditions: Mapping[str, Any] | None = None
+        ) -> iam.PolicyStatement:
+            """A statement on this account's and region's provisioned models."""
+            return iam.PolicyStatement(
+                sid=sid,
+                actions=list(actions),
+                resources=[self._throughput_arns],
+                conditions=dict(conditions) if conditions else None,
+            )
+
+        # Reading is the one grant without the owner tag (READ_ACTIONS says why).
         self._owner_statements: list[tuple[iam.Role, list[iam.PolicyStatement]]] = [
             (
                 self.on_event.role,
                 [
-                    iam.PolicyStatement(
-                        sid="ReadThroughputs",
-                        actions=list(READ_ACTIONS),
-                        resources=[self._throughput_arns],
-                    ),
-                    iam.PolicyStatement(
-                        sid="ManageOwnedThroughputs",
-                        actions=list(MANAGE_ACTIONS),
-                        resources=[self._throughput_arns],
-                        conditions=owned,
-                    ),
+                    on_throughputs("ReadThroughputs", READ_ACTIONS),
+                    on_throughputs("ManageOwnedThroughputs", MANAGE_ACTIONS, owned),
                     # Retagging must not hand a throughput to another owner.
-                    iam.PolicyStatement(
-                        sid="TagOwnedThroughputs",
-                        actions=["bedrock:TagResource"],
-                        resources=[self._throughput_arns],
-                        conditions={
-                            **owned,
-                            "StringEqualsIfExists": {f"aws:RequestTag/{OWNER_TAG}": owners},
-                        },
+                    on_throughputs(
+                        "TagOwnedThroughputs",
+                        ["bedrock:TagResource"],
+                        {**owned, "StringEqualsIfExists": {f"aws:RequestTag/{OWNER_TAG}": owners}},
                     ),
                     # Untagging must never remove the tag every grant here relies on.
-                    iam.PolicyStatement(
-                        sid="UntagOwnedThroughputs",
-                        actions=["bedrock:UntagResource"],
-                        resources=[self._throughput_arns],
-                        conditions={
+                    on_throughputs(
+                        "UntagOwnedThroughputs",
+                        ["bedrock:UntagResource"],
+                        {
                             **owned,
                             "ForAllValues:StringNotEqualsIgnoreCase": {"aws:TagKeys": [OWNER_TAG]},
                         },
@@ -149,17 +151,8 @@ class ProvisionedThroughputProvider(Construct):
             (
                 self.is_complete.role,
                 [
-                    iam.PolicyStatement(
-                        sid="ReadThroughputs",
-                        actions=list(READ_ACTIONS),
-                        resources=[self._throughput_arns],
-                    ),
-                    iam.PolicyStatement(
-                        sid="PollOwnedThroughputs",
-                        actions=list(POLL_ACTIONS),
-                        resources=[self._throughput_arns],
-                        conditions=owned,
-                    ),
+                    on_throughputs("ReadThroughputs", READ_ACTIONS),
+                    on_throughputs("PollOwnedThroughputs", POLL_ACTIONS, owned),
                 ],
             ),
         ]
