@@ -18,6 +18,7 @@ from ..names import PROJECT_TAG_PREFIX
 from ..shared import contract
 from ..versions import ModelVersion
 from .problems import Problem
+from .rollout_checks import inside_folder
 from .schema import LifecycleFile
 
 # A stand-in for a throughput's ARN, which exists only once the stack does.
@@ -61,13 +62,11 @@ def check_tags(file: LifecycleFile, base: Path) -> Iterator[Problem]:
 def check_golden_prompts_inside(file: LifecycleFile, base: Path) -> Iterator[Problem]:
     """A golden-prompt file is read and bundled into the gate's layer: it must be a file
     inside the lifecycle file's folder once every symbolic link is followed."""
-    root = base.resolve()
     for fam_name, family in file.families.items():
         if family.evaluation is None:
             continue
         written = family.evaluation.golden_prompts
-        resolved = (base / written).resolve()
-        if not resolved.is_relative_to(root):
+        if not inside_folder(base, written):
             yield Problem(
                 ("families", fam_name, "evaluation", "golden_prompts"),
                 # The schema refuses absolute paths and '..': only a link gets here.

@@ -20,6 +20,7 @@ __all__ = [
     "MAX_SHIFT_MINUTES",
     "check_golden_prompts",
     "check_rollout_policies",
+    "inside_folder",
     "policy_errors",
     "regression_alarm_count",
 ]
@@ -47,13 +48,19 @@ def check_rollout_policies(file: LifecycleFile, base: Path) -> Iterator[Problem]
                     yield Problem(("families", fam_name, "aliases", alias_name, "rollout"), message)
 
 
+def inside_folder(base: Path, written: str) -> bool:
+    """Whether ``written`` (relative to ``base``) stays inside ``base`` once every
+    symbolic link is followed: the one test of where golden prompts may be read."""
+    return (base / written).resolve().is_relative_to(base.resolve())
+
+
 def check_golden_prompts(file: LifecycleFile, base: Path) -> Iterator[Problem]:
     """Every problem of every existing golden-prompt file, one per line of the file."""
     for fam_name, family in file.families.items():
         if family.evaluation is None:
             continue
         path = base / family.evaluation.golden_prompts
-        if not path.resolve().is_relative_to(base.resolve()) or not path.is_file():
+        if not inside_folder(base, family.evaluation.golden_prompts) or not path.is_file():
             # construct_checks.check_golden_prompts_inside reports a path outside the
             # folder (never read), semantic.check_evaluations a missing file.
             continue

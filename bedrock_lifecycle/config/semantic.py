@@ -16,7 +16,7 @@ from ..names import throughput_name
 from ..versions import MANAGED_POLICY_LIMIT, ModelVersion, grants_document_size
 from .construct_checks import CONSTRUCT_CHECKS
 from .problems import Problem, show
-from .rollout_checks import check_golden_prompts, check_rollout_policies
+from .rollout_checks import check_golden_prompts, check_rollout_policies, inside_folder
 from .schema import (
     AlarmThresholds,
     FamilyKind,
@@ -225,8 +225,7 @@ def check_evaluations(file: LifecycleFile, base: Path) -> Iterator[Problem]:
     for fam_name, family in file.families.items():
         if family.evaluation is not None:
             prompts = base / family.evaluation.golden_prompts
-            inside = prompts.resolve().is_relative_to(base.resolve())
-            if inside and not prompts.is_file():
+            if inside_folder(base, family.evaluation.golden_prompts) and not prompts.is_file():
                 yield Problem(
                     ("families", fam_name, "evaluation", "golden_prompts"),
                     f"{family.evaluation.golden_prompts!r}: no such file next to the lifecycle "
