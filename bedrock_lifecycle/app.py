@@ -14,6 +14,7 @@ from .config import ConfigError, LifecycleConfig, Problem, load_lifecycle
 from .config.problems import MAX_PRINTED_PROBLEMS, one_line
 from .nag import register_packs
 from .stacks import STAGING_DIR, LifecycleStack, stack_name
+from .stacks.dry_build import CONSTRUCT_ERRORS, first_line
 
 DEFAULT_LIFECYCLE_FILE = "lifecycle.yaml"
 # The policy-validation report CDK writes when a gate (cdk-nag, cfn-guard) fails.
@@ -86,7 +87,7 @@ def main(app: cdk.App | None = None) -> None:
     try:
         build_app(config, app=app)
         app.synth()
-    except (ValueError, TypeError, RuntimeError) as exc:
+    except CONSTRUCT_ERRORS as exc:
         # A construct or a synth-time check refused a value of the file (validate's dry
         # build refuses what constructs refuse, stacks.dry_build) or a gate failed (its
         # report is printed above). One line, and nothing of this synth left behind.
@@ -98,6 +99,5 @@ def main(app: cdk.App | None = None) -> None:
                 shutil.rmtree(entry, ignore_errors=True)
             else:
                 entry.unlink(missing_ok=True)
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        print(one_line(f"{config.label}: synth refuses: {first}"), file=sys.stderr)
+        print(one_line(f"{config.label}: synth refuses: {first_line(exc)}"), file=sys.stderr)
         sys.exit(2)

@@ -21,6 +21,9 @@ from ..config import LifecycleConfig, Problem
 from .environment_stack import LifecycleStack, stack_name
 
 CDK_JSON = "cdk.json"
+# What a construct (ValueError, TypeError) or jsii (RuntimeError) raises when it refuses
+# a value: validate's dry build and synth answer each in one line.
+CONSTRUCT_ERRORS = (ValueError, TypeError, RuntimeError)
 # CloudFormation's limit of resources in one stack.
 MAX_STACK_RESOURCES = 500
 
@@ -95,8 +98,14 @@ def _construct(config: LifecycleConfig, context: dict[str, Any]) -> list[Problem
                         f"the {MAX_STACK_RESOURCES} CloudFormation allows; move some aliases "
                         "to another environment, or share rollout policies and alarm addresses"
                     )
-            except (ValueError, TypeError, RuntimeError) as exc:
-                # ValueError: a construct's own check; RuntimeError: one jsii raised.
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                return [Problem(("environments", environment), f"synth would refuse: {first}")]
+            except CONSTRUCT_ERRORS as exc:
+                return [
+                    Problem(("environments", environment), f"synth would refuse: {first_line(exc)}")
+                ]
     return []
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of ``error``'s message (jsii appends a JavaScript stack), else its
+    type's name."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
