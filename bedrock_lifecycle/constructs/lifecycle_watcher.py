@@ -1,11 +1,12 @@
 """LifecycleWatcher: a daily look at Bedrock's lifecycle of every model an environment uses.
 
 A scheduled Lambda function (EventBridge, once a day) calls GetFoundationModel
-for each model behind the environment's aliases and publishes, per alias,
-``IsLegacy`` and ``DaysUntilEndOfLife``. Alarms fire when a model turns Legacy,
-when its end of life is nearer than a threshold, and when Bedrock's own
-``LegacyModelInvocations`` shows calls to a Legacy model. A model that no longer
-answers (end of life reached) counts as Legacy with 0 days left: the most
+for each model behind the environment's aliases and publishes, per model (once,
+however many aliases share it), ``IsLegacy`` and ``DaysUntilEndOfLife``. Alarms,
+one set per model, fire when a model turns Legacy, when its end of life is nearer
+than a threshold, and when Bedrock's own ``LegacyModelInvocations`` shows calls to
+a Legacy model; each names the aliases that run on the model. A model that no
+longer answers (end of life reached) counts as Legacy with 0 days left: the most
 urgent state. The function is invoked asynchronously, so failed runs land in a
 dead-letter queue, and an alarm watches its errors.
 """
@@ -34,11 +35,16 @@ from .function import LifecycleFunction
 # tests/constructs/test_lifecycle_watcher.py checks both sides agree.
 NAMESPACE = contract.WATCHER_NAMESPACE
 CONFIG_ENV = contract.WATCHER_CONFIG_ENV
+DIMENSIONS = contract.WATCHER_DIMENSIONS
+METRIC_IS_LEGACY = contract.WATCHER_IS_LEGACY
+METRIC_DAYS_UNTIL_END_OF_LIFE = contract.WATCHER_DAYS_UNTIL_END_OF_LIFE
 DEFAULT_END_OF_LIFE_WARNING_DAYS = 90
 ONE_DAY = cdk.Duration.days(1)
 # Lambda holds at most 4 KB of environment variables per function; Powertools' own
 # variables take about 60 bytes of that.
 MAX_CONFIG_BYTES = 3900
+# CloudWatch's limit of an AlarmDescription (characters).
+MAX_ALARM_DESCRIPTION = 1024
 
 
 def alarm_id_part(name: str) -> str:
@@ -47,9 +53,69 @@ def alarm_id_part(name: str) -> str:
     return "".join(p[:1].upper() + p[1:] for p in re.split(r"[^A-Za-z0-9]+", name) if p)
 
 
+def users_of_models(aliases: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+    """``{family/alias: model ids}`` -> ``{model id: the aliases that run on it}``, both sorted."""
+    users: dict[str, list[str]] = {}
+    for alias in sorted(aliases):
+        for model_id in aliases[alias]:
+            users.setdefault(model_id, []).append(alias)
+    return {model_id: tuple(users[model_id]) for model_id in sorted(users)}
+
+
+def listed(names: Sequence[str], room: int) -> str:
+    """``a, b, c``, or as many as fit in ``room`` characters and ``and 3 more``."""
+    for shown in range(len(names), 0, -1):
+        rest = len(names) - shown
+        text = ", ".join(names[:shown]) + (f" and {rest} more" if rest else "")
+        if len(text) <= room:
+            return text
+    return "too many to name here" if names else ""
+
+
+def alarm_description(what: str, aliases: Sequence[str], tail: str) -> str:
+    """``<what>; used by N aliases: a, b and 3 more. <tail>``, at most 1,024 characters
+    (CloudWatch's limit): the aliases that do not fit are counted, not named."""
+    head = f"{what}; used by {len(aliases)} alias{'' if len(aliases) == 1 else 'es'}: "
+    tail = f". {tail}" if tail else ""
+    text = head + listed(aliases, MAX_ALARM_DESCRIPTION - len(head) - len(tail)) + tail
+    return text if len(text) <= MAX_ALARM_DESCRIPTION else text[: MAX_ALARM_DESCRIPTION - 3] + "..."
+
+
+def watcher_config(environment: str, users: Mapping[str, Sequence[str]]) -> str:
+    """WATCHER_CONFIG: the environment and each model's aliases (for the function's log).
+
+    When all the names do not fit in ``MAX_CONFIG_BYTES``, the longest lists lose their
+    last names, one at a time, and ``more`` counts them: the alarms still name them.
+    """
+    named = {model_id: list(aliases) for model_id, aliases in users.items()}
+    more: dict[str, int] = {}
+
+    def text() -> str:
+        body = {"environment": environment, "namespace": NAMESPACE, "models": named}
+        if more:
+            body["more"] = dict(sorted(more.items()))
+        return json.dumps(body, separators=(",", ":"))
+
+    config = text()
+    while config_size(config) > MAX_CONFIG_BYTES:
+        longest = max(named, key=lambda model_id: len(named[model_id]), default=None)
+        if longest is None or not named[longest]:
+            break
+        named[longest].pop()
+        more[longest] = more.get(longest, 0) + 1
+        config = text()
+    return config
+
+
+def config_size(config: str) -> int:
+    """The bytes of Lambda's 4 KB of environment variables that WATCHER_CONFIG takes."""
+    return len(CONFIG_ENV) + len(config.encode())
+
+
 def _validate(
     *,
     aliases: Mapping[str, Sequence[str]],
+    models: Sequence[str],
     invoked: Sequence[str],
     end_of_life_warning_days: int,
     config: str,
@@ -62,20 +128,23 @@ def _validate(
     for alias in aliases:
         if "/" not in alias:
             raise ValueError(f"aliases keys must be 'family/alias', got {alias!r}")
-    for what, names in (("aliases", list(aliases)), ("model ids", list(invoked))):
-        seen: dict[str, str] = {}
-        for name in names:
-            part = alarm_id_part(name)
-            if part in seen:
+    made: dict[str, str] = {}
+    for prefix, names in (
+        ("Legacy", models),
+        ("EndOfLife", models),
+        ("LegacyInvocations", invoked),
+    ):
+        for name in sorted(names):
+            alarm_id = prefix + alarm_id_part(name)
+            if made.setdefault(alarm_id, name) != name:
                 raise ValueError(
-                    f"{what} {seen[part]!r} and {name!r} both make alarm id part {part!r}; "
-                    "rename one"
+                    f"model ids {made[alarm_id]!r} and {name!r} both make alarm id "
+                    f"{alarm_id!r}; rename one"
                 )
-            seen[part] = name
-    size = len(CONFIG_ENV) + len(config.encode())
+    size = config_size(config)
     if size > MAX_CONFIG_BYTES:
         raise ValueError(
-            f"the watcher's configuration of {len(aliases)} aliases must fit in "
+            f"the watcher's configuration of {len(models)} models must fit in "
             f"{MAX_CONFIG_BYTES} bytes of Lambda environment variables, got {size}; "
             "split the environment's aliases across watchers"
         )
@@ -85,9 +154,12 @@ class LifecycleWatcher(Construct):
     """Watch Bedrock's Legacy and end-of-life status of the models behind some aliases.
 
     :param environment: the environment name (the ``Environment`` metric dimension).
-    :param aliases: ``family/alias`` -> the foundation model ids it runs on. They travel
-        in the function's environment, which Lambda caps at 4 KB (about 90 aliases);
-        more raise ValueError at synth.
+    :param aliases: ``family/alias`` -> the foundation model ids it runs on. The watcher
+        derives its models from them: one check, one metric series and one pair of
+        alarms per model, however many aliases share it. Each model's aliases travel in
+        the function's environment (for its log), which Lambda caps at 4 KB: when they
+        do not fit, the longest lists name fewer and count the rest; models whose ids
+        alone do not fit (about 80) raise ValueError at synth.
     :param invoked_model_ids: ``ModelId`` values of Bedrock's own metrics to watch
         for ``LegacyModelInvocations``. Default: every model id of ``aliases``.
     :param end_of_life_warning_days: alarm when fewer days are left. Default: 90.
@@ -96,15 +168,18 @@ class LifecycleWatcher(Construct):
         Default: none (add actions to ``alarms`` yourself).
 
     Attributes: ``environment_name``, ``aliases`` (``family/alias`` -> its model ids,
-    without repeats), ``function`` (a LifecycleFunction), ``dead_letter_queue``, ``rule``,
-    ``alarms`` (every alarm, by construct id), ``legacy_alarms`` and
-    ``end_of_life_alarms`` (by alias), ``legacy_invocation_alarms`` (by model id).
+    without repeats), ``models`` (model id -> the aliases that run on it, sorted),
+    ``function`` (a LifecycleFunction), ``dead_letter_queue``, ``rule``, ``alarms``
+    (every alarm, by construct id), ``legacy_alarms``, ``end_of_life_alarms`` and
+    ``legacy_invocation_alarms`` (by model id).
 
-    Alarm construct ids come from names, so adding an alias leaves the others'
-    alarms in place: ``Legacy<FamilyAlias>`` and ``EndOfLife<FamilyAlias>`` per
-    alias (``LegacySummarizerLive``), ``LegacyInvocations<ModelId>`` per model id
-    (``LegacyInvocationsAmazonNovaProV10``), ``WatcherErrors``. Two names that
-    make the same id raise ValueError.
+    Alarm construct ids come from model ids, so adding an alias leaves the alarms in
+    place (a new model adds its own): ``Legacy<ModelId>`` and ``EndOfLife<ModelId>``
+    per model of ``aliases`` (``LegacyAmazonNovaProV10``), ``LegacyInvocations<ModelId>``
+    per model id of ``invoked_model_ids`` (``LegacyInvocationsAmazonNovaProV10``),
+    ``WatcherErrors``: 2 x models + invoked ids + 1 alarms. Two model ids that make the
+    same id raise ValueError. The Legacy and EndOfLife alarms' descriptions name the
+    aliases on the model (at most 1,024 characters: the rest are counted).
     """
 
     def __init__(
@@ -120,14 +195,13 @@ class LifecycleWatcher(Construct):
         alarm_topic: AlarmTopic | None = None,
     ) -> None:
         watched = {alias: tuple(dict.fromkeys(models)) for alias, models in aliases.items()}
-        models = sorted({m for ms in watched.values() for m in ms})
+        users = users_of_models(watched)
+        models = list(users)
         invoked = sorted(set(invoked_model_ids if invoked_model_ids is not None else models))
-        config = json.dumps(
-            {"environment": environment, "namespace": NAMESPACE, "aliases": watched},
-            separators=(",", ":"),
-        )
+        config = watcher_config(environment, users)
         _validate(
             aliases=watched,
+            models=models,
             invoked=invoked,
             end_of_life_warning_days=end_of_life_warning_days,
             config=config,
@@ -136,6 +210,7 @@ class LifecycleWatcher(Construct):
         stack = cdk.Stack.of(self)
         self.environment_name = environment
         self.aliases = watched
+        self.models = users
 
         self.dead_letter_queue = sqs.Queue(
             self,
@@ -209,26 +284,34 @@ class LifecycleWatcher(Construct):
         self.legacy_alarms: dict[str, cloudwatch.Alarm] = {}
         self.end_of_life_alarms: dict[str, cloudwatch.Alarm] = {}
         self.legacy_invocation_alarms: dict[str, cloudwatch.Alarm] = {}
-        # Ids from names, not positions: adding an alias must not replace the others' alarms
-        # (a replaced alarm forgets its state until the next daily run).
-        for alias in sorted(self.aliases):
-            if not self.aliases[alias]:
-                continue
-            self.legacy_alarms[alias] = self._alarm(
-                f"Legacy{alarm_id_part(alias)}",
-                metric=self.metric_is_legacy(alias),
+        # Ids from model ids, not positions or aliases: adding an alias must not replace
+        # an alarm (a replaced alarm forgets its state until the next daily run). Only its
+        # description, which names the aliases, changes: an update in place.
+        for model_id, users_of_model in self.models.items():
+            part = alarm_id_part(model_id)
+            self.legacy_alarms[model_id] = self._alarm(
+                f"Legacy{part}",
+                metric=self.metric_is_legacy(model_id),
                 threshold=1,
                 comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                description=f"{environment} {alias}: Bedrock marks a model of this alias "
-                "Legacy, or it reached its end of life; see docs/governance.md",
+                description=alarm_description(
+                    f"{environment} {model_id}: Bedrock marks this model Legacy, or it "
+                    "reached its end of life",
+                    users_of_model,
+                    "See docs/governance.md",
+                ),
             )
-            self.end_of_life_alarms[alias] = self._alarm(
-                f"EndOfLife{alarm_id_part(alias)}",
-                metric=self.metric_days_until_end_of_life(alias),
+            self.end_of_life_alarms[model_id] = self._alarm(
+                f"EndOfLife{part}",
+                metric=self.metric_days_until_end_of_life(model_id),
                 threshold=end_of_life_warning_days,
                 comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-                description=f"{environment} {alias}: fewer than {end_of_life_warning_days} days "
-                "until a model of this alias reaches its end of life (0: reached)",
+                description=alarm_description(
+                    f"{environment} {model_id}: fewer than {end_of_life_warning_days} days "
+                    "until this model reaches its end of life (0: reached)",
+                    users_of_model,
+                    "See docs/governance.md",
+                ),
             )
         for model_id in invoked:
             self.legacy_invocation_alarms[model_id] = self._alarm(
@@ -281,25 +364,35 @@ class LifecycleWatcher(Construct):
         self.alarms[construct_id] = alarm
         return alarm
 
-    def metric_is_legacy(self, alias: str, **metric_options: object) -> cloudwatch.Metric:
-        """1 when a model of ``alias`` is Legacy or ended, else 0 (Maximum per day)."""
-        return self._metric("IsLegacy", alias, "Maximum", metric_options)
+    def metric_is_legacy(self, model_id: str, **metric_options: object) -> cloudwatch.Metric:
+        """1 when ``model_id`` is Legacy or ended, else 0 (Maximum per day)."""
+        return self._metric(METRIC_IS_LEGACY, model_id, metric_options)
 
     def metric_days_until_end_of_life(
-        self, alias: str, **metric_options: object
+        self, model_id: str, **metric_options: object
     ) -> cloudwatch.Metric:
-        """Days to the nearest end of life of ``alias``'s models (Minimum per day)."""
-        return self._metric("DaysUntilEndOfLife", alias, "Minimum", metric_options)
+        """Days to the end of life of ``model_id``, 0 once reached (Minimum per day)."""
+        return self._metric(METRIC_DAYS_UNTIL_END_OF_LIFE, model_id, metric_options)
 
     def _metric(
-        self, name: str, alias: str, statistic: str, metric_options: Mapping[str, object]
+        self, name: str, model_id: str, metric_options: Mapping[str, object]
     ) -> cloudwatch.Metric:
-        if alias not in self.aliases:
-            raise ValueError(f"{alias!r} is not watched here (watched: {', '.join(self.aliases)})")
+        if model_id not in self.models:
+            hint = (
+                f"; {model_id!r} is an alias, and the watcher's metrics are per model: "
+                f"use one of its models ({', '.join(self.aliases[model_id]) or 'none'})"
+                if model_id in self.aliases
+                else ""
+            )
+            raise ValueError(
+                f"{model_id!r} is not a model watched here "
+                f"(watched: {', '.join(self.models) or 'none'}){hint}"
+            )
+        _, statistic = contract.WATCHER_METRICS[name]
         props: dict[str, object] = {"period": ONE_DAY, "statistic": statistic, **metric_options}
         return cloudwatch.Metric(
             namespace=NAMESPACE,
             metric_name=name,
-            dimensions_map={"Environment": self.environment_name, "Alias": alias},
+            dimensions_map=dict(zip(DIMENSIONS, (self.environment_name, model_id), strict=True)),
             **props,  # type: ignore[arg-type]
         )

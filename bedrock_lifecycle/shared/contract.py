@@ -60,6 +60,16 @@ ROLLOUTS_NAMESPACE = "BedrockLifecycle/Rollouts"
 
 WATCHER_CONFIG_ENV = "WATCHER_CONFIG"
 WATCHER_NAMESPACE = "BedrockLifecycle/ModelLifecycle"
+# The dimension set of every watcher metric: one series per foundation model of an
+# environment, however many aliases run on it (the alarms and the log name the aliases).
+WATCHER_DIMENSIONS = ("Environment", "ModelId")
+WATCHER_IS_LEGACY = "IsLegacy"
+WATCHER_DAYS_UNTIL_END_OF_LIFE = "DaysUntilEndOfLife"
+# Metric name -> (CloudWatch unit, the statistic alarms read).
+WATCHER_METRICS: Mapping[str, tuple[str, str]] = {
+    WATCHER_IS_LEGACY: ("Count", "Maximum"),
+    WATCHER_DAYS_UNTIL_END_OF_LIFE: ("Count", "Minimum"),
+}
 
 # -- provisioned throughput -------------------------------------------------------------------
 # Bedrock's own patterns (botocore's service model); use them with ``fullmatch``.

@@ -1,14 +1,16 @@
-"""LifecycleWatcher: schedule, dead letters, least-privilege reads, metrics and alarms."""
+"""LifecycleWatcher: schedule, dead letters, least-privilege reads, metrics and alarms per model."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match, Template
 
 from bedrock_lifecycle.constructs import lifecycle_watcher as lw
+from bedrock_lifecycle.shared import contract
 from tests.conftest import new_app
 from tests.support.lambda_assets import load_asset_module
 
@@ -24,36 +26,45 @@ def _lambda_module():
 
 def test_construct_and_lambda_agree_on_the_contract():
     app = _lambda_module()
-    assert app.NAMESPACE == lw.NAMESPACE
-    assert (app.METRIC_IS_LEGACY, app.METRIC_DAYS_UNTIL_END_OF_LIFE) == (
-        "IsLegacy",
-        "DaysUntilEndOfLife",
-    )
+    assert app.NAMESPACE == lw.NAMESPACE == "BedrockLifecycle/ModelLifecycle"
+    assert app.METRIC_IS_LEGACY == lw.METRIC_IS_LEGACY == "IsLegacy"
+    assert app.METRIC_DAYS_UNTIL_END_OF_LIFE == lw.METRIC_DAYS_UNTIL_END_OF_LIFE
+    assert lw.METRIC_DAYS_UNTIL_END_OF_LIFE == "DaysUntilEndOfLife"
+    assert app.DIMENSIONS == lw.DIMENSIONS == ("Environment", "ModelId")
+    assert app.METRICS == contract.WATCHER_METRICS
+    assert set(contract.WATCHER_METRICS) == {"IsLegacy", "DaysUntilEndOfLife"}
 
 
 # -- the shipped example ----------------------------------------------------------------------
 
 
-def _config(template: Template) -> dict:
+def _config_text(template: Template) -> str:
     functions = template.find_resources(
         "AWS::Lambda::Function",
         {"Properties": {"Environment": {"Variables": {lw.CONFIG_ENV: Match.any_value()}}}},
     )
     (function,) = functions.values()
-    return json.loads(function["Properties"]["Environment"]["Variables"][lw.CONFIG_ENV])
+    return function["Properties"]["Environment"]["Variables"][lw.CONFIG_ENV]
 
 
-def test_prod_watches_every_alias_with_the_models_behind_profiles_and_throughputs(synthesized):
-    assert _config(synthesized.template("prod")) == {
+def _config(template: Template) -> dict:
+    return json.loads(_config_text(template))
+
+
+def test_prod_watches_every_model_with_the_aliases_on_it(synthesized):
+    config = _config(synthesized.template("prod"))
+    assert config == {
         "environment": "prod",
         "namespace": lw.NAMESPACE,
-        "aliases": {
-            "summarizer/live": [HAIKU45],  # us. profile -> its model
-            "summarizer/pinned-v1": [HAIKU3],
-            "embedder/live": [TITAN],
-            "assistant/live": [NOVA],  # the 300k throughput -> its model
+        "models": {
+            NOVA: ["assistant/live"],  # the 300k throughput -> its model
+            HAIKU3: ["summarizer/pinned-v1"],
+            HAIKU45: ["summarizer/live"],  # us. profile -> its model
+            TITAN: ["embedder/live"],
         },
     }
+    # What the construct writes is what the function reads.
+    assert _lambda_module().parse_config(json.dumps(config))["models"] == config["models"]
 
 
 def test_runs_daily_with_retries_and_a_dead_letter_queue(synthesized):
@@ -118,7 +129,10 @@ def test_prod_end_of_life_alarm_uses_the_environments_threshold(synthesized):
         {
             "Namespace": lw.NAMESPACE,
             "MetricName": "DaysUntilEndOfLife",
-            "Dimensions": Match.array_with([{"Name": "Alias", "Value": "summarizer/pinned-v1"}]),
+            "Dimensions": [
+                {"Name": "Environment", "Value": "prod"},
+                {"Name": "ModelId", "Value": HAIKU3},
+            ],
             "Statistic": "Minimum",
             "Period": 86400,
             "Threshold": 120,  # environments.prod.lifecycle_watcher.end_of_life_warning_days
@@ -133,24 +147,45 @@ def test_prod_end_of_life_alarm_uses_the_environments_threshold(synthesized):
     )
 
 
-def test_legacy_alarm_per_alias_notifies_the_topic(synthesized):
+def test_legacy_alarm_per_model_names_its_aliases_and_notifies_the_topic(synthesized):
     template = synthesized.template("prod")
     alarms = template.find_resources(
         "AWS::CloudWatch::Alarm",
         {"Properties": {"Namespace": lw.NAMESPACE, "MetricName": "IsLegacy"}},
     )
-    aliases = sorted(
-        d["Value"]
+    dimensions = sorted(
+        tuple((d["Name"], d["Value"]) for d in a["Properties"]["Dimensions"])
         for a in alarms.values()
-        for d in a["Properties"]["Dimensions"]
-        if d["Name"] == "Alias"
     )
-    assert aliases == ["assistant/live", "embedder/live", "summarizer/live", "summarizer/pinned-v1"]
+    assert dimensions == [
+        (("Environment", "prod"), ("ModelId", model))
+        for model in sorted([HAIKU3, HAIKU45, NOVA, TITAN])
+    ]
     for alarm in alarms.values():
         props = alarm["Properties"]
         assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
         assert props["Threshold"] == 1 and props["Statistic"] == "Maximum"
         assert props["OKActions"] == props["AlarmActions"] != []
+        assert props["TreatMissingData"] == "ignore"
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": "IsLegacy",
+            "AlarmDescription": f"prod {HAIKU3}: Bedrock marks this model Legacy, or it reached "
+            "its end of life; used by 1 alias: summarizer/pinned-v1. See docs/governance.md",
+        },
+    )
+
+
+def test_no_watcher_alarm_is_per_alias_any_more(synthesized):
+    for environment in ("dev", "staging", "prod"):
+        alarms = synthesized.template(environment).find_resources(
+            "AWS::CloudWatch::Alarm", {"Properties": {"Namespace": lw.NAMESPACE}}
+        )
+        assert alarms
+        for alarm in alarms.values():
+            names = [d["Name"] for d in alarm["Properties"]["Dimensions"]]
+            assert names == ["Environment", "ModelId"]
 
 
 def test_bedrock_legacy_invocations_alarm_per_model_and_profile(synthesized):
@@ -185,22 +220,65 @@ def isolated(tmp_path_factory):
     app = new_app(tmp_path_factory.mktemp("watcher"))
     stack = cdk.Stack(app, "W", env=cdk.Environment(account="333333333333", region="eu-west-1"))
     watcher = lw.LifecycleWatcher(
-        stack, "Watcher", environment="qa", aliases={"f/live": [NOVA, NOVA]}
+        stack,
+        "Watcher",
+        environment="qa",
+        aliases={"f/live": [NOVA, NOVA], "f/pinned-v1": [NOVA], "g/live": [HAIKU45], "h/x": []},
     )
     return watcher, Template.from_stack(stack)
 
 
 def test_defaults_without_topic_have_no_actions_and_90_days(isolated):
     watcher, template = isolated
-    assert watcher.aliases == {"f/live": (NOVA,)}
+    assert watcher.aliases == {
+        "f/live": (NOVA,),
+        "f/pinned-v1": (NOVA,),
+        "g/live": (HAIKU45,),
+        "h/x": (),
+    }
     template.has_resource_properties(
         "AWS::CloudWatch::Alarm",
         {"MetricName": "DaysUntilEndOfLife", "Threshold": 90, "AlarmActions": Match.absent()},
     )
-    assert set(watcher.legacy_invocation_alarms) == {NOVA}
+    assert set(watcher.legacy_invocation_alarms) == {NOVA, HAIKU45}
 
 
-def test_alarm_ids_come_from_names_so_a_new_alias_leaves_the_others_in_place():
+def test_aliases_that_share_a_model_share_its_alarms(isolated):
+    watcher, template = isolated
+    assert watcher.models == {NOVA: ("f/live", "f/pinned-v1"), HAIKU45: ("g/live",)}
+    assert set(watcher.legacy_alarms) == set(watcher.end_of_life_alarms) == {NOVA, HAIKU45}
+    # 2 per model, 1 per invoked model id, WatcherErrors.
+    template.resource_count_is("AWS::CloudWatch::Alarm", 2 * 2 + 2 + 1)
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": "DaysUntilEndOfLife",
+            "Dimensions": [
+                {"Name": "Environment", "Value": "qa"},
+                {"Name": "ModelId", "Value": NOVA},
+            ],
+            "AlarmDescription": f"qa {NOVA}: fewer than 90 days until this model reaches its "
+            "end of life (0: reached); used by 2 aliases: f/live, f/pinned-v1. "
+            "See docs/governance.md",
+        },
+    )
+    assert _config(template)["models"] == {HAIKU45: ["g/live"], NOVA: ["f/live", "f/pinned-v1"]}
+
+
+def test_two_hundred_aliases_on_five_models_make_sixteen_alarms():
+    models = [NOVA, HAIKU3, HAIKU45, TITAN, "meta.llama3-70b-instruct-v1:0"]
+    aliases = {f"family-{i:03}/live": [models[i % 5]] for i in range(200)}
+    stack = cdk.Stack(cdk.App(), "S")
+    watcher = lw.LifecycleWatcher(stack, "W", environment="qa", aliases=aliases)
+    template = Template.from_stack(stack)
+    # 2 per model (Legacy, EndOfLife), 1 per invoked model id, WatcherErrors; not 2 x 200.
+    template.resource_count_is("AWS::CloudWatch::Alarm", 2 * 5 + 5 + 1)
+    assert {len(users) for users in watcher.models.values()} == {40}
+    for alarm in template.find_resources("AWS::CloudWatch::Alarm").values():
+        assert len(alarm["Properties"]["AlarmDescription"]) <= lw.MAX_ALARM_DESCRIPTION
+
+
+def test_alarm_ids_come_from_model_ids_so_a_new_alias_leaves_the_alarms_in_place():
     def alarm_ids(aliases: dict[str, list[str]]) -> set[str]:
         stack = cdk.Stack(cdk.App(), "S")
         watcher = lw.LifecycleWatcher(stack, "W", environment="qa", aliases=aliases)
@@ -208,24 +286,45 @@ def test_alarm_ids_come_from_names_so_a_new_alias_leaves_the_others_in_place():
 
     before = alarm_ids({"summarizer/live": [NOVA]})
     assert before == {
-        "LegacySummarizerLive",
-        "EndOfLifeSummarizerLive",
+        "LegacyAmazonNovaProV10",
+        "EndOfLifeAmazonNovaProV10",
         "LegacyInvocationsAmazonNovaProV10",
         "WatcherErrors",
     }
-    # "answers" sorts first: with positional ids it took summarizer's ids.
+    # A new alias on the same model changes nothing; one on a new model adds its alarms.
+    assert alarm_ids({"answers/live": [NOVA], "summarizer/live": [NOVA]}) == before
     after = alarm_ids({"answers/live": [HAIKU45], "summarizer/live": [NOVA]})
-    assert before < after
+    assert after - before == {
+        "LegacyAnthropicClaudeHaiku4520251001V10",
+        "EndOfLifeAnthropicClaudeHaiku4520251001V10",
+        "LegacyInvocationsAnthropicClaudeHaiku4520251001V10",
+    }
 
 
-def test_two_aliases_that_make_one_alarm_id_are_refused():
+def test_a_long_list_of_aliases_is_counted_not_named_in_the_description():
+    aliases = [f"family-{i:03}/live" for i in range(100)]
+    text = lw.alarm_description("prod m.x: Legacy", aliases, "See docs/governance.md")
+    assert len(text) <= lw.MAX_ALARM_DESCRIPTION == 1024
+    assert text.startswith("prod m.x: Legacy; used by 100 aliases: family-000/live, ")
+    named = text.split(": ", 2)[2].split(" and ")[0].split(", ")
+    assert named == aliases[: len(named)] and 40 < len(named) < 100
+    assert text.endswith(f" and {100 - len(named)} more. See docs/governance.md")
+    assert lw.alarm_description("w", ["f/a", "f/b"], "t") == "w; used by 2 aliases: f/a, f/b. t"
+
+
+def test_a_watched_model_whose_legacy_id_is_another_ones_invocations_id_is_refused():
     stack = cdk.Stack(cdk.App(), "S")
     with pytest.raises(
         ValueError,
-        match=r"aliases 'f/pinned-v1' and 'f/pinned\.v1' both make alarm id part 'FPinnedV1'; ",
+        match=r"model ids 'invocations\.amazon-nova-pro-v1:0' and 'amazon\.nova-pro-v1:0' both "
+        r"make alarm id 'LegacyInvocationsAmazonNovaProV10'; rename one",
     ):
         lw.LifecycleWatcher(
-            stack, "W", environment="qa", aliases={"f/pinned-v1": [NOVA], "f/pinned.v1": [NOVA]}
+            stack,
+            "W",
+            environment="qa",
+            aliases={"f/live": ["invocations.amazon-nova-pro-v1:0"]},
+            invoked_model_ids=[NOVA],
         )
 
 
@@ -244,16 +343,51 @@ def test_two_model_ids_that_make_one_alarm_id_are_refused():
         )
 
 
-def test_metric_of_an_unwatched_alias_is_refused(isolated):
+def test_metrics_are_per_model(isolated):
     watcher, _ = isolated
-    with pytest.raises(ValueError, match="'f/other' is not watched here"):
-        watcher.metric_is_legacy("f/other")
+    metric = watcher.metric_days_until_end_of_life(NOVA)
+    assert (metric.namespace, metric.metric_name, metric.statistic) == (
+        "BedrockLifecycle/ModelLifecycle",
+        "DaysUntilEndOfLife",
+        "Minimum",
+    )
+    assert metric.dimensions == {"Environment": "qa", "ModelId": NOVA}
+    assert watcher.metric_is_legacy(NOVA, statistic="Average").statistic == "Average"
+
+
+def test_metric_of_an_unwatched_model_is_refused(isolated):
+    watcher, _ = isolated
+    with pytest.raises(ValueError, match=r"'m\.other' is not a model watched here \(watched: "):
+        watcher.metric_is_legacy("m.other")
+    with pytest.raises(
+        ValueError,
+        match=rf"'f/live' is an alias, and the watcher's metrics are per model: use one of "
+        rf"its models \({re.escape(NOVA)}\)",
+    ):
+        watcher.metric_days_until_end_of_life("f/live")
+
+
+def test_aliases_beyond_lambdas_4_kb_are_counted_not_named_in_the_configuration():
+    stack = cdk.Stack(cdk.App(), "S")
+    names = [f"a-rather-long-family-name-{i:03}/live" for i in range(300)]
+    many = {name: [NOVA if i % 3 else HAIKU45] for i, name in enumerate(names)}
+    lw.LifecycleWatcher(stack, "W", environment="qa", aliases=many)
+    text = _config_text(Template.from_stack(stack))
+    assert len(lw.CONFIG_ENV) + len(text.encode()) <= lw.MAX_CONFIG_BYTES
+    config = _lambda_module().parse_config(text)
+    # The longest list lost names first; every alias is still counted.
+    assert {m: len(a) + config["more"].get(m, 0) for m, a in config["models"].items()} == {
+        NOVA: 200,
+        HAIKU45: 100,
+    }
+    assert 0 < len(config["models"][HAIKU45]) <= len(config["models"][NOVA]) < 200
+    assert all(alias in many for aliases in config["models"].values() for alias in aliases)
 
 
 def test_a_configuration_lambda_cannot_hold_is_refused_at_synth():
     stack = cdk.Stack(cdk.App(), "S")
-    many = {f"family{i:03}/live": [NOVA] for i in range(120)}  # about 40 bytes each
-    with pytest.raises(ValueError, match=r"of 120 aliases must fit in 3900 bytes .* got \d{4}; "):
+    many = {f"f/a{i:03}": [f"vendor.model-number-{i:03}-v1:0"] for i in range(120)}
+    with pytest.raises(ValueError, match=r"of 120 models must fit in 3900 bytes .* got \d{4}; "):
         lw.LifecycleWatcher(stack, "W", environment="qa", aliases=many)
 
 

@@ -6,20 +6,27 @@ For each model, ``GetFoundationModel`` returns ``modelDetails.modelLifecycle``
 is the most urgent state (every call of the alias fails), reported as Legacy
 with 0 days left, never as a crash of the watcher.
 
-Per alias it publishes to CloudWatch (namespace ``BedrockLifecycle/ModelLifecycle``,
-dimensions ``Environment`` and ``Alias``):
+Per model, once however many aliases run on it, it publishes to CloudWatch
+(namespace ``contract.WATCHER_NAMESPACE``, dimensions ``contract.WATCHER_DIMENSIONS``:
+``Environment`` and ``ModelId``):
 
-- ``IsLegacy``: 1 when any model of the alias is Legacy or ended, else 0;
-- ``DaysUntilEndOfLife``: whole days to the nearest published end of life
-  (0 once reached); not published while no model has an end-of-life date.
+- ``IsLegacy``: 1 when the model is Legacy or ended, else 0;
+- ``DaysUntilEndOfLife``: whole days to its published end of life (0 once
+  reached); not published while it has no end-of-life date.
 
-A model it could not check (throttled past the retries, access denied) is
-logged, the others are still published, and the invocation then fails, so
-the asynchronous retries and the dead-letter queue (and the watcher's error
-alarm) show it.
+Every log line about a model names the aliases that run on it. A model it could
+not check (throttled past the retries, access denied) is logged, the others are
+still published, and the invocation then fails, so the asynchronous retries and
+the dead-letter queue (and the watcher's error alarm) show it.
 
-Configuration (environment variable ``WATCHER_CONFIG``, JSON):
-``{"environment": "prod", "namespace": "...", "aliases": {"family/alias": ["model id", ...]}}``.
+Configuration (environment variable ``WATCHER_CONFIG``, JSON)::
+
+    {"environment": "prod", "namespace": "...",
+     "models": {"model id": ["family/alias", ...]},
+     "more": {"model id": 3}}
+
+``more`` (absent when empty) counts the aliases of a model that the construct
+left unnamed to fit Lambda's 4 KB of environment variables.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import datetime as dt
 import json
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,8 +48,10 @@ logger = Logger()  # Powertools: the layer of every LifecycleFunction
 
 NAMESPACE = contract.WATCHER_NAMESPACE
 CONFIG_ENV = contract.WATCHER_CONFIG_ENV
-METRIC_IS_LEGACY = "IsLegacy"
-METRIC_DAYS_UNTIL_END_OF_LIFE = "DaysUntilEndOfLife"
+METRIC_IS_LEGACY = contract.WATCHER_IS_LEGACY
+METRIC_DAYS_UNTIL_END_OF_LIFE = contract.WATCHER_DAYS_UNTIL_END_OF_LIFE
+DIMENSIONS = contract.WATCHER_DIMENSIONS
+METRICS = contract.WATCHER_METRICS
 
 
 class ConfigurationError(ValueError):
@@ -113,20 +122,37 @@ def parse_config(text: str | None) -> dict[str, Any]:
             f"WATCHER_CONFIG must be a JSON object, got {contract.shown(text)}"
         )
     env = config.get("environment")
-    aliases = config.get("aliases")
+    models = config.get("models")
+    more = config.setdefault("more", {})
     if not isinstance(env, str) or not env:
         raise ConfigurationError(
             f"environment must be a non-empty string, got {contract.shown(env)}"
         )
-    if not isinstance(aliases, dict) or not all(
-        isinstance(k, str) and isinstance(v, list) and all(isinstance(m, str) for m in v)
-        for k, v in aliases.items()
+    if not isinstance(models, dict) or not all(
+        isinstance(k, str) and k and isinstance(v, list) and all(isinstance(a, str) for a in v)
+        for k, v in models.items()
     ):
         raise ConfigurationError(
-            f"aliases must map 'family/alias' to a list of model ids, got {contract.shown(aliases)}"
+            f"models must map model ids to a list of 'family/alias', got {contract.shown(models)}"
+        )
+    if not isinstance(more, dict) or not all(
+        k in models and isinstance(v, int) and not isinstance(v, bool) and v > 0
+        for k, v in more.items()
+    ):
+        raise ConfigurationError(
+            "more must map model ids of models to a count of unnamed aliases, "
+            f"got {contract.shown(more)}"
         )
     config.setdefault("namespace", NAMESPACE)
     return config
+
+
+def alias_fields(config: Mapping[str, Any], model_id: str) -> dict[str, Any]:
+    """The log fields naming the aliases that run on ``model_id``: ``aliases`` (those the
+    configuration names) and ``alias_count`` (all of them)."""
+    named = list(config["models"].get(model_id, ()))
+    unnamed = (config.get("more") or {}).get(model_id, 0)
+    return {"aliases": named, "alias_count": len(named) + unnamed}
 
 
 def model_state(bedrock: Any, model_id: str, sleep: Callable[[float], None]) -> ModelState:
@@ -154,37 +180,29 @@ def model_state(bedrock: Any, model_id: str, sleep: Callable[[float], None]) -> 
     return ModelState(model_id, str(lifecycle.get("status", "ACTIVE")), end)
 
 
-def alias_metrics(
-    environment: str,
-    aliases: Mapping[str, Sequence[str]],
-    states: Mapping[str, ModelState],
-    now: dt.datetime,
+def model_metrics(
+    environment: str, states: Mapping[str, ModelState], now: dt.datetime
 ) -> list[dict[str, Any]]:
-    """The MetricData of every alias whose models were all checked."""
+    """The MetricData of every checked model, in model id order: ``IsLegacy``, then
+    ``DaysUntilEndOfLife`` when the model has an end of life."""
     data: list[dict[str, Any]] = []
-    for alias, models in aliases.items():
-        if not models or any(m not in states for m in models):
-            continue
-        dims = [{"Name": "Environment", "Value": environment}, {"Name": "Alias", "Value": alias}]
-        legacy = any(states[m].is_legacy for m in models)
-        data.append(
-            {
-                "MetricName": METRIC_IS_LEGACY,
-                "Dimensions": dims,
-                "Timestamp": now,
-                "Value": 1.0 if legacy else 0.0,
-                "Unit": "Count",
-            }
-        )
-        days = [d for m in models if (d := states[m].days_until_end_of_life(now)) is not None]
-        if days:
+    for model_id, state in sorted(states.items()):
+        dims = [
+            {"Name": name, "Value": value}
+            for name, value in zip(DIMENSIONS, (environment, model_id), strict=True)
+        ]
+        values = {METRIC_IS_LEGACY: 1.0 if state.is_legacy else 0.0}
+        days = state.days_until_end_of_life(now)
+        if days is not None:
+            values[METRIC_DAYS_UNTIL_END_OF_LIFE] = float(days)
+        for name, value in values.items():
             data.append(
                 {
-                    "MetricName": METRIC_DAYS_UNTIL_END_OF_LIFE,
+                    "MetricName": name,
                     "Dimensions": dims,
                     "Timestamp": now,
-                    "Value": float(min(days)),
-                    "Unit": "Count",
+                    "Value": value,
+                    "Unit": METRICS[name][0],
                 }
             )
     return data
@@ -198,11 +216,10 @@ def check(
     now: dt.datetime,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
-    """Check every model once, publish per alias, then fail if any model could not be checked."""
-    aliases: Mapping[str, Sequence[str]] = config["aliases"]
+    """Check every model once, publish per model, then fail if any model could not be checked."""
     states: dict[str, ModelState] = {}
     failed: dict[str, str] = {}
-    for model_id in sorted({m for models in aliases.values() for m in models}):
+    for model_id in sorted(config["models"]):
         try:
             states[model_id] = model_state(bedrock, model_id, sleep)
         except ClientError as exc:
@@ -210,9 +227,13 @@ def check(
             failed[model_id] = f"{error.get('Code')}: {error.get('Message')}"
             logger.error(
                 "model could not be checked",
-                extra={"model_id": model_id, "error": failed[model_id]},
+                extra={
+                    "model_id": model_id,
+                    "error": failed[model_id],
+                    **alias_fields(config, model_id),
+                },
             )
-    data = alias_metrics(config["environment"], aliases, states, now)
+    data = model_metrics(config["environment"], states, now)
     for start in range(0, len(data), 1000):  # PutMetricData takes at most 1000 values
         contract.call_with_retries(
             cloudwatch.put_metric_data,
@@ -228,6 +249,7 @@ def check(
                     "model_id": state.model_id,
                     "status": state.status,
                     "days_until_end_of_life": state.days_until_end_of_life(now),
+                    **alias_fields(config, state.model_id),
                 },
             )
     if failed:

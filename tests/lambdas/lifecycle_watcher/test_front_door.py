@@ -9,7 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.lambdas.lifecycle_watcher.test_app import CONFIG, HAIKU3, HAIKU45, NOW, _details
+from tests.lambdas.lifecycle_watcher.test_app import (
+    CONFIG,
+    HAIKU3,
+    HAIKU45,
+    NOW,
+    _datum,
+    _details,
+    _expect_metrics,
+)
 from tests.lambdas.provisioned_throughput.cfn_fuzz import HOSTILE, json_values, no_aws_calls
 from tests.support.lambda_assets import stubbed_clients
 
@@ -97,7 +105,7 @@ def test_the_scheduled_event_runs_the_check(watcher, clients):
         bstub.add_response(
             "get_foundation_model", _details(model, "ACTIVE"), {"modelIdentifier": model}
         )
-    cstub.add_response("put_metric_data", {})
+    _expect_metrics(cstub, _datum("IsLegacy", HAIKU3, 0.0), _datum("IsLegacy", HAIKU45, 0.0))
     answer = watcher.run(
         SCHEDULED,
         config_text=json.dumps(CONFIG),
