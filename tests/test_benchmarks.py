@@ -17,9 +17,25 @@ def test_synth_scale_prints_a_ratio_per_size(capsys):
 
 
 def test_router_overhead_prints_both_medians_and_the_ratio(capsys):
-    router_overhead.main(["--requests", "1000", "--warmup", "10"])
+    router_overhead.main(["--requests", "1000", "--warmup", "10", "--cold-runs", "3"])
     out = capsys.readouterr().out
-    assert re.search(r"ratio", out), out
+    number = r"(\d+(?:\.\d+)?)"
+    warm_rows = re.findall(rf"^\s+(direct|router)\s+{number}\s+{number}\s+{number}$", out, re.M)
+    assert [row[0] for row in warm_rows] == ["direct", "router"], out
+    cold_rows = re.findall(rf"^\s+(direct|router)(?:\s+{number}){{7}}$", out, re.M)
+    assert len(cold_rows) == 2, out
+    figures = [float(x) for row in warm_rows for x in row[1:]]
+    patterns = [
+        rf"^ratio router/direct at p50: {number} \(target at most 1\.15: (met|not met)\)$",
+        rf"^ratio router/direct at p99: {number} \(target at most 1\.25: (met|not met)\)$",
+        rf"^cold-start ratio router/direct \(wall, median\): {number}"
+        r" \(target at most 1\.30: (met|not met)\)$",
+    ]
+    for pattern in patterns:
+        match = re.search(pattern, out, re.M)
+        assert match, (pattern, out)
+        figures.append(float(match[1]))
+    assert all(value > 0 for value in figures), out
 
 
 def test_hostile_files_prints_a_ratio_per_kind(capsys):
