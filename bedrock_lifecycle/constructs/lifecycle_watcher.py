@@ -64,7 +64,8 @@ def users_of_models(aliases: Mapping[str, Sequence[str]]) -> dict[str, tuple[str
 
 def listed(names: Sequence[str], room: int) -> str:
     """``a, b, c``, or as many as fit in ``room`` characters and ``and 3 more``."""
-    for shown in range(len(names), 0, -1):
+    # n names of at least one character take at least 3n - 2: no more can fit.
+    for shown in range(min(len(names), (room + 2) // 3), 0, -1):
         rest = len(names) - shown
         text = ", ".join(names[:shown]) + (f" and {rest} more" if rest else "")
         if len(text) <= room:
@@ -98,11 +99,16 @@ def watcher_config(environment: str, users: Mapping[str, Sequence[str]]) -> str:
 
     config = text()
     while config_size(config) > MAX_CONFIG_BYTES:
-        longest = max(named, key=lambda model_id: len(named[model_id]), default=None)
-        if longest is None or not named[longest]:
-            break
-        named[longest].pop()
-        more[longest] = more.get(longest, 0) + 1
+        # Drop names one at a time from the longest list until the bytes they took cover
+        # the excess, then measure again (the counts in ``more`` take a few bytes back):
+        # one serialization per round, not per name.
+        excess = config_size(config) - MAX_CONFIG_BYTES
+        while excess > 0:
+            longest = max(named, key=lambda model_id: len(named[model_id]), default=None)
+            if longest is None or not named[longest]:
+                return config
+            excess -= len(json.dumps(named[longest].pop()).encode()) + 1  # and its comma
+            more[longest] = more.get(longest, 0) + 1
         config = text()
     return config
 
