@@ -8,13 +8,16 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import cdk_nag
+from aws_cdk import cx_api
 from constructs import IConstruct
 
 from .config import ConfigError, LifecycleConfig, Problem, load_lifecycle
 from .config.problems import MAX_PRINTED_PROBLEMS, one_line
 from .nag import register_packs
-from .stacks import STAGING_DIR, LifecycleStack, stack_name
+from .stacks import STAGING_DIR, LifecycleStack
 from .stacks.dry_build import CONSTRUCT_ERRORS, first_line
+from .stacks.environment import build_environment
+from .stacks.limits import template_problems
 
 DEFAULT_LIFECYCLE_FILE = "lifecycle.yaml"
 # The policy-validation report CDK writes when a gate (cdk-nag, cfn-guard) fails.
@@ -27,14 +30,13 @@ def build_app(
     """Add one stack per environment of ``config`` to ``app`` and register cdk-nag.
 
     :param app: Default: a new ``cdk.App()`` (reads the CLI's context and outdir).
-    :returns: the app, its stacks by environment name, and the registered nag packs.
+    :returns: the app, the main stack of each environment by environment name (its
+        ``environment_stacks`` are all of the environment's, :mod:`.stacks.environment`),
+        and the registered nag packs.
     """
     app = app if app is not None else cdk.App()
     packs = register_packs(app)
-    stacks = {
-        env: LifecycleStack(app, stack_name(env), config=config, environment=env)
-        for env in config.environment_names
-    }
+    stacks = {env: build_environment(app, config, env).main for env in config.environment_names}
     for warning in config.warnings:
         # A warning lands on the stacks of the environments it concerns (all if it names
         # none), on the alias constructs it is about when it is about aliases.
@@ -63,8 +65,22 @@ def _warning_scopes(
             for a in config.aliases_for(stack.environment_name)
             if a.family == path[1] and a.version_label == path[3]
         ]
-    scopes = [stack.aliases[n] for n in names if n in stack.aliases]
-    return scopes if scopes else [stack]
+    scopes = [stack.environment_stacks.alias_scope(n) for n in names]
+    found = [scope for scope in scopes if scope is not None]
+    return found if found else [stack]
+
+
+def check_limits(assembly: cx_api.CloudAssembly, stacks: dict[str, LifecycleStack]) -> None:
+    """Raise ValueError with the first limit (:mod:`.stacks.limits`) an environment's
+    templates exceed."""
+    for stack in stacks.values():
+        templates = {
+            s.stack_name: assembly.get_stack_by_name(s.stack_name).template
+            for s in stack.environment_stacks.stacks
+        }
+        problems = template_problems(templates)
+        if problems:
+            raise ValueError(f"environments.{stack.environment_name}: {problems[0]}")
 
 
 def main(app: cdk.App | None = None) -> None:
@@ -85,8 +101,9 @@ def main(app: cdk.App | None = None) -> None:
     watched = (outdir, outdir / STAGING_DIR)
     before = {entry for folder in watched if folder.is_dir() for entry in folder.iterdir()}
     try:
-        build_app(config, app=app)
-        app.synth()
+        _, stacks, _ = build_app(config, app=app)
+        assembly = app.synth()
+        check_limits(assembly, stacks)
     except CONSTRUCT_ERRORS as exc:
         # A construct or a synth-time check refused a value of the file (validate's dry
         # build refuses what constructs refuse, stacks.dry_build) or a gate failed (its

@@ -8,6 +8,7 @@ prints a Python traceback for bad input.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import sys
@@ -17,7 +18,7 @@ from pathlib import Path
 from .catalog.cli import add_catalog_commands
 from .config import ConfigError, LifecycleConfig, Lock, load_lifecycle, lock_path_for, utc_today
 from .config.loader import check_lock
-from .config.lockfile import moved_aliases, updated_lock
+from .config.lockfile import moved_aliases, placed_aliases, updated_lock
 from .config.problems import MAX_PRINTED_PROBLEMS, Problem, one_line
 from .config.schema import LifecycleFile
 
@@ -46,11 +47,21 @@ def _print_problems(exc: ConfigError) -> int:
 
 
 def _load_buildable(
-    path: str | Path, args: argparse.Namespace, *, check_lock_file: bool
+    path: str | Path,
+    args: argparse.Namespace,
+    *,
+    check_lock_file: bool,
+    lock: Lock | None = None,
 ) -> LifecycleConfig:
     """The file loaded and checked, then every environment constructed as synth would
-    (``stacks.dry_build``): whatever synth refuses, this refuses."""
+    (``stacks.dry_build``): whatever synth refuses, this refuses.
+
+    :param lock: places the aliases in stacks when the lock is not checked (``lock``
+        builds with the placement it is about to record). Default: none.
+    """
     config = load_lifecycle(path, check_lock_file=check_lock_file, clock=lambda: _today(args))
+    if lock is not None and config.lock is None:
+        config = dataclasses.replace(config, lock=lock)
     from .stacks.dry_build import construction_problems
 
     problems = construction_problems(config)
@@ -74,27 +85,30 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_lock(args: argparse.Namespace) -> int:
     """Record the hashes of new versions; never rewrite a recorded one."""
     path = Path(args.file)
-    # The lock is written only for a file that is otherwise valid and would synthesize.
-    config = _load_buildable(path, args, check_lock_file=False)
     lock_path = lock_path_for(path)
     try:
         existing = Lock.read(lock_path)
     except ValueError as exc:
         raise ConfigError(str(lock_path), [Problem((), str(exc))]) from None
-
+    # The lock is written only for a file that is otherwise valid and would synthesize,
+    # with the aliases in the stacks the new lock records.
+    config = load_lifecycle(path, check_lock_file=False, clock=lambda: _today(args))
+    lock, added = updated_lock(config.file, existing)
     changed = [
         p
-        for p in check_lock(config.file, existing, lock_path.name)
-        if existing is not None and "content changed" in p.message
+        for p in check_lock(config.file, lock, lock_path.name)
+        if existing is not None and not p.message.startswith("new version")
     ]
     if changed:
         raise ConfigError(config.label, changed)
-    lock, added = updated_lock(config.file, existing)
+    config = _load_buildable(path, args, check_lock_file=False, lock=lock)
     if existing is None or lock.render() != existing.render():
         lock_path.write_text(lock.render(), encoding="utf-8")
     for key in added:
         print(f"{lock_path.name}: locked {key}")
     for line in moved_aliases(existing, lock):
+        print(f"{lock_path.name}: {line}")
+    for line in placed_aliases(existing, lock):
         print(f"{lock_path.name}: {line}")
     if not added:
         print(f"{lock_path.name}: up to date ({len(lock.versions)} versions)")

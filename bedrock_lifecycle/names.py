@@ -17,3 +17,55 @@ def throughput_name(project: str, environment: str, name: str) -> str:
 
 # The tags the stacks set themselves start with this; the file's tags may not.
 PROJECT_TAG_PREFIX = "bedrock-lifecycle:"
+
+
+# -- a split environment (stacks/environment.py) --------------------------------------
+# Resources that the stacks of one environment name for each other carry one prefix per
+# environment: ``bl`` and 8 hex of sha256("<project>/<environment>"). Only this
+# environment's names match it (``acme-prod-*`` would also match ``acme-prod-eu-...``),
+# so the hooks' grants on "every router of the environment" stay inside it.
+NAME_PREFIX_HEX = 8
+LAMBDA_NAME_LIMIT = 64
+CODEDEPLOY_NAME_LIMIT = 100
+
+
+def environment_prefix(project: str, environment: str) -> str:
+    """``bl`` + 8 hex digits naming one environment of one project."""
+    import hashlib
+
+    digest = hashlib.sha256(f"{project}/{environment}".encode()).hexdigest()
+    return f"bl{digest[:NAME_PREFIX_HEX]}"
+
+
+def _bounded(prefix: str, rest: str, limit: int) -> str:
+    """``<prefix>-<rest>``, cut to ``limit`` with a digest of the whole when longer."""
+    import hashlib
+
+    name = f"{prefix}-{rest}"
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: limit - 9]}-{digest}"
+
+
+def router_function_name(project: str, environment: str, family: str, alias: str) -> str:
+    """The Lambda function name of a router in an alias stack (at most 64 characters)."""
+    return _bounded(
+        environment_prefix(project, environment), f"{family}-{alias}", LAMBDA_NAME_LIMIT
+    )
+
+
+def hook_function_name(project: str, environment: str, hook: str) -> str:
+    """The Lambda function name of a rollout hook of a split environment."""
+    return _bounded(environment_prefix(project, environment), hook, LAMBDA_NAME_LIMIT)
+
+
+def shared_application_name(project: str, environment: str) -> str:
+    """The CodeDeploy application of a split environment's alias stacks."""
+    return _bounded(environment_prefix(project, environment), "aliases", CODEDEPLOY_NAME_LIMIT)
+
+
+def shared_parameter_name(project: str, environment: str, key: str) -> str:
+    """``/bedrock-lifecycle/<project>/<environment>/shared/<key>``: what the main stack of
+    a split environment tells its alias stacks (an ARN, a name)."""
+    return f"{PARAMETER_PREFIX}/{project}/{environment}/shared/{key}"

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from ..formats import read_text_bounded
 from . import semantic
 from .lifecycle_rules import check_lifecycle
-from .lockfile import Lock, content_hash, lock_key, version_id
+from .lockfile import Lock, content_hash, lock_key, main_only_aliases, stack_groups, version_id
 from .problems import ConfigError, Problem, Severity, problems_from_validation
 from .schema import (
     AlarmThresholds,
@@ -34,6 +34,7 @@ from .schema import (
     ThroughputSpec,
     VersionSpec,
 )
+from .stack_groups import placement_problems
 from .yaml_loader import MAX_FILE_BYTES, YamlLimitError, read_yaml
 
 Clock = Callable[[], dt.date]
@@ -79,6 +80,9 @@ class LifecycleConfig:
     path: Path
     label: str
     warnings: tuple[Problem, ...] = field(default=())
+    # The lock beside the file when it was read (where aliases stand, which stack holds
+    # each): None when the lock was not read.
+    lock: Lock | None = field(default=None, compare=False)
     # Resolved aliases by environment, computed once: the stack, its constructs, the
     # manifest and the warnings all ask, and each answer hashes versions and
     # validates merged alarm thresholds. The file is immutable, so the answer is too.
@@ -142,6 +146,11 @@ class LifecycleConfig:
                 )
             )
         return out
+
+    def stack_groups(self, environment: str) -> dict[str, int]:
+        """``family/alias`` -> stack group (0: the main stack) of every alias of
+        ``environment``, from the lock's record (:mod:`.stack_groups`)."""
+        return stack_groups(self.file, environment, self.lock)
 
     def throughputs_for(self, environment: str) -> dict[str, ThroughputSpec]:
         """Provisioned throughputs bought in ``environment``, by name."""
@@ -225,6 +234,14 @@ def check_lock(file: LifecycleFile, lock: Lock | None, lock_label: str) -> list[
                         f"label instead and point the aliases at it",
                     )
                 )
+    for env in file.environments:
+        problems += placement_problems(
+            env,
+            stack_groups(file, env, lock),
+            recorded=(lock.stacks or {}).get(env),
+            main_only=main_only_aliases(file, env),
+            lock_label=lock_label,
+        )
     return problems
 
 
@@ -251,6 +268,7 @@ def load_lifecycle(
     errors = [p for p in problems if p.severity is Severity.ERROR]
     if errors:
         raise ConfigError(label, errors)
+    lock = None
     if check_lock_file:
         lock_path = lock_path_for(path)
         try:
@@ -261,4 +279,4 @@ def load_lifecycle(
         if lock_problems:
             raise ConfigError(label, lock_problems)
     warnings = tuple(p for p in problems if p.severity is Severity.WARNING)
-    return LifecycleConfig(file=file, path=path, label=label, warnings=warnings)
+    return LifecycleConfig(file=file, path=path, label=label, warnings=warnings, lock=lock)

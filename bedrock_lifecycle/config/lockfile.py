@@ -21,6 +21,8 @@ from typing import Any
 from ..formats import MAX_JSON_BYTES, read_text_bounded, read_versioned_json
 from ..versions import ID_HEX_LENGTH, canonical_content, content_hash, version_id
 from .schema import LifecycleFile
+from .semantic import granted_versions
+from .stack_groups import MAX_STACK_GROUP, StackSizes, assign_groups
 
 __all__ = [
     "ID_HEX_LENGTH",
@@ -31,7 +33,10 @@ __all__ = [
     "content_hash",
     "current_hashes",
     "lock_key",
+    "main_only_aliases",
     "moved_aliases",
+    "placed_aliases",
+    "stack_groups",
     "updated_lock",
     "version_id",
 ]
@@ -53,11 +58,17 @@ class Lock:
     lifecycle rules compare with it to tell an alias that moves onto a Legacy
     model from one that stays there. None in a lock written before aliases
     were recorded.
+
+    ``stacks`` records, per environment that spans several stacks, the stack
+    group of each alias (``{env: {"family/alias": group}}``, 0 the main stack):
+    once recorded, an alias never moves (:mod:`.stack_groups`). None while no
+    environment spans several stacks.
     """
 
     versions: Mapping[str, str]
     # A record of where aliases stood, not part of the lock's identity (the hashes).
     aliases: Mapping[str, Mapping[str, str]] | None = field(default=None, compare=False)
+    stacks: Mapping[str, Mapping[str, int]] | None = field(default=None, compare=False)
 
     @classmethod
     def read(cls, path: Path) -> Lock | None:
@@ -82,9 +93,26 @@ class Lock:
             )
         ):
             raise ValueError('"aliases" must map environment to {"family/alias": label}')
+        stacks = data.get("stacks")
+        if stacks is not None and not (
+            isinstance(stacks, dict)
+            and all(
+                isinstance(env, dict)
+                and all(
+                    isinstance(k, str) and type(v) is int and 0 <= v <= MAX_STACK_GROUP
+                    for k, v in env.items()
+                )
+                for env in stacks.values()
+            )
+        ):
+            raise ValueError(
+                '"stacks" must map environment to {"family/alias": stack group}, each group '
+                f"a whole number from 0 to {MAX_STACK_GROUP}"
+            )
         return cls(
             versions=dict(versions),
             aliases={e: dict(a) for e, a in aliases.items()} if aliases is not None else None,
+            stacks={e: dict(a) for e, a in stacks.items()} if stacks is not None else None,
         )
 
     def render(self) -> str:
@@ -97,6 +125,10 @@ class Lock:
             body["aliases"] = {
                 env: dict(sorted(positions.items()))
                 for env, positions in sorted(self.aliases.items())
+            }
+        if self.stacks:
+            body["stacks"] = {
+                env: dict(sorted(groups.items())) for env, groups in sorted(self.stacks.items())
             }
         return json.dumps(body, indent=2) + "\n"
 
@@ -118,12 +150,49 @@ def alias_positions(config: LifecycleFile) -> dict[str, dict[str, str]]:
     return positions
 
 
-def updated_lock(config: LifecycleFile, existing: Lock | None) -> tuple[Lock, list[str]]:
+def main_only_aliases(config: LifecycleFile, environment: str) -> list[str]:
+    """The aliases of ``environment`` that serve, or may move to, a provisioned throughput
+    bought there: they live in the environment's main stack, which buys it."""
+    out = []
+    for placement in config.placements():
+        if placement.environment != environment:
+            continue
+        family = config.families[placement.family]
+        labels = {placement.label, *granted_versions(config, placement.family, environment)}
+        if any(family.versions[label].target.provisioned_throughput for label in labels):
+            out.append(placement.qualified_name)
+    return out
+
+
+def stack_groups(
+    config: LifecycleFile,
+    environment: str,
+    lock: Lock | None,
+    sizes: StackSizes | None = None,
+) -> dict[str, int]:
+    """``family/alias`` -> stack group of every alias of ``environment`` (0: the main
+    stack), from what ``lock`` records (:func:`.stack_groups.assign_groups`)."""
+    names = [p.qualified_name for p in config.placements() if p.environment == environment]
+    recorded = (lock.stacks or {}).get(environment) if lock is not None else None
+    known = list((lock.aliases or {}).get(environment, {})) if lock is not None else []
+    return assign_groups(
+        names,
+        recorded=recorded,
+        known=known,
+        main_only=main_only_aliases(config, environment),
+        sizes=sizes,
+    )
+
+
+def updated_lock(
+    config: LifecycleFile, existing: Lock | None, sizes: StackSizes | None = None
+) -> tuple[Lock, list[str]]:
     """The lock with new versions added; never rewrites an existing entry.
 
     Entries of versions no longer in the file stay, so a label once used can
     never come back with other content. Alias positions are recorded as they
-    are now. Returns the lock and the keys added.
+    are now, and so is the stack of every alias of an environment that spans
+    several stacks (or was recorded before). Returns the lock and the keys added.
     """
     versions = dict(existing.versions) if existing else {}
     added = []
@@ -131,7 +200,16 @@ def updated_lock(config: LifecycleFile, existing: Lock | None) -> tuple[Lock, li
         if key not in versions:
             versions[key] = digest
             added.append(key)
-    return Lock(versions=versions, aliases=alias_positions(config)), added
+    stacks: dict[str, dict[str, int]] = {}
+    for env in config.environments:
+        groups = stack_groups(config, env, existing, sizes)
+        before = (existing.stacks or {}).get(env) if existing is not None else None
+        if before or any(groups.values()):
+            stacks[env] = groups
+    return (
+        Lock(versions=versions, aliases=alias_positions(config), stacks=stacks or None),
+        added,
+    )
 
 
 def moved_aliases(existing: Lock | None, lock: Lock) -> list[str]:
@@ -148,3 +226,15 @@ def moved_aliases(existing: Lock | None, lock: Lock) -> list[str]:
             if before.get(alias) != label:
                 lines.append(f"{env}: {alias} {before.get(alias, '(new)')} -> {label}")
     return lines
+
+
+def placed_aliases(existing: Lock | None, lock: Lock) -> list[str]:
+    """``env: family/alias in the main stack`` (or ``in alias stack N``) for every alias
+    whose stack is recorded now and was not before (a recorded stack never changes)."""
+    before = (existing.stacks or {}) if existing is not None else {}
+    return [
+        f"{env}: {alias} in {'the main stack' if group == 0 else f'alias stack {group}'}"
+        for env, groups in (lock.stacks or {}).items()
+        for alias, group in groups.items()
+        if alias not in before.get(env, {})
+    ]

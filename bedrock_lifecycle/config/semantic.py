@@ -6,7 +6,7 @@ so that a user sees every problem of the file in one run.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -276,39 +276,6 @@ def check_logging_owner(file: LifecycleFile, base: Path) -> Iterator[Problem]:
             )
 
 
-# One environment is one CloudFormation stack, which holds at most 500 resources.
-# An alias takes 16 (router function, role, policy, version, alias, parameter,
-# deployment group, alarms...), a throughput 1, and the stack's shared parts
-# (audit trail, alarm topic, hooks, watcher, throughput provider) about 70. The
-# caps keep the usual worst case under the limit; tests/stacks/test_stack_size.py
-# synthesizes exactly the caps with every feature on and counts. A rollout policy of
-# its own adds a deployment config per alias and an address a subscription: the dry
-# build of validate (stacks/dry_build.py) counts the resources each stack really has.
-MAX_ALIASES_PER_ENVIRONMENT = 25
-MAX_THROUGHPUTS_PER_ENVIRONMENT = 10
-
-
-def check_stack_size(file: LifecycleFile, base: Path) -> Iterator[Problem]:
-    per_environment = Counter(placement.environment for placement in file.placements())
-    for env in file.environments:
-        aliases = per_environment[env]
-        if aliases > MAX_ALIASES_PER_ENVIRONMENT:
-            yield Problem(
-                ("environments", env),
-                f"{aliases} aliases, more than the {MAX_ALIASES_PER_ENVIRONMENT} one stack can "
-                "hold (CloudFormation allows 500 resources, an alias takes 16); give some "
-                "aliases `environments:` of a second environment in the same account",
-            )
-        throughputs = sum(env in pt.environments for pt in file.provisioned_throughputs.values())
-        if throughputs > MAX_THROUGHPUTS_PER_ENVIRONMENT:
-            yield Problem(
-                ("environments", env),
-                f"{throughputs} provisioned throughputs, more than the "
-                f"{MAX_THROUGHPUTS_PER_ENVIRONMENT} one stack holds beside its aliases; buy "
-                "fewer with more model units each",
-            )
-
-
 # Stands in for a throughput's ARN (a token at synth) when the grants are measured.
 _PROVISIONED_PLACEHOLDER = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/placeholder1"
 
@@ -368,7 +335,6 @@ CHECKS: tuple[Check, ...] = (
     check_evaluations,
     check_alarm_overrides,
     check_logging_owner,
-    check_stack_size,
     check_grants_size,
     check_rollout_policies,
     *CONSTRUCT_CHECKS,

@@ -236,7 +236,14 @@ def _powertools_layer(stack: cdk.Stack) -> lambda_.ILayerVersion:
         f"arn:{stack.partition}:lambda:{stack.region}:{POWERTOOLS_ACCOUNT}:layer:"
         f"AWSLambdaPowertoolsPythonV3-{runtime}-{arch}:{version}"
     )
-    return lambda_.LayerVersion.from_layer_version_arn(stack, "PowertoolsLayer", arn)
+    # With explicit runtimes: from_layer_version_arn would give the layer aws-cdk-lib's
+    # process-wide Runtime.ALL, which grows with every custom resource Provider built in
+    # the process (aws/aws-cdk#35514). That list goes into every function's version hash
+    # (recognizeLayerVersion), so adding an environment or a throughput would publish a
+    # new version of every router and start a rollout on every alias.
+    return lambda_.LayerVersion.from_layer_version_attributes(
+        stack, "PowertoolsLayer", layer_version_arn=arn, compatible_runtimes=[RUNTIME]
+    )
 
 
 def _validate(*, source: str, memory_size: int) -> None:
@@ -267,6 +274,16 @@ class LifecycleFunction(Construct):
         Default: a new log group encrypted with the stack's logs key, kept on delete.
     :param dead_letter_queue: for asynchronously invoked functions (schedules, events).
         Default: none; synchronous callers see errors directly.
+    :param function_name: the function's physical name, for a function another stack
+        must name before it exists. Default: CloudFormation names it.
+    :param role_policy: ``"default"``: what the function itself needs (writing its log
+        group, X-Ray traces) goes into the role's default policy, as aws-cdk-lib puts it.
+        ``"caller"``: the role gets no policy of its own; the caller attaches
+        :meth:`base_statements` to a policy it makes anyway (a router's grants), one
+        resource fewer per function. Default: ``"default"``.
+    :param log_group_arn: the ARN to grant log writes on, for a ``log_group`` imported
+        from another stack (its ``Arn`` attribute, which ends in ``:*``). Default:
+        ``log_group``'s own ARN.
 
     Attributes: ``function``, ``role``, ``log_group``.
     """
@@ -287,8 +304,13 @@ class LifecycleFunction(Construct):
         reserved_concurrent_executions: int | None = None,
         dead_letter_queue: sqs.IQueue | None = None,
         log_group: logs.ILogGroup | None = None,
+        role_policy: str = "default",
+        log_group_arn: str | None = None,
+        function_name: str | None = None,
     ) -> None:
         _validate(source=source, memory_size=memory_size)
+        if role_policy not in ("default", "caller"):
+            raise ValueError(f'role_policy must be "default" or "caller", got {role_policy!r}')
         super().__init__(scope, construct_id)
         self.role = iam.Role(
             self,
@@ -315,7 +337,9 @@ class LifecycleFunction(Construct):
             code=lambda_.Code.from_asset(str(stage_files(self, source, asset_files(source)))),
             handler=handler,
             description=description,
-            role=self.role,
+            function_name=function_name,
+            # "caller": aws-cdk-lib's own additions (X-Ray) would make a default policy.
+            role=self.role if role_policy == "default" else self.role.without_policy_updates(),
             environment=env,
             timeout=timeout if timeout is not None else cdk.Duration.seconds(30),
             memory_size=memory_size,
@@ -325,13 +349,42 @@ class LifecycleFunction(Construct):
             reserved_concurrent_executions=reserved_concurrent_executions,
             dead_letter_queue=dead_letter_queue,
         )
-        self.log_group.grant_write(self.role)
-        acknowledge(
-            self.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray PutTraceSegments and PutTelemetryRecords have no resource-level "
-            "permissions; the wildcard covers only those two actions",
+        self._log_group_arn = (
+            log_group_arn if log_group_arn is not None else self.log_group.log_group_arn
         )
+        if role_policy == "default":
+            # aws-cdk-lib adds the X-Ray statement itself (tracing), the same as below.
+            self.log_group.grant_write(self.role)
+            acknowledge_xray(self.role)
         acknowledge_all(self.function, FUNCTION_ACKNOWLEDGEMENTS)
         if dead_letter_queue is None:
             acknowledge_all(self.function, SYNCHRONOUS_ACKNOWLEDGEMENTS)
+
+    def base_statements(self) -> list[iam.PolicyStatement]:
+        """What the function needs to run: write its log group, send X-Ray traces.
+
+        The role's default policy holds them with ``role_policy="default"``; with
+        ``"caller"``, the caller puts them into a policy of the role (and acknowledges
+        the X-Ray wildcard there, :func:`acknowledge_xray`).
+        """
+        return [
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self._log_group_arn],
+            ),
+            iam.PolicyStatement(
+                actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                resources=["*"],
+            ),
+        ]
+
+
+def acknowledge_xray(scope: Construct) -> None:
+    """The X-Ray statement of :meth:`LifecycleFunction.base_statements`, on the policy or
+    role that holds it."""
+    acknowledge(
+        scope,
+        "AwsSolutions-IAM5[Resource::*]",
+        "X-Ray PutTraceSegments and PutTelemetryRecords have no resource-level "
+        "permissions; the wildcard covers only those two actions",
+    )

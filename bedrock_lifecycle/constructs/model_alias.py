@@ -22,12 +22,11 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ..nag import declare_governance
-from ..nag.acknowledgements import acknowledge_inline_policy
 from ..names import PARAMETER_PREFIX
 from ..values import InferenceOverride
 from ..versions import ModelVersion, ResolvedTarget, check_grants_size
 from .alias_metrics import ALIAS_WIDE_METRICS, METRIC_NAMESPACE, ROUTER_METRICS, RouterMetrics
-from .function import DEFAULT_LOG_RETENTION, LifecycleFunction
+from .function import DEFAULT_LOG_RETENTION, LifecycleFunction, acknowledge_xray
 from .router_config import (
     CONFIG_ENV,
     ENVIRONMENT_HEADROOM,
@@ -121,6 +120,12 @@ class ModelAlias(RouterMetrics, Construct):
         does not. It can only add the requirement: in an environment named prod or
         production, and under a stack that declares it (``declare_governance``), the
         gate is required whatever this says. Default: only there.
+    :param function_name: the router function's physical name, for an alias whose
+        function another stack must name (the hooks of a split environment).
+        Default: CloudFormation names it.
+    :param log_group_arn: with a ``log_group`` imported from another stack: the ARN
+        its writes are granted on (the group's ``Arn`` attribute). Default: the log
+        group's own ARN.
 
     Attributes: ``function`` (the router ``lambda_.Function``), ``router`` (its
     LifecycleFunction), ``version`` (``lambda_.Version`` of the current
@@ -149,6 +154,8 @@ class ModelAlias(RouterMetrics, Construct):
         description: str | None = None,
         standby_versions: Sequence[ModelVersion] = (),
         requires_evaluation_gate: bool | None = None,
+        function_name: str | None = None,
+        log_group_arn: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -199,19 +206,13 @@ class ModelAlias(RouterMetrics, Construct):
             service_name="router",
             log_retention=log_retention,
             log_group=log_group,
+            # Its log and X-Ray statements go into the grants policy: no default policy.
+            role_policy="caller",
+            log_group_arn=log_group_arn,
+            function_name=function_name,
         )
         self.function: lambda_.Function = self.router.function
         self.grants = self._grants(stack)
-        acknowledge_inline_policy(
-            self.router.role,
-            "the router role's default policy (writing its log group and X-Ray traces) "
-            "belongs to this one role and is deleted with it",
-        )
-        default_policy = self.router.role.node.try_find_child("DefaultPolicy")
-        if default_policy is not None:
-            # A role whose Bedrock grants lived in its default policy (before they had a
-            # policy of their own) keeps them until the new policy exists.
-            default_policy.node.add_dependency(self.grants)
         if model_version.purchase_key is not None:
             # A replaced throughput keeps its logical id, so the template shows no change
             # of ARN: publish a new Lambda version (and CodeDeploy shifts to it) anyway.
@@ -319,13 +320,17 @@ class ModelAlias(RouterMetrics, Construct):
                     resources=list(guardrail_arns),
                 )
             )
-        return iam.ManagedPolicy(
+        # What the router needs to run (its log group, X-Ray) rides along, outside the
+        # digest: the same in every version, and no default policy per router.
+        policy = iam.ManagedPolicy(
             self,
             f"{GRANTS_ID}{digest}",
             description=f"{self.qualified_name} in {self.environment_name}: Bedrock grants",
-            statements=statements,
+            statements=[*statements, *self.router.base_statements()],
             roles=[self.router.role],
         )
+        acknowledge_xray(policy)
+        return policy
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` invoke the alias ``live`` (``lambda:InvokeFunction`` on its ARN)."""

@@ -35,7 +35,7 @@ from ..values import (
 from .alarm_topic import AlarmTopic
 from .model_alias import ModelAlias, pascal
 from .regression_alarms import MAX_ALARMS_PER_DEPLOYMENT_GROUP, RegressionAlarms
-from .rollout_hooks import RolloutHooks
+from .rollout_hooks import HookedRollout, RolloutHooks
 from .singletons import stack_singleton
 
 # CodeDeploy's predefined Lambda configurations, used when a policy has their
@@ -297,6 +297,8 @@ class Rollouts(Construct):
     :param rollouts: each alias with its rollout settings (construct id
         ``<Family><Alias>`` from the alias's names).
     :param alarm_topic: notified by every alarm. Default: no notification.
+    :param with_hooks: build the hooks now. False leaves them to :meth:`add_hooks`,
+        once the rollouts of other stacks that share them exist. Default: true.
 
     Attributes: ``application``, ``rollouts`` (``family/alias`` -> AliasRollout),
     ``hooks`` (:class:`RolloutHooks`), ``role`` (the CodeDeploy service role every
@@ -310,6 +312,7 @@ class Rollouts(Construct):
         *,
         rollouts: Sequence[AliasRolloutProps],
         alarm_topic: AlarmTopic | None = None,
+        with_hooks: bool = True,
     ) -> None:
         names = [r.model_alias.qualified_name for r in rollouts]
         duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -342,8 +345,33 @@ class Rollouts(Construct):
                 application=self.application,
                 role=self.role,
             )
-        self.hooks = (
-            RolloutHooks(self, "Hooks", rollouts=list(self.rollouts.values()))
-            if self.rollouts
-            else None
+        self.hooks: RolloutHooks | None = None
+        if with_hooks and self.rollouts:
+            self.hooks = RolloutHooks(self, "Hooks", rollouts=list(self.rollouts.values()))
+
+    def add_hooks(
+        self,
+        *,
+        external: Sequence[HookedRollout],
+        external_application: str,
+        external_prefix: str,
+        function_names: dict[str, str],
+    ) -> RolloutHooks | None:
+        """The hooks of this construct's rollouts and of ``external`` ones (the alias
+        stacks of a split environment), named ``function_names``; see
+        :class:`RolloutHooks`. None when there is no rollout at all."""
+        if self.hooks is not None:
+            raise ValueError("the hooks exist already (with_hooks=True)")
+        if not self.rollouts and not external:
+            return None
+        self.hooks = RolloutHooks(
+            self,
+            "Hooks",
+            rollouts=list(self.rollouts.values()),
+            external=external,
+            external_application=external_application,
+            external_prefix=external_prefix,
+            function_names=function_names,
+            deployment_role=self.role,
         )
+        return self.hooks

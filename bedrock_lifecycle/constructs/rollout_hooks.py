@@ -21,7 +21,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from ..nag import acknowledge, logical_id
+from ..nag import acknowledge, finding_text, logical_id
 from ..nag.acknowledgements import acknowledge_inline_policy
 from ..shared import contract
 from ..values import CanaryAnalysis, Evaluation, RolloutPolicy
@@ -153,22 +153,49 @@ class RolloutHooks(Construct):
     the router functions' versions (to learn the previous model version id) and
     call ``cloudwatch:GetMetricData`` (which has no resource-level permission).
 
+    :param external: rollouts of other stacks (a split environment's alias stacks)
+        that the hooks serve too: their settings go into the layer, and the hooks may
+        read and report to every deployment group of ``external_application`` and read
+        the configuration of every function named ``<external_prefix>*``. Their
+        stacks attach the hooks by name and let the gate invoke each version
+        (:class:`~bedrock_lifecycle.stacks.alias_stack.AliasStack`). Default: none.
+    :param external_application: the CodeDeploy application name of ``external``.
+    :param external_prefix: the function name prefix of ``external``'s routers.
+    :param function_names: ``{"gate": name, "analysis": name}``: physical names of the
+        hook functions, for stacks that name them before they exist. Default:
+        CloudFormation names them.
+    :param deployment_role: the CodeDeploy service role of ``external``'s groups,
+        granted to invoke the hooks. Default: none.
+
     Attributes: ``settings`` (the layer), ``gate`` and ``analysis``
     (:class:`LifecycleFunction`; None when no rollout needs it),
     ``settings_folder`` (the staged layer content).
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, rollouts: Sequence[HookedRollout]
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        rollouts: Sequence[HookedRollout],
+        external: Sequence[HookedRollout] = (),
+        external_application: str | None = None,
+        external_prefix: str | None = None,
+        function_names: dict[str, str] | None = None,
+        deployment_role: iam.IRole | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        if not rollouts:
+        if not rollouts and not external:
             raise ValueError("rollouts must name at least one AliasRollout, got none")
-        names = [r.deployment_group_name for r in rollouts]
+        if external and (external_application is None or external_prefix is None):
+            raise ValueError("external rollouts need external_application and external_prefix")
+        names = [r.deployment_group_name for r in (*rollouts, *external)]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"deployment group names must be unique, got {duplicates}")
-        self.settings_folder = stage_settings(self, rollouts)
+        self._function_names = function_names or {}
+        everything = [*rollouts, *external]
+        self.settings_folder = stage_settings(self, everything)
         self.settings = lambda_.LayerVersion(
             self,
             "Settings",
@@ -177,7 +204,7 @@ class RolloutHooks(Construct):
             compatible_architectures=[ARCHITECTURE],
             description="bedrock-lifecycle rollout hook settings and golden prompts",
         )
-        gated = [r for r in rollouts if r.evaluation is not None]
+        gated = [r for r in everything if r.evaluation is not None]
         self.gate: LifecycleFunction | None = None
         if gated:
             self.gate = self._hook_function(
@@ -185,8 +212,9 @@ class RolloutHooks(Construct):
                 "app",
                 "CodeDeploy BeforeAllowTraffic: golden prompts against the new version",
                 GATE_TIMEOUT,
+                self._function_names.get("gate"),
             )
-        analysed = [r for r in rollouts if r.runs_canary_analysis]
+        analysed = [r for r in everything if r.runs_canary_analysis]
         self.analysis: LifecycleFunction | None = None
         if analysed:
             self.analysis = self._hook_function(
@@ -195,6 +223,7 @@ class RolloutHooks(Construct):
                 "CodeDeploy AfterAllowTraffic: the new version served enough, "
                 "and no worse than the previous one",
                 ANALYSIS_TIMEOUT,
+                self._function_names.get("analysis"),
             )
             metrics_policy = iam.Policy(
                 self,
@@ -270,6 +299,9 @@ class RolloutHooks(Construct):
                     "the canary analysis reads the configuration of the router's previous "
                     "version, whose number is only known during the deployment",
                 )
+        if external:
+            assert external_application is not None and external_prefix is not None
+            self._grant_external(external, external_application, external_prefix, deployment_role)
         for function in (self.gate, self.analysis):
             if function is not None:
                 acknowledge_inline_policy(
@@ -278,8 +310,84 @@ class RolloutHooks(Construct):
                     "versions, its log group), belongs to this one role and is deleted with it",
                 )
 
+    def _grant_external(
+        self,
+        external: Sequence[HookedRollout],
+        application: str,
+        prefix: str,
+        deployment_role: iam.IRole | None,
+    ) -> None:
+        """What the hooks need for the groups of other stacks, without naming their tokens
+        (a reference from here to them would make the stacks depend on each other).
+
+        One statement per hook on the application's groups and the prefix's functions,
+        not one ARN per alias: 1,000 groups' ARNs exceed what one role's policies hold.
+        """
+        stack = cdk.Stack.of(self)
+        groups = stack.format_arn(
+            service="codedeploy",
+            resource="deploymentgroup",
+            resource_name=f"{application}/*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        functions = stack.format_arn(
+            service="lambda",
+            resource="function",
+            resource_name=f"{prefix}*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        used = [
+            (self.gate, any(r.evaluation is not None for r in external)),
+            (self.analysis, any(r.runs_canary_analysis for r in external)),
+        ]
+        for hook, needed in used:
+            if hook is None or not needed:
+                continue
+            hook.function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=[
+                        *DEPLOYMENT_READ_ACTIONS,
+                        "codedeploy:PutLifecycleEventHookExecutionStatus",
+                    ],
+                    resources=[groups],
+                )
+            )
+            acknowledge(
+                hook.role,
+                f"AwsSolutions-IAM5[Resource::{finding_text(self, groups)}]",
+                "the hook serves every deployment group of this environment's alias-stack "
+                "CodeDeploy application, across its stacks; one ARN per group would outgrow "
+                "a role's policies at 1,000 groups",
+            )
+            if deployment_role is not None:
+                hook.function.grant_invoke(deployment_role)
+        if self.analysis is not None and used[1][1]:
+            self.analysis.function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["lambda:GetFunctionConfiguration"], resources=[functions]
+                )
+            )
+            acknowledge(
+                self.analysis.role,
+                f"AwsSolutions-IAM5[Resource::{finding_text(self, functions)}]",
+                "the canary analysis reads the configuration of the previous version of "
+                "this environment's routers in its alias stacks, all named with this "
+                "environment's own prefix",
+            )
+        for rollout in external:
+            if rollout.evaluation is not None or rollout.runs_canary_analysis:
+                rollout.model_alias.alias.node.add_dependency(self.settings)
+                for hook in (self.gate, self.analysis):
+                    if hook is not None:
+                        rollout.model_alias.alias.node.add_dependency(hook)
+
     def _hook_function(
-        self, construct_id: str, module: str, description: str, timeout: cdk.Duration
+        self,
+        construct_id: str,
+        module: str,
+        description: str,
+        timeout: cdk.Duration,
+        function_name: str | None = None,
     ) -> LifecycleFunction:
         """One hook: a handler module of the ``evaluation_gate`` asset (both share its
         ``hook.py``), reading the settings layer."""
@@ -292,6 +400,7 @@ class RolloutHooks(Construct):
             description=description,
             environment={contract.ROLLOUT_SETTINGS_ENV: SETTINGS_FILE},
             timeout=timeout,
+            function_name=function_name,
         )
         hook.function.add_layers(self.settings)
         return hook

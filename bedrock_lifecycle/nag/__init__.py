@@ -72,3 +72,23 @@ def logical_id(resource: IConstruct) -> str:
     assert isinstance(cfn, cdk.CfnElement), resource.node.path
     stack = cdk.Stack.of(resource)
     return str(stack.resolve(stack.get_logical_id(cfn)))
+
+
+def finding_text(scope: IConstruct, value: str) -> str:
+    """``value`` (a string that may hold tokens, such as an ARN of ``format_arn``) as
+    finding ids show it: ``Ref`` as ``<Name>``, ``Fn::GetAtt`` as ``<Id.Attr>``."""
+    resolved = cdk.Stack.of(scope).resolve(value)
+
+    def show(part: object) -> str:
+        if isinstance(part, str):
+            return part
+        if isinstance(part, dict) and "Ref" in part:
+            return f"<{part['Ref']}>"
+        if isinstance(part, dict) and "Fn::GetAtt" in part:
+            return f"<{'.'.join(part['Fn::GetAtt'])}>"
+        if isinstance(part, dict) and "Fn::Join" in part:
+            separator, parts = part["Fn::Join"]
+            return separator.join(show(p) for p in parts)
+        raise ValueError(f"cannot show {part!r} as a finding id")
+
+    return show(resolved)

@@ -9,7 +9,7 @@ stack calls them with props of its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from aws_cdk import aws_logs as logs
@@ -96,6 +96,9 @@ def aliases_of_environment(
     environment: str,
     throughputs: Mapping[str, Any],
     log_group: logs.ILogGroup | None = None,
+    only: Collection[str] | None = None,
+    function_names: Mapping[str, str] | None = None,
+    log_group_arn: str | None = None,
 ) -> dict[str, ModelAlias]:
     """Every alias of every family ``config`` declares in ``environment``, by ``family/alias``.
 
@@ -104,14 +107,23 @@ def aliases_of_environment(
         target one.
     :param log_group: where every router logs its audit records. Default: each
         router's own log group, kept for the environment's ``log_retention_days``.
+    :param only: the ``family/alias`` names to build (one stack of a split
+        environment). Default: every alias of the environment.
+    :param function_names: ``family/alias`` -> router function name. Default:
+        CloudFormation names them.
+    :param log_group_arn: the ARN to grant log writes on, with a ``log_group``
+        imported from another stack. Default: ``log_group``'s.
 
     Construct path: ``Aliases/<Family><Alias>``, for example ``Aliases/SummarizerPinnedV1``.
     SSM parameter: ``/bedrock-lifecycle/<project>/<environment>/aliases/<family>/<alias>``.
     """
-    resolved = config.aliases_for(environment)
+    resolved = [
+        a for a in config.aliases_for(environment) if only is None or a.qualified_name in only
+    ]
     if not resolved:
         return {}
     spec = config.file.environments[environment]
+    names = function_names or {}
     ids: dict[str, str] = {}
     for alias in resolved:
         construct_id = alias_construct_id(alias.family, alias.name)
@@ -173,6 +185,8 @@ def aliases_of_environment(
                 prefix=f"{PARAMETER_PREFIX}/{config.file.project}",
             ),
             standby_versions=standby,
+            function_name=names.get(alias.qualified_name),
+            log_group_arn=log_group_arn,
         )
     return out
 
@@ -241,14 +255,22 @@ def rollouts_of_environment(
     environment: str,
     aliases: Mapping[str, ModelAlias],
     alarm_topic: AlarmTopic | None,
+    with_hooks: bool = True,
 ) -> Rollouts:
-    """Every alias's rollout: each ``ModelAlias`` paired with its resolved settings."""
+    """Every alias's rollout: each ``ModelAlias`` paired with its resolved settings.
+
+    :param aliases: the aliases of this stack (all of the environment's, or one
+        stack's share of a split environment).
+    :param with_hooks: build the hooks now (see ``Rollouts``). Default: true.
+    """
     return Rollouts(
         scope,
         construct_id,
         rollouts=[
             rollout_props(aliases[alias.qualified_name], alias)
             for alias in config.aliases_for(environment)
+            if alias.qualified_name in aliases
         ],
         alarm_topic=alarm_topic,
+        with_hooks=with_hooks,
     )

@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from ..config import LifecycleConfig, Problem
-from .environment_stack import LifecycleStack, stack_name
+from .limits import MAX_STACK_RESOURCES, template_problems
 
 CDK_JSON = "cdk.json"
 # What a construct (ValueError, TypeError) or jsii (RuntimeError) raises when it refuses
 # a value: validate's dry build and synth answer each in one line.
 CONSTRUCT_ERRORS = (ValueError, TypeError, RuntimeError)
-# CloudFormation's limit of resources in one stack.
-MAX_STACK_RESOURCES = 500
+__all__ = ["CONSTRUCT_ERRORS", "MAX_STACK_RESOURCES", "construction_problems", "first_line"]
 
 
 def project_context(*folders: Path) -> dict[str, Any]:
@@ -82,27 +81,34 @@ def _build_key(config: LifecycleConfig, context: dict[str, Any]) -> str:
 def _construct(config: LifecycleConfig, context: dict[str, Any]) -> list[Problem]:
     import aws_cdk as cdk
 
+    from .environment import build_environment
+
     with tempfile.TemporaryDirectory(prefix="bedrock-lifecycle-dry-build-") as outdir:
         app = cdk.App(outdir=outdir, context=context)
+        built = {}
         for environment in config.environment_names:
             try:
-                stack = LifecycleStack(
-                    app, stack_name(environment), config=config, environment=environment
-                )
-                resources = sum(
-                    1 for child in stack.node.find_all() if cdk.CfnResource.is_cfn_resource(child)
-                )
-                if resources > MAX_STACK_RESOURCES:
-                    raise ValueError(
-                        f"stack {stack.stack_name} would hold {resources} resources, more than "
-                        f"the {MAX_STACK_RESOURCES} CloudFormation allows; move some aliases "
-                        "to another environment, or share rollout policies and alarm addresses"
-                    )
+                built[environment] = build_environment(app, config, environment)
             except CONSTRUCT_ERRORS as exc:
                 return [
                     Problem(("environments", environment), f"synth would refuse: {first_line(exc)}")
                 ]
-    return []
+        # The limits are the templates': synthesized without the gates (synth runs those).
+        try:
+            assembly = app.synth()
+        except CONSTRUCT_ERRORS as exc:
+            return [Problem((), f"synth would refuse: {first_line(exc)}")]
+        problems = []
+        for environment, stacks in built.items():
+            templates = {
+                s.stack_name: assembly.get_stack_by_name(s.stack_name).template
+                for s in stacks.stacks
+            }
+            problems += [
+                Problem(("environments", environment), line)
+                for line in template_problems(templates)
+            ]
+        return problems
 
 
 def first_line(error: BaseException) -> str:

@@ -9,7 +9,8 @@ stacks from the same pieces.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_ssm as ssm
@@ -18,7 +19,9 @@ from constructs import Construct
 from ..config import LifecycleConfig
 from ..constructs.alarm_topic import AlarmTopic
 from ..constructs.provisioned_throughput import BUILT_IN_TAG_PRIORITY, TAG_PREFIX
+from ..constructs.rollout_hooks import HookedRollout
 from ..nag import declare_governance
+from ..names import environment_prefix, hook_function_name, shared_application_name
 from .builders import (
     aliases_of_environment,
     audit_for_environment,
@@ -26,6 +29,7 @@ from .builders import (
     throughputs_of_environment,
     watcher_for_environment,
 )
+from .shared_refs import ANALYSIS_HOOK, GATE_HOOK, GATE_ROLE_KEY, SharedParts
 
 STACK_PREFIX = "BedrockLifecycle"
 
@@ -57,6 +61,10 @@ class LifecycleStack(cdk.Stack):
 
     :param config: the validated lifecycle file.
     :param environment: which of its environments this stack is.
+    :param split: the environment spans several stacks (:mod:`.environment`): this
+        main stack holds the aliases of group 0 and the parts every stack shares,
+        and tells the alias stacks where those are (:class:`SharedParts`). Its hooks
+        come with :meth:`add_hooks`, once the alias stacks exist. Default: false.
 
     An environment without ``account`` synthesizes environment-agnostic.
     """
@@ -68,6 +76,7 @@ class LifecycleStack(cdk.Stack):
         *,
         config: LifecycleConfig,
         environment: str,
+        split: bool = False,
         **kwargs: object,
     ) -> None:
         spec = config.file.environments[environment]
@@ -90,19 +99,13 @@ class LifecycleStack(cdk.Stack):
         self.config = config
         self.environment_name = environment
         self.spec = spec
-        # What the project's rules need to know of this environment (nag/governance.py).
-        declare_governance(
-            self,
-            environment=environment,
-            requires_evaluation_gate=spec.require_evaluation_gate or None,
-        )
-        self._apply_tags(
-            {
-                f"{TAG_PREFIX}:project": config.file.project,
-                f"{TAG_PREFIX}:environment": environment,
-            },
-            spec.tags,
-        )
+        self.split = split
+        self.spec_env = env
+        # Set by stacks.environment.build_environment: every stack of the environment.
+        self.environment_stacks: Any = None
+        groups = config.stack_groups(environment)
+        held = {name for name, group in groups.items() if group == 0}
+        prepare_environment_stack(self, config, environment)
 
         # The parts, in dependency order. Each builder below owns one concern.
         self.alarm_topic = AlarmTopic(self, "AlarmTopic", emails=spec.alarm_emails)
@@ -117,6 +120,7 @@ class LifecycleStack(cdk.Stack):
             environment=environment,
             throughputs=self.throughputs,
             log_group=self.audit.log_group,
+            only=held,
         )
         # -- rollouts (CodeDeploy, alarms, hooks) --
         self.rollouts = rollouts_of_environment(
@@ -126,6 +130,7 @@ class LifecycleStack(cdk.Stack):
             environment=environment,
             aliases=self.aliases,
             alarm_topic=self.alarm_topic,
+            with_hooks=not split,
         )
         # -- watcher (Bedrock model lifecycle) --
         self.watcher = watcher_for_environment(
@@ -135,63 +140,114 @@ class LifecycleStack(cdk.Stack):
             environment=environment,
             alarm_topic=self.alarm_topic,
         )
-        self.manifest = self._version_manifest()
+        self.manifest = version_manifest(self, self.aliases, MANIFEST_SUFFIX)
+        self.shared = SharedParts(self) if split else None
 
-    def _apply_tags(self, built_in: dict[str, str], user: Mapping[str, str]) -> None:
-        """Tag every taggable resource: the user's tags, then the built-in ones on top.
+    def add_hooks(self, external: Sequence[HookedRollout]) -> None:
+        """The hooks of a split environment: this stack's rollouts and ``external`` ones
+        (its alias stacks'), with the names the alias stacks attach them by."""
+        project, env = self.config.file.project, self.environment_name
+        hooks = self.rollouts.add_hooks(
+            external=external,
+            external_application=shared_application_name(project, env),
+            external_prefix=f"{environment_prefix(project, env)}-",
+            function_names={
+                "gate": hook_function_name(project, env, GATE_HOOK),
+                "analysis": hook_function_name(project, env, ANALYSIS_HOOK),
+            },
+        )
+        if self.shared is not None and hooks is not None and hooks.gate is not None:
+            self.shared.publish(GATE_ROLE_KEY, hooks.gate.role.role_arn)
 
-        A user tag under ``bedrock-lifecycle:`` is never applied (those keys are the
-        project's: the environment, the audit bucket's purpose) and gets a warning;
-        the built-in tags go on with :data:`BUILT_IN_TAG_PRIORITY`, so that they also
-        win over a tag of the same key added later at the default priority.
-        """
-        reserved = sorted(k for k in user if k.lower().startswith(f"{TAG_PREFIX}:"))
-        if reserved:
-            cdk.Annotations.of(self).add_warning_v2(
-                "bedrock-lifecycle:reserved-tag",
-                f"tags {', '.join(reserved)} of environment {self.environment_name} are not "
-                f"applied: keys under {TAG_PREFIX}: are set by bedrock-lifecycle itself",
-            )
-        for key, value in user.items():
-            if key not in reserved:
-                cdk.Tags.of(self).add(key, value)
-        for key, value in built_in.items():
-            cdk.Tags.of(self).add(key, value, priority=BUILT_IN_TAG_PRIORITY)
 
-    def _version_manifest(self) -> ssm.StringParameter:
-        """SSM parameter naming the version every alias serves; its history is the alias history.
+def prepare_environment_stack(stack: cdk.Stack, config: LifecycleConfig, environment: str) -> None:
+    """What every stack of an environment carries: its governance declaration (read by
+    the project's rules, nag/governance.py) and its tags."""
+    spec = config.file.environments[environment]
+    declare_governance(
+        stack,
+        environment=environment,
+        requires_evaluation_gate=spec.require_evaluation_gate or None,
+    )
+    apply_tags(
+        stack,
+        environment,
+        {
+            f"{TAG_PREFIX}:project": config.file.project,
+            f"{TAG_PREFIX}:environment": environment,
+        },
+        spec.tags,
+    )
 
-        ``{"family/alias": {"version_id", "model_arn", "state"}}``, also a stack output.
-        ``model_arn`` is the ARN the router sends requests to (a token for a throughput
-        bought in this stack); ``state`` is the version's lifecycle state.
-        """
-        manifest = {
-            alias.qualified_name: {
-                "version_id": alias.version_id,
-                "model_arn": self.aliases[alias.qualified_name].target.model_arn,
-                "state": alias.version.lifecycle.state.value,
-            }
-            for alias in self.config.aliases_for(self.environment_name)
+
+def apply_tags(
+    stack: cdk.Stack, environment: str, built_in: dict[str, str], user: Mapping[str, str]
+) -> None:
+    """Tag every taggable resource: the user's tags, then the built-in ones on top.
+
+    A user tag under ``bedrock-lifecycle:`` is never applied (those keys are the
+    project's: the environment, the audit bucket's purpose) and gets a warning;
+    the built-in tags go on with :data:`BUILT_IN_TAG_PRIORITY`, so that they also
+    win over a tag of the same key added later at the default priority.
+    """
+    reserved = sorted(k for k in user if k.lower().startswith(f"{TAG_PREFIX}:"))
+    if reserved:
+        cdk.Annotations.of(stack).add_warning_v2(
+            "bedrock-lifecycle:reserved-tag",
+            f"tags {', '.join(reserved)} of environment {environment} are not "
+            f"applied: keys under {TAG_PREFIX}: are set by bedrock-lifecycle itself",
+        )
+    for key, value in user.items():
+        if key not in reserved:
+            cdk.Tags.of(stack).add(key, value)
+    for key, value in built_in.items():
+        cdk.Tags.of(stack).add(key, value, priority=BUILT_IN_TAG_PRIORITY)
+
+
+MANIFEST_SUFFIX = "manifest"
+
+
+def version_manifest(
+    stack: cdk.Stack, aliases: Mapping[str, Any], suffix: str
+) -> ssm.StringParameter | None:
+    """SSM parameter naming the version every alias of ``stack`` serves; its history is the
+    alias history. None for a stack without aliases.
+
+    ``{"family/alias": {"version_id", "model_arn", "state"}}`` at
+    ``/bedrock-lifecycle/<project>/<env>/<suffix>``, also a stack output.
+    ``model_arn`` is the ARN the router sends requests to (a token for a throughput
+    bought in this stack); ``state`` is the version's lifecycle state.
+    """
+    if not aliases:
+        return None
+    config: LifecycleConfig = stack.config  # type: ignore[attr-defined]
+    environment: str = stack.environment_name  # type: ignore[attr-defined]
+    manifest = {
+        alias.qualified_name: {
+            "version_id": alias.version_id,
+            "model_arn": aliases[alias.qualified_name].target.model_arn,
+            "state": alias.version.lifecycle.state.value,
         }
-        text = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
-        parameter = ssm.StringParameter(
-            self,
-            "VersionManifest",
-            parameter_name=(
-                f"/bedrock-lifecycle/{self.config.file.project}/{self.environment_name}/manifest"
-            ),
-            string_value=text,
-            description="alias -> version id, model ARN and lifecycle state",
-            tier=manifest_tier(text),
-        )
-        # The manifest says what serves: write it once every alias update (and its
-        # rollout) has succeeded, never while a canary may still roll back.
-        for alias in self.aliases.values():
-            parameter.node.add_dependency(alias.alias)
-        cdk.CfnOutput(
-            self,
-            "VersionManifestOutput",
-            value=text,
-            description="alias -> version id, model ARN and lifecycle state",
-        )
-        return parameter
+        for alias in config.aliases_for(environment)
+        if alias.qualified_name in aliases
+    }
+    text = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
+    parameter = ssm.StringParameter(
+        stack,
+        "VersionManifest",
+        parameter_name=f"/bedrock-lifecycle/{config.file.project}/{environment}/{suffix}",
+        string_value=text,
+        description="alias -> version id, model ARN and lifecycle state",
+        tier=manifest_tier(text),
+    )
+    # The manifest says what serves: write it once every alias update (and its
+    # rollout) has succeeded, never while a canary may still roll back.
+    for alias in aliases.values():
+        parameter.node.add_dependency(alias.alias)
+    cdk.CfnOutput(
+        stack,
+        "VersionManifestOutput",
+        value=text,
+        description="alias -> version id, model ARN and lifecycle state",
+    )
+    return parameter

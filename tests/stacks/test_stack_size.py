@@ -1,26 +1,29 @@
-"""One environment is one stack: the alias and throughput caps keep it under 500 resources."""
+"""An environment's stacks stay inside the service limits, and validate says when not."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import aws_cdk as cdk
 import pytest
 
-from bedrock_lifecycle.config import ConfigError, load_lifecycle
-from bedrock_lifecycle.config.semantic import (
-    MAX_ALIASES_PER_ENVIRONMENT,
-    MAX_THROUGHPUTS_PER_ENVIRONMENT,
+from bedrock_lifecycle.config import load_lifecycle
+from bedrock_lifecycle.config import stack_groups as stack_groups_module
+from bedrock_lifecycle.config.stack_groups import (
+    GROUP_STACK_ALIASES,
+    MAIN_STACK_ALIASES,
+    StackSizes,
 )
-from bedrock_lifecycle.stacks import LifecycleStack, dry_build, stack_name
+from bedrock_lifecycle.stacks import limits
+from bedrock_lifecycle.stacks.environment import build_environment
 from tests.conftest import new_app
 
 CLOUDFORMATION_MAX_RESOURCES = 500
 
 
-def worst_case_file(folder: Path, aliases: int, throughputs: int) -> Path:
-    """Aliases with every per-alias feature on; the first ``throughputs`` on throughput."""
+def worst_case_file(folder: Path, aliases: int) -> Path:
+    """Aliases with every per-alias feature on (gate, guardrail, output-token baseline,
+    a custom rollout shape, alarm addresses)."""
     (folder / "golden.jsonl").write_text(
         json.dumps(
             {
@@ -31,38 +34,33 @@ def worst_case_file(folder: Path, aliases: int, throughputs: int) -> Path:
         )
         + "\n"
     )
-    families = {}
-    for i in range(aliases):
-        target = (
-            {"provisioned_throughput": f"pt{i}"}
-            if i < throughputs
-            else {"inference_profile": "us.anthropic.claude-haiku-4-5-20251001-v1:0"}
-        )
-        families[f"family-{i}"] = {
+    families = {
+        f"family-{i}": {
             "evaluation": {"golden_prompts": "golden.jsonl"},
             "versions": {
-                "v1": {"target": target, "guardrail": {"id": "abcdefghij12", "version": "1"}}
+                "v1": {
+                    "target": {"inference_profile": "us.anthropic.claude-haiku-4-5-20251001-v1:0"},
+                    "guardrail": {"id": "abcdefghij12", "version": "1"},
+                }
             },
-            "aliases": {"live": {"version": "v1", "alarms": {"baseline_output_tokens": 100}}},
+            "aliases": {
+                "live": {
+                    "version": "v1",
+                    "alarms": {"baseline_output_tokens": 100},
+                    "rollout": {"strategy": "canary", "percent": 7, "interval_minutes": 3},
+                }
+            },
         }
+        for i in range(aliases)
+    }
     body = {
         "schema_version": 1,
         "environments": {
             "prod": {
                 "account": "111111111111",
                 "region": "us-east-1",
-                "provisioned_throughput": True,
                 "alarm_emails": ["a@example.com", "b@example.com"],
             }
-        },
-        "provisioned_throughputs": {
-            f"pt{i}": {
-                "model": "amazon.nova-pro-v1:0:300k",
-                "model_units": 1,
-                "commitment": "one_month",
-                "environments": ["prod"],
-            }
-            for i in range(throughputs)
         },
         "families": families,
     }
@@ -71,39 +69,136 @@ def worst_case_file(folder: Path, aliases: int, throughputs: int) -> Path:
     return path
 
 
-def test_the_largest_allowed_environment_fits_one_stack(tmp_path):
-    path = worst_case_file(tmp_path, MAX_ALIASES_PER_ENVIRONMENT, MAX_THROUGHPUTS_PER_ENVIRONMENT)
-    config = load_lifecycle(path, check_lock_file=False)
-    # The stack alone: the nag packs judge the shipped stacks (tests/stacks/test_app.py),
-    # and what a construct acknowledges does not depend on how many there are.
-    app = new_app(tmp_path / "out")
-    stack = LifecycleStack(app, stack_name("prod"), config=config, environment="prod")
-    # What validate's dry build counts (stacks/dry_build.py) is what the template holds.
-    counted = sum(1 for node in stack.node.find_all() if cdk.CfnResource.is_cfn_resource(node))
-    template = app.synth().get_stack_by_name(stack.stack_name).template
-    assert counted == len(template["Resources"]) <= dry_build.MAX_STACK_RESOURCES
-    assert dry_build.MAX_STACK_RESOURCES == CLOUDFORMATION_MAX_RESOURCES
+def stack_sizes(folder: Path, sizes: StackSizes, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Resources of each stack (main first) of 4 worst-case aliases placed by ``sizes``."""
+    monkeypatch.setattr(stack_groups_module, "DEFAULT_SIZES", sizes)
+    config = load_lifecycle(worst_case_file(folder, 4), check_lock_file=False)
+    app = new_app(folder / "out")
+    stacks = build_environment(app, config, "prod")
+    assembly = app.synth()
+    return [
+        len(assembly.get_stack_by_name(s.stack_name).template["Resources"])
+        for s in (stacks.main, *stacks.alias_stacks.values())
+    ]
+
+
+def test_a_full_main_stack_and_a_full_alias_stack_fit(tmp_path, monkeypatch):
+    """Stacks of 1 and of 2 worst-case aliases give each stack's fixed part and its cost
+    per alias; at the real sizes both kinds of stack stay under 500 resources."""
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    one = stack_sizes(tmp_path / "one", StackSizes(main=1, group=1), monkeypatch)
+    two = stack_sizes(tmp_path / "two", StackSizes(main=2, group=2), monkeypatch)
+    main_per_alias, group_per_alias = two[0] - one[0], two[1] - one[1]
+    main_fixed, group_fixed = one[0] - main_per_alias, one[1] - group_per_alias
+    assert 0 < main_per_alias <= 16 and 0 < group_per_alias <= 16
+    assert main_fixed + MAIN_STACK_ALIASES * main_per_alias <= CLOUDFORMATION_MAX_RESOURCES
+    assert group_fixed + GROUP_STACK_ALIASES * group_per_alias <= CLOUDFORMATION_MAX_RESOURCES
+    assert limits.MAX_STACK_RESOURCES == CLOUDFORMATION_MAX_RESOURCES
+
+
+def _template(resources: int = 0, outputs: int = 0, parameters: int = 0) -> dict:
+    return {
+        "Resources": {f"R{i}": {"Type": "AWS::SNS::Topic"} for i in range(resources)},
+        "Outputs": {f"O{i}": {"Value": "x"} for i in range(outputs)},
+        "Parameters": {f"P{i}": {"Type": "String"} for i in range(parameters)},
+    }
+
+
+def _group(application: object, alarms: int = 1) -> dict:
+    return {
+        "Type": "AWS::CodeDeploy::DeploymentGroup",
+        "Properties": {
+            "ApplicationName": application,
+            "AlarmConfiguration": {"Alarms": [{"Name": f"a{i}"} for i in range(alarms)]},
+        },
+    }
 
 
 @pytest.mark.parametrize(
-    ("aliases", "throughputs", "message"),
+    ("templates", "expected"),
     [
+        ({"S": _template(resources=501)}, "stack S: 501 resources, more than the 500"),
+        ({"S": _template(outputs=201)}, "stack S: 201 outputs, more than the 200"),
+        ({"S": _template(parameters=201)}, "stack S: 201 parameters, more than the 200"),
         (
-            MAX_ALIASES_PER_ENVIRONMENT + 1,
-            0,
-            rf"environments.prod: {MAX_ALIASES_PER_ENVIRONMENT + 1} aliases, more than the "
-            rf"{MAX_ALIASES_PER_ENVIRONMENT} one stack can hold",
+            {"S": {"Resources": {"G": _group("app", alarms=11)}}},
+            "stack S: deployment group G watches 11 alarms, more than CodeDeploy's 10",
         ),
         (
-            MAX_THROUGHPUTS_PER_ENVIRONMENT + 1,
-            MAX_THROUGHPUTS_PER_ENVIRONMENT + 1,
-            rf"environments.prod: {MAX_THROUGHPUTS_PER_ENVIRONMENT + 1} provisioned throughputs, "
-            rf"more than the {MAX_THROUGHPUTS_PER_ENVIRONMENT}",
+            {
+                "A": {"Resources": {f"G{i}": _group("shared") for i in range(450)}},
+                "B": {"Resources": {f"G{i}": _group("shared") for i in range(450)}},
+                "C": {"Resources": {f"G{i}": _group("shared") for i in range(101)}},
+            },
+            "CodeDeploy application shared: 1001 deployment groups, more than the 1000",
+        ),
+        (
+            {
+                "S": {
+                    "Resources": {
+                        "P": {
+                            "Type": "AWS::SSM::Parameter",
+                            "Properties": {"Name": "/x", "Value": "v" * 4097, "Tier": "Standard"},
+                        }
+                    }
+                }
+            },
+            "stack S: SSM parameter /x needs 4097 bytes, more than the 4096 of the Standard tier",
+        ),
+        (
+            {
+                "S": {
+                    "Resources": {
+                        "P": {
+                            "Type": "AWS::SSM::Parameter",
+                            "Properties": {
+                                "Name": "/y",
+                                "Value": {"Fn::Join": ["", ["v" * 8100, {"Ref": "X"}]]},
+                                "Tier": "Advanced",
+                            },
+                        }
+                    }
+                }
+            },
+            "stack S: SSM parameter /y needs 8228 bytes, more than the 8192 of the Advanced",
+        ),
+        (
+            {"S": {"Resources": {"R": {"Type": "AWS::SNS::Topic", "Metadata": "m" * 1_000_000}}}},
+            "stack S: a template of 1000060 bytes, more than the 1000000",
         ),
     ],
-    ids=["aliases", "throughputs"],
+    ids=["resources", "outputs", "parameters", "alarms", "groups", "standard", "advanced", "bytes"],
 )
-def test_one_more_is_refused_before_synth(tmp_path, aliases, throughputs, message):
-    path = worst_case_file(tmp_path, aliases, throughputs)
-    with pytest.raises(ConfigError, match=message):
-        load_lifecycle(path, check_lock_file=False)
+def test_each_limit_is_one_line_with_the_way_out(templates, expected):
+    (line,) = limits.template_problems(templates)
+    assert line.startswith(expected)
+    assert ";" in line  # the way out follows the limit
+
+
+def test_groups_of_applications_by_reference_are_counted_per_stack():
+    refs = {f"G{i}": _group({"Ref": "App"}) for i in range(400)}
+    shared = {f"S{i}": _group("shared") for i in range(100)}
+    # Groups of an application referenced in each of three stacks: three applications.
+    # A literal name is one application wherever it is named.
+    templates = {name: {"Resources": {**refs, **shared}} for name in "ABC"}
+    assert limits.template_problems(templates) == []
+    templates["D"] = {"Resources": {f"G{i}": _group("shared") for i in range(351)}}
+    templates["E"] = {"Resources": {f"G{i}": _group("shared") for i in range(350)}}
+    (line,) = limits.template_problems(templates)
+    assert line.startswith("CodeDeploy application shared: 1001 deployment groups")
+
+
+def test_validate_refuses_what_the_limits_refuse(tmp_path, monkeypatch, capsys):
+    """End to end: an environment whose main stack would exceed a limit is refused by
+    validate's dry build, one line, exit 2."""
+    from bedrock_lifecycle import cli
+
+    monkeypatch.setattr(limits, "MAX_STACK_RESOURCES", 100)
+    path = worst_case_file(tmp_path, 8)
+    code = cli.main(["validate", str(path), "--no-lock"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1
+    assert "environments.prod: stack BedrockLifecycle-prod: " in err[0]
+    assert "resources, more than the 100 CloudFormation allows per stack" in err[0]
