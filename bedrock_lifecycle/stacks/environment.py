@@ -57,7 +57,9 @@ class EnvironmentStacks:
 
     def alias_scope(self, qualified_name: str) -> Construct | None:
         """The ``ModelAlias`` of ``family/alias``, whichever stack holds it."""
-        for stack in (self.main, *self.alias_stacks.values()):
+        if qualified_name in self.main.aliases:
+            return self.main.aliases[qualified_name]
+        for stack in self.alias_stacks.values():
             if qualified_name in stack.aliases:
                 return stack.aliases[qualified_name]
         return None

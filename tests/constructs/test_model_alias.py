@@ -151,15 +151,16 @@ def function_id(stack, alias: ModelAlias) -> str:
 
 
 def policy_statements(template: Template, stack: cdk.Stack, alias: ModelAlias) -> list[dict]:
-    """Every statement of every policy of the router's role: its Bedrock grants (a
-    managed policy) first, then its default policy (logs, X-Ray)."""
+    """Every statement of every policy of the router's role: one managed policy, its
+    Bedrock grants with the router's own log and X-Ray statements; no default policy."""
     role_id = lid(stack, alias.router.role)
     attached = {"Properties": {"Roles": [{"Ref": role_id}]}}
     grants = template.find_resources("AWS::IAM::ManagedPolicy", attached)
     inline = template.find_resources("AWS::IAM::Policy", attached)
-    assert list(grants) == [lid(stack, alias.grants)] and len(inline) == 1
+    assert list(grants) == [lid(stack, alias.grants)] and not inline
+    assert alias.router.role.node.try_find_child("DefaultPolicy") is None
     statements = []
-    for policy in (*grants.values(), *inline.values()):
+    for policy in grants.values():
         statements += policy["Properties"]["PolicyDocument"]["Statement"]
     return statements
 
@@ -243,15 +244,18 @@ def test_bedrock_grants_have_a_policy_of_their_own_named_by_their_content(built)
     assert {a for s in grants for a in _as_list(s["Action"])} == {
         "bedrock:InvokeModel",
         "bedrock:ApplyGuardrail",
+        # What the router needs to run rides along (no default policy per router).
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
     }
     # A managed policy without a name of its own: CloudFormation names each one anew, so a
     # new one never takes the name of the one it replaces.
     assert resources[grants_id]["Type"] == "AWS::IAM::ManagedPolicy"
     assert "ManagedPolicyName" not in resources[grants_id]["Properties"]
-    # Widened before the alias moves, and before the default policy drops old grants.
+    # Widened before the alias moves (and the gate calls the new version).
     assert grants_id in resources[lid(stack, alias.alias)]["DependsOn"]
-    default = alias.router.role.node.find_child("DefaultPolicy")
-    assert grants_id in resources[lid(stack, default)]["DependsOn"]
 
 
 def test_the_grants_policy_is_the_same_while_the_granted_versions_are(shipped_config):

@@ -65,9 +65,7 @@ def write_file(folder: Path, names: list[str], **families: dict[str, Any]) -> Pa
                 "rollout": {"strategy": "canary", "percent": 10, "interval_minutes": 5},
             }
         },
-        "families": {
-            name: families.get(name, family(int(name.split("-")[1]))) for name in names
-        },
+        "families": {name: families.get(name, family(int(name.split("-")[1]))) for name in names},
     }
     path = folder / "lifecycle.yaml"
     path.write_text(json.dumps(body))
