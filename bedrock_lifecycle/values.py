@@ -154,7 +154,7 @@ DEFAULT_ROLLOUT = RolloutPolicy(strategy=RolloutStrategy.CANARY, percent=10, int
 
 
 class AlarmThresholds(StrictModel):
-    """Regression alarm thresholds; every field has a documented default."""
+    """Regression alarm thresholds: each term's limit, both alarms' periods; all have defaults."""
 
     error_rate_percent: float = Field(
         default=5.0, gt=0, le=100, description="server errors + throttles over invocations"
@@ -179,17 +179,19 @@ class AlarmThresholds(StrictModel):
         default=2.0,
         gt=1,
         le=100,
-        description="alarm when average output tokens per request exceed this factor "
-        "of baseline_output_tokens",
+        description="the Regression alarm's output-tokens limit: this factor of "
+        "baseline_output_tokens, in average output tokens per request",
     )
     baseline_output_tokens: int | None = Field(
         default=None,
         ge=1,
         le=MAX_OUTPUT_TOKENS,
-        description="declared output tokens per request; no cost alarm if unset",
+        description="declared output tokens per request; no output-tokens term (cost) if unset",
     )
     period_seconds: Literal[10, 30, 60] = Field(
-        default=10, description="alarm period; 10 and 30 use high-resolution metrics"
+        default=10,
+        description="period of the Regression alarm; 10 and 30 use high-resolution metrics "
+        "(LambdaErrors: 60)",
     )
     evaluation_periods: int = Field(
         default=3, ge=1, le=30, description="periods each alarm looks back over"

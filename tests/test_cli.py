@@ -98,14 +98,14 @@ def test_plan_names_alias_moves_and_throughput_changes(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == (
         "dev: summarizer/live v1 -> v2 (Claude 3 Haiku -> Claude Haiku 4.5; v1@4576e86f22f1 -> "
-        "v2@947856f3caf5), all at once, 6 alarms, evaluation gate 3 prompts"
+        "v2@947856f3caf5), all at once, 2 alarms, evaluation gate 3 prompts"
     )
     prod = [line for line in lines if line.startswith("prod: ") and "warning" not in line]
     assert prod == [
         "prod: summarizer/live v1 -> v2 (Claude 3 Haiku -> Claude Haiku 4.5; v1@4576e86f22f1 "
-        "-> v2@947856f3caf5), canary 10 % for 10 min, 6 alarms, evaluation gate 3 prompts",
+        "-> v2@947856f3caf5), canary 10 % for 10 min, 2 alarms, evaluation gate 3 prompts",
         "prod: assistant/live v1 -> v1-pt (Nova Pro -> throughput assistant: Nova Pro; "
-        "v1@15b2af5c1b06 -> v1-pt@7eeb9cb52ac8), canary 10 % for 10 min, 5 alarms, "
+        "v1@15b2af5c1b06 -> v1-pt@7eeb9cb52ac8), canary 10 % for 10 min, 2 alarms, "
         "evaluation gate 2 prompts",
         "prod: assistant/live environment_versions.prod: none -> v1-pt",
         "prod: version assistant/v1-pt added: v1-pt@7eeb9cb52ac8 on throughput assistant: Nova Pro",
@@ -184,7 +184,7 @@ def test_plan_reads_an_empty_alias_environment_list_of_the_base_as_none(tmp_path
     assert main(["plan", str(minimal), "--base", str(base), "--no-lock", "--today", TODAY]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "dev: summarizer/live new at v1 (v1@a2c935705ac0, Claude 3 Haiku), canary 10 % for "
-        "10 min, 5 alarms, no evaluation gate; first deploy: no shifting",
+        "10 min, 2 alarms, no evaluation gate; first deploy: no shifting",
         "dev: warning: families.summarizer.aliases.live: version 'v1' runs on "
         "anthropic.claude-3-haiku-20240307-v1:0, which Bedrock marks LEGACY (since 2026-08-15, "
         "public extended access from 2027-02-15, end of life 2027-08-15 (262 days)), in dev; "

@@ -23,17 +23,28 @@ __all__ = [
     "inside_folder",
     "policy_errors",
     "regression_alarm_count",
+    "regression_term_count",
 ]
 
 
 def regression_alarm_count(thresholds: AlarmThresholds) -> int:
-    """How many regression alarms an alias's deployment group watches.
+    """How many regression alarms an alias's deployment group watches: 2.
 
-    Error rate, p99 latency, throttle rate, Lambda errors and the alias-wide error
-    rate, plus output tokens when ``baseline_output_tokens`` is declared
-    (``RegressionAlarms`` builds them).
+    ``Regression`` (one metric-math alarm over every router term) and
+    ``LambdaErrors`` (``RegressionAlarms`` builds them), whatever the thresholds
+    (kept as the parameter so that callers need not know): ``baseline_output_tokens``
+    adds a term to ``Regression``, not an alarm (:func:`regression_term_count`).
     """
-    return 5 + (1 if thresholds.baseline_output_tokens is not None else 0)
+    return 2
+
+
+def regression_term_count(thresholds: AlarmThresholds) -> int:
+    """How many terms the alias's ``Regression`` alarm has.
+
+    Error rate, throttle rate and p99 latency of the new version and the alias-wide
+    error rate, plus output tokens when ``baseline_output_tokens`` is declared.
+    """
+    return 4 + (1 if thresholds.baseline_output_tokens is not None else 0)
 
 
 def check_rollout_policies(file: LifecycleFile, base: Path) -> Iterator[Problem]:

@@ -107,7 +107,7 @@ class AliasRollout(Construct):
     Creates a ``LambdaDeploymentGroup`` (``Resource``) for the alias's ``live``
     Lambda alias with the policy's deployment configuration, automatic
     rollback on a failed deployment, a stopped deployment and an alarm, and
-    :class:`RegressionAlarms` (``Alarms``) on the new version. The hooks
+    :class:`RegressionAlarms` (``Alarms``: ``Regression`` and ``LambdaErrors``). The hooks
     (evaluation gate, canary analysis) are shared by the stack and attached by
     :class:`~bedrock_lifecycle.constructs.rollout_hooks.RolloutHooks`.
 

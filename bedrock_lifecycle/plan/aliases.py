@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 from ..config import LifecycleConfig, ResolvedAlias
-from ..config.rollout_checks import regression_alarm_count
+from ..config.rollout_checks import regression_alarm_count, regression_term_count
 from ..config.schema import AlarmThresholds, CanaryAnalysis
 from .describe import (
     describe_rollout,
@@ -23,8 +23,8 @@ Found = Iterator[Change | Risk]
 
 # Alarm thresholds where a higher value alarms later (weaker). ``alias_error_rate_percent``
 # unset means ``error_rate_percent`` (its effective value is compared);
-# ``baseline_output_tokens`` unset means no output-tokens alarm (and then
-# ``output_tokens_factor`` belongs to no alarm).
+# ``baseline_output_tokens`` unset means no output-tokens term in the Regression alarm
+# (and then ``output_tokens_factor`` belongs to no term).
 WEAKER_WHEN_HIGHER = (
     "error_rate_percent",
     "alias_error_rate_percent",
@@ -209,27 +209,31 @@ def _effective(thresholds: AlarmThresholds, key: str) -> float | int | None:
 
 
 def _alarm_changes(name: str, env: str, old: AlarmThresholds, new: AlarmThresholds) -> Found:
-    count_old, count_new = regression_alarm_count(old), regression_alarm_count(new)
+    # The baseline adds or removes a term of the Regression alarm, never an alarm.
+    count_old, count_new = regression_term_count(old), regression_term_count(new)
     if old.baseline_output_tokens is None and new.baseline_output_tokens is not None:
         yield Change(
             Kind.ALIAS,
             name,
-            "alarm added",
-            f"{name} alarm added: output tokens above {number(new.output_tokens_factor)} x "
-            f"{new.baseline_output_tokens} ({count_old} -> {count_new} alarms)",
+            "alarm term added",
+            f"{name} Regression alarm term added: output tokens above "
+            f"{number(new.output_tokens_factor)} x {new.baseline_output_tokens} "
+            f"({count_old} -> {count_new} terms)",
         )
     elif old.baseline_output_tokens is not None and new.baseline_output_tokens is None:
         yield Change(
             Kind.ALIAS,
             name,
-            "alarm removed",
-            f"{name} alarm removed: output tokens ({count_old} -> {count_new} alarms)",
+            "alarm term removed",
+            f"{name} Regression alarm term removed: output tokens "
+            f"({count_old} -> {count_new} terms)",
         )
         yield Risk(
             RiskCode.ALARM_REMOVED,
             env,
             name,
-            "the output-tokens alarm is removed: a cost regression no longer rolls back",
+            "the output-tokens term of the Regression alarm is removed: a cost regression "
+            "no longer rolls back",
         )
     for key in type(new).model_fields:
         if key == "alias_error_rate_percent" and (
@@ -239,7 +243,7 @@ def _alarm_changes(name: str, env: str, old: AlarmThresholds, new: AlarmThreshol
         if key == "output_tokens_factor" and (
             old.baseline_output_tokens is None or new.baseline_output_tokens is None
         ):
-            continue  # no output-tokens alarm on one side: its addition or removal says it
+            continue  # no output-tokens term on one side: its addition or removal says it
         before, after = _effective(old, key), _effective(new, key)
         if before == after or before is None or after is None:
             continue

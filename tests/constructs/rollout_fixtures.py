@@ -3,7 +3,7 @@
 ``Canaries`` (staging aliases of the shipped file, with policies overridden):
 
 - summarizer/live: canary 10 % for 10 min (CodeDeploy's predefined config), with
-  a declared output-token baseline, so it has all five alarms;
+  a declared output-token baseline, so its Regression alarm has all five terms;
 - summarizer/pinned-v1 and embedder/live: canary 25 % for 7 min (one custom config);
 - assistant/live: linear 20 % every 3 min (a second custom config).
 

@@ -191,13 +191,20 @@ def test_groups_watch_their_alarms_and_at_most_ten(built):
         assert names == [{"Name": resolve(stack, a.alarm_name)} for a in rollout.alarms]
         assert len(names) <= 10
         counts[qualified] = len(names)
-    # The output-token (cost) alarm exists only where a baseline is declared; every
-    # group also watches the alias-wide error rate (the version still serving).
-    assert counts == {
-        "summarizer/live": 6,
-        "summarizer/pinned-v1": 5,
-        "embedder/live": 5,
-        "assistant/live": 5,
+    # Regression and LambdaErrors, whatever the alias declares: a baseline adds a term
+    # to Regression (its output tokens), not an alarm.
+    assert counts == dict.fromkeys(
+        ("summarizer/live", "summarizer/pinned-v1", "embedder/live", "assistant/live"), 2
+    )
+    terms = {
+        qualified: len(rollout.regression_alarms.terms)
+        for qualified, rollout in built.rollouts["Canaries"].rollouts.items()
+    }
+    assert terms == {
+        "summarizer/live": 5,
+        "summarizer/pinned-v1": 4,
+        "embedder/live": 4,
+        "assistant/live": 4,
     }
 
 
@@ -227,8 +234,8 @@ def test_an_eleventh_alarm_is_refused(shipped_config, tmp_path):
     rollout = AliasRollout(
         stack, "Rollout", model_alias=alias, alarms=AlarmThresholds(baseline_output_tokens=100)
     )
-    assert len(rollout.alarms) == 6
-    for _ in range(4):
+    assert len(rollout.alarms) == 2
+    for _ in range(8):
         rollout.add_alarm(rollout.alarms[0])
     with pytest.raises(
         ValueError,
@@ -654,12 +661,17 @@ def test_provisioned_concurrency_on_a_shifted_alias_is_refused(shipped_config, t
         AliasRollout(stack, "Rollout", model_alias=alias)
 
 
-def test_plan_counts_the_alarms_the_construct_builds(built):
-    from bedrock_lifecycle.config.rollout_checks import regression_alarm_count
+def test_plan_counts_the_alarms_and_terms_the_construct_builds(built):
+    from bedrock_lifecycle.config.rollout_checks import (
+        regression_alarm_count,
+        regression_term_count,
+    )
 
     for stack_rollouts in built.rollouts.values():
         for rollout in stack_rollouts.rollouts.values():
             assert len(rollout.alarms) == regression_alarm_count(rollout.thresholds)
+            terms = rollout.regression_alarms.terms
+            assert len(terms) == regression_term_count(rollout.thresholds)
 
 
 def test_an_alias_without_golden_prompts_is_not_gated_nor_invokable(built):

@@ -29,8 +29,12 @@ def test_summarizer_live_rolls_out_per_environment(synthesized, env, config, pos
     group = resource(synthesized, env, rollout.deployment_group)["Properties"]
     assert group["DeploymentConfigName"] == config
     assert "DEPLOYMENT_STOP_ON_ALARM" in group["AutoRollbackConfiguration"]["Events"]
-    # 5 on the new version (baseline_output_tokens is declared) and 1 alias-wide
-    assert len(group["AlarmConfiguration"]["Alarms"]) == 6
+    # Regression (5 terms: baseline_output_tokens is declared) and LambdaErrors
+    assert group["AlarmConfiguration"]["Alarms"] == [
+        {"Name": {"Ref": stack.resolve(alarm.node.default_child.logical_id)}}
+        for alarm in (rollout.regression_alarms.regression, rollout.regression_alarms.lambda_errors)
+    ]
+    assert len(rollout.regression_alarms.terms) == 5
     update = resource(synthesized, env, stack.aliases["summarizer/live"].alias)["UpdatePolicy"]
     hooks = update["CodeDeployLambdaAliasUpdate"]
     assert hooks["DeploymentGroupName"] == stack.resolve(
@@ -49,9 +53,11 @@ def test_summarizer_live_rolls_out_per_environment(synthesized, env, config, pos
 
 def test_prod_alarms_use_prods_thresholds(synthesized):
     alarms = synthesized.stacks["prod"].rollouts.rollouts["summarizer/live"].regression_alarms
-    error_rate = resource(synthesized, "prod", alarms.error_rate)["Properties"]
-    latency = resource(synthesized, "prod", alarms.latency_p99)["Properties"]
-    assert (error_rate["Threshold"], latency["Threshold"]) == (2, 12000)
+    metrics = resource(synthesized, "prod", alarms.regression)["Properties"]["Metrics"]
+    expressions = {q["Id"]: q["Expression"] for q in metrics if "Expression" in q}
+    assert expressions["error_rate"].endswith("/ invocations) / 2")
+    assert expressions["latency_p99"] == "latency / 12000"
+    assert expressions["alias_error_rate"].endswith("/ all_invocations) / 2")
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

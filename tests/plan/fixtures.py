@@ -1,9 +1,9 @@
 """Small lifecycle files for the plan tests, written into a temporary folder.
 
 ``BASE`` is one production environment with a committed throughput, a summarizer
-family with an evaluation gate and an output-tokens alarm, and an assistant on
-the throughput. A test copies it, changes what it is about and runs the plan of
-the head against the base.
+family with an evaluation gate and an output-tokens term in its Regression alarm,
+and an assistant on the throughput. A test copies it, changes what it is about
+and runs the plan of the head against the base.
 """
 
 from __future__ import annotations

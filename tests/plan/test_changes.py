@@ -143,7 +143,7 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], tuple[str, ...], list[s
         ("a", "b"),
         [
             "prod: assistant/live v1 -> v2 (throughput assistant: Nova Pro -> Nova Pro; "
-            "v1@e685a8b65a73 -> v2@213788a09ecd), canary 10 % for 10 min, 5 alarms, "
+            "v1@e685a8b65a73 -> v2@213788a09ecd), canary 10 % for 10 min, 2 alarms, "
             "no evaluation gate",
             "prod: version assistant/v2 added: v2@213788a09ecd on Nova Pro",
             "prod: version assistant/v1 removed from the file",
@@ -161,7 +161,7 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], tuple[str, ...], list[s
         ("a", "b"),
         [
             "prod: summarizer/live v2 -> v1 (Claude Haiku 4.5 -> Claude 3 Haiku; "
-            "v2@996491c30e5e -> v1@a2c935705ac0), canary 10 % for 10 min, 6 alarms, "
+            "v2@996491c30e5e -> v1@a2c935705ac0), canary 10 % for 10 min, 2 alarms, "
             "evaluation gate 2 prompts",
             "prod: warning: families.summarizer.aliases.live: version 'v1' runs on "
             "anthropic.claude-3-haiku-20240307-v1:0, which Bedrock marks LEGACY (since "
@@ -178,7 +178,7 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], tuple[str, ...], list[s
         [
             "prod: summarizer/live rollout canary 10 % for 10 min -> all at once "
             "[10 -> 0 min until all traffic has shifted]",
-            "prod: summarizer/live alarm removed: output tokens (6 -> 5 alarms)",
+            "prod: summarizer/live Regression alarm term removed: output tokens (5 -> 4 terms)",
             "prod: summarizer/live alarm error_rate_percent raised 2 -> 5",
             "prod: summarizer/live evaluation gate pass rate lowered 0.9 -> 0.8",
             "prod: summarizer/live evaluation gate prompts added c; removed b (2 -> 2)",
@@ -188,8 +188,8 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], tuple[str, ...], list[s
             "prod: assistant/live alarm error_rate_percent raised 2 -> 5",
             "risk rollout-faster: prod: summarizer/live: canary 10 % for 10 min -> all at "
             "once: a regression reaches more callers before the alarms can roll it back",
-            "risk alarm-removed: prod: summarizer/live: the output-tokens alarm is removed: a "
-            "cost regression no longer rolls back",
+            "risk alarm-removed: prod: summarizer/live: the output-tokens term of the "
+            "Regression alarm is removed: a cost regression no longer rolls back",
             "risk alarm-weakened: prod: summarizer/live: error_rate_percent 2 -> 5: a "
             "regression must be worse (or last longer) before it rolls back",
             "risk gate-weakened: prod: summarizer/live: pass rate 0.9 -> 0.8: more golden "
@@ -245,13 +245,13 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], tuple[str, ...], list[s
 ADDED: list[str] = [
     "prod: summarizer/live environment_versions.prod: none -> v2",
     "prod: summarizer/pinned new at v2 (v2@996491c30e5e, Claude Haiku 4.5), canary "
-    "10 % for 10 min, 5 alarms, evaluation gate 2 prompts; first deploy: no "
+    "10 % for 10 min, 2 alarms, evaluation gate 2 prompts; first deploy: no "
     "shifting",
     "prod: assistant/live rollout canary 10 % for 10 min -> linear 5 % every 30 "
     "min (570 min in all) [10 -> 570 min until all traffic has shifted]",
     "dev: new environment: its stack is created",
     "dev: summarizer/live new at v1 (v1@a2c935705ac0, Claude 3 Haiku), all at "
-    "once, 6 alarms, evaluation gate 2 prompts; first deploy: no shifting",
+    "once, 2 alarms, evaluation gate 2 prompts; first deploy: no shifting",
     "dev: audit: Object Lock GOVERNANCE 365 days, log retention 365 days, owns "
     "invocation logging, prompt logging off",
     "dev: warning: families.summarizer.aliases.live: version 'v1' runs on "
@@ -333,7 +333,7 @@ def test_markdown_lists_changes_and_warnings_per_environment(tmp_path, capsys):
         "### prod (changed)",
         "",
         "- summarizer/live v2 -> v1 (Claude Haiku 4.5 -> Claude 3 Haiku; v2@996491c30e5e -> "
-        "v1@a2c935705ac0), canary 10 % for 10 min, 6 alarms, evaluation gate 2 prompts",
+        "v1@a2c935705ac0), canary 10 % for 10 min, 2 alarms, evaluation gate 2 prompts",
         "",
         "Lifecycle warnings:",
         "",

@@ -68,7 +68,7 @@ def test_a_ref_without_the_file_means_everything_is_new(repo, capsys):
         "note: base HEAD~2:platform/lifecycle.yaml not found: everything is new",
         "prod: new environment: its stack is created",
         "prod: summarizer/live new at v2 (v2@996491c30e5e, Claude Haiku 4.5), canary 10 % "
-        "for 10 min, 6 alarms, evaluation gate 3 prompts; first deploy: no shifting",
+        "for 10 min, 2 alarms, evaluation gate 3 prompts; first deploy: no shifting",
     ]
     assert "prod: throughput assistant bought: amazon.nova-pro-v1:0:300k, 2 model units, " in (
         "\n".join(lines)

@@ -186,8 +186,17 @@ PAIRS: dict[str, tuple[Edit, Edit, list[str]]] = {
             f"25 -> 40: {LOOSER}",
         ],
     ),
-    # assistant/live has no baseline_output_tokens on either side: no alarm, no line.
-    "output tokens factor only where the alarm exists": (
+    # summarizer/live declares its own baseline (unchanged); assistant/live gains one.
+    "a baseline adds a term to the Regression alarm, not an alarm": (
+        nothing,
+        alarms(baseline_output_tokens=250),
+        [
+            "prod: assistant/live Regression alarm term added: output tokens above 2 x 250 "
+            "(4 -> 5 terms)",
+        ],
+    ),
+    # assistant/live has no baseline_output_tokens on either side: no term, no line.
+    "output tokens factor only where the term exists": (
         nothing,
         alarms(output_tokens_factor=3),
         [
