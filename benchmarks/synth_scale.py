@@ -1,17 +1,19 @@
-"""Synth scale: how synthesis time grows with the number of aliases, against a baseline.
+"""Synth scale: how synthesis grows with the number of aliases, against a baseline.
 
 Project: a generated lifecycle file with N families of one alias each, loaded,
-validated and synthesized into one environment with every cdk-nag pack on.
-Baseline: a hand-written CDK app with the same N Lambda functions, each with a
-log group, a version and an alias: what a team would write without the
-project, and without its gates.
+validated and synthesized into one environment (split into as many stacks as
+it takes), with every cdk-nag pack on, and again without the packs.
+Baseline: a hand-written aws-cdk-lib app with, per alias, what the project
+builds without its gates: a Lambda function with its log group and role
+policy, a version, an alias, two alarms and a CodeDeploy deployment group.
 
-Both run in this one process (one jsii runtime), alternating, so machine noise
-hits both alike. Prints seconds and the ratio project / baseline.
+All run in this one process (one jsii runtime), alternating, so machine noise
+hits them alike. Prints wall seconds (medians), ms per alias, the peak RSS of
+this process and its Node.js child together (high-water marks, so a row shows
+the peak up to that size), resources per alias (everything the environment
+creates, divided by its aliases) and the largest template.
 
-    python -m benchmarks.synth_scale [--sizes 5,10,25] [--repeat 3]
-
-25 aliases is the most one environment (one stack) may hold.
+    python -m benchmarks.synth_scale [--sizes 10,50,200] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -31,12 +33,15 @@ os.environ["PATH"] = _NODE_BIN + os.pathsep + os.environ.get("PATH", "")
 os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
 
 import aws_cdk as cdk  # noqa: E402
+from aws_cdk import aws_cloudwatch as cloudwatch  # noqa: E402
+from aws_cdk import aws_codedeploy as codedeploy  # noqa: E402
+from aws_cdk import aws_iam as iam  # noqa: E402
 from aws_cdk import aws_lambda as lambda_  # noqa: E402
 from aws_cdk import aws_logs as logs  # noqa: E402
 
 from bedrock_lifecycle.app import build_app  # noqa: E402
 from bedrock_lifecycle.config import load_lifecycle  # noqa: E402
-from bedrock_lifecycle.stacks import LifecycleStack, stack_name  # noqa: E402
+from bedrock_lifecycle.stacks.environment import build_environment  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
@@ -67,8 +72,9 @@ def lifecycle_file(folder: Path, size: int) -> Path:
     return path
 
 
-def synth_project(path: Path, outdir: str, *, gates: bool = True) -> float:
-    """Load, validate and synthesize; ``gates=False`` leaves the nag packs out."""
+def synth_project(path: Path, outdir: str, *, gates: bool = True) -> tuple[float, list[dict]]:
+    """Load, validate and synthesize; ``gates=False`` leaves the nag packs out.
+    Returns the seconds and every template."""
     start = time.perf_counter()
     config = load_lifecycle(path, check_lock_file=False)
     app = cdk.App(outdir=outdir, context=CONTEXT)
@@ -76,19 +82,58 @@ def synth_project(path: Path, outdir: str, *, gates: bool = True) -> float:
         build_app(config, app=app)
     else:
         for env in config.environment_names:
-            LifecycleStack(app, stack_name(env), config=config, environment=env)
-    app.synth()
-    return time.perf_counter() - start
+            build_environment(app, config, env)
+    assembly = app.synth()
+    elapsed = time.perf_counter() - start
+    return elapsed, [stack.template for stack in assembly.stacks]
 
 
-def synth_baseline(size: int, outdir: str) -> float:
+def peak_rss_mib() -> float:
+    """High-water resident memory of this process plus its children (the jsii Node.js
+    runtime), from /proc: MiB."""
+
+    def vm_hwm(pid: str) -> int:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        except OSError:
+            return 0
+        return 0
+
+    own = str(os.getpid())
+    family: list[str] = []
+    todo = [own]
+    while todo:  # every descendant: jsii may start Node.js through a wrapper
+        pid = todo.pop()
+        try:
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                found = (task / "children").read_text().split()
+            except OSError:
+                continue
+            family += found
+            todo += found
+    children = family
+    return (vm_hwm(own) + sum(vm_hwm(c) for c in children)) / 1024
+
+
+def synth_baseline(size: int, outdir: str) -> tuple[float, list[dict]]:
+    """The hand-written app: per alias a function (log group, role policy), a version, an
+    alias, two alarms and a deployment group; one stack per 40 aliases."""
     start = time.perf_counter()
     app = cdk.App(outdir=outdir, context=CONTEXT)
-    stack = cdk.Stack(
-        app, "Baseline", env=cdk.Environment(account="111111111111", region="us-east-1")
-    )
+    env = cdk.Environment(account="111111111111", region="us-east-1")
     code = lambda_.Code.from_inline("def handler(event, context):\n    return event\n")
+    stack = None
     for i in range(size):
+        if i % 40 == 0:
+            stack = cdk.Stack(app, f"Baseline{i // 40}", env=env)
+            application = codedeploy.LambdaApplication(stack, "Application")
+        assert stack is not None
         group = logs.LogGroup(stack, f"Logs{i}", retention=logs.RetentionDays.ONE_YEAR)
         fn = lambda_.Function(
             stack,
@@ -99,22 +144,57 @@ def synth_baseline(size: int, outdir: str) -> float:
             log_group=group,
             environment={"MODEL_ID": "anthropic.claude-3-haiku-20240307-v1:0"},
         )
-        lambda_.Alias(stack, f"Live{i}", alias_name="live", version=fn.current_version)
-    app.synth()
-    return time.perf_counter() - start
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["bedrock:InvokeModel"],
+                resources=["arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0"],
+            )
+        )
+        alias = lambda_.Alias(stack, f"Live{i}", alias_name="live", version=fn.current_version)
+        errors = cloudwatch.Alarm(
+            stack, f"Errors{i}", metric=alias.metric_errors(), threshold=1, evaluation_periods=1
+        )
+        latency = cloudwatch.Alarm(
+            stack,
+            f"Latency{i}",
+            metric=alias.metric_duration(statistic="p99"),
+            threshold=12000,
+            evaluation_periods=1,
+        )
+        codedeploy.LambdaDeploymentGroup(
+            stack,
+            f"Deploy{i}",
+            alias=alias,
+            application=application,
+            deployment_config=codedeploy.LambdaDeploymentConfig.CANARY_10_PERCENT_10_MINUTES,
+            alarms=[errors, latency],
+        )
+    assembly = app.synth()
+    elapsed = time.perf_counter() - start
+    return elapsed, [s.template for s in assembly.stacks]
+
+
+def shape(templates: list[dict], size: int) -> tuple[float, int, int]:
+    """Resources per alias, and the largest template's resources and bytes."""
+    resources = [len(t.get("Resources", {})) for t in templates]
+    sizes = [len(json.dumps(t, separators=(",", ":")).encode()) for t in templates]
+    return sum(resources) / size, max(resources), max(sizes)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="5,10,25")
+    parser.add_argument("--sizes", default="10,50,200")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
-    print("synth scale: project (lifecycle file -> validated, nag-gated stack) vs baseline")
-    print("  (no-nag: the same project stack without the cdk-nag packs)")
+    print("synth scale: project (lifecycle file -> validated stacks, every nag pack on),")
+    print("  the same without the nag packs, and the hand-written aws-cdk-lib baseline;")
+    print(f"  medians of {args.repeat} runs, {os.cpu_count()} cores")
     print(
-        f"{'aliases':>8} {'project s':>10} {'no-nag s':>9} {'baseline s':>11} {'ratio':>6} "
-        f"{'project ms/alias':>17}"
+        f"{'aliases':>8} {'nag s':>7} {'no-nag s':>9} {'base s':>7} {'no-nag/base':>12} "
+        f"{'nag ms/alias':>13} {'no-nag ms/alias':>16} {'base ms/alias':>14} "
+        f"{'peak MiB':>9} {'res/alias':>10} {'base res/alias':>15} {'largest res':>12} "
+        f"{'largest bytes':>14}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -123,12 +203,19 @@ def main(argv: list[str] | None = None) -> None:
             path = lifecycle_file(folder, size)
             project, ungated, baseline = [], [], []
             for r in range(args.repeat):
-                project.append(synth_project(path, str(folder / f"p{size}-{r}")))
-                ungated.append(synth_project(path, str(folder / f"u{size}-{r}"), gates=False))
-                baseline.append(synth_baseline(size, str(folder / f"b{size}-{r}")))
+                seconds, templates = synth_project(path, str(folder / f"p{size}-{r}"))
+                project.append(seconds)
+                ungated.append(synth_project(path, str(folder / f"u{size}-{r}"), gates=False)[0])
+                base_seconds, base_templates = synth_baseline(size, str(folder / f"b{size}-{r}"))
+                baseline.append(base_seconds)
             p, u, b = (statistics.median(x) for x in (project, ungated, baseline))
+            per_alias, largest, largest_bytes = shape(templates, size)
+            base_per_alias = shape(base_templates, size)[0]
             print(
-                f"{size:>8} {p:>10.2f} {u:>9.2f} {b:>11.2f} {p / b:>6.1f} {1000 * p / size:>17.0f}"
+                f"{size:>8} {p:>7.2f} {u:>9.2f} {b:>7.2f} {u / b:>12.2f} "
+                f"{1000 * p / size:>13.0f} {1000 * u / size:>16.0f} {1000 * b / size:>14.0f} "
+                f"{peak_rss_mib():>9.0f} {per_alias:>10.2f} {base_per_alias:>15.2f} "
+                f"{largest:>12} {largest_bytes:>14}"
             )
 
 

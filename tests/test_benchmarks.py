@@ -13,7 +13,8 @@ def test_synth_scale_prints_a_ratio_per_size(capsys):
         line.split() for line in capsys.readouterr().out.splitlines() if re.match(r"\s+\d", line)
     ]
     assert [row[0] for row in rows] == ["1", "2"]
-    assert all(float(row[4]) > 0 for row in rows)  # the ratio column
+    assert all(float(row[4]) > 0 for row in rows)  # the no-nag/baseline ratio column
+    assert all(float(row[9]) > 0 and int(row[11]) > 0 for row in rows)  # resources
 
 
 def test_router_overhead_prints_both_medians_and_the_ratio(capsys):

@@ -11,6 +11,7 @@ and Powertools from the public layer.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -63,15 +64,19 @@ def asset_path(function: str) -> str:
     return str(path)
 
 
-def _imported_names(code: bytes) -> set[str]:
-    """Top-level module names a Python file imports (``import x``, ``from x import y``)."""
+@functools.lru_cache(maxsize=256)
+def _imported_names(code: bytes) -> frozenset[str]:
+    """Top-level module names a Python file imports (``import x``, ``from x import y``).
+
+    Cached by content: every router of a stack has the same modules, and parsing them
+    again for each was a third of a large synth."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(code)):
         if isinstance(node, ast.Import):
             names.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
             names.add(node.module.split(".")[0])
-    return names
+    return frozenset(names)
 
 
 def asset_files(source: str) -> dict[str, bytes]:
@@ -246,6 +251,19 @@ def _powertools_layer(stack: cdk.Stack) -> lambda_.ILayerVersion:
     )
 
 
+def _asset_code(scope: Construct, folder: str) -> lambda_.Code:
+    """One ``Code`` per staged folder and stack: its asset is fingerprinted once, not once
+    per function (every router of a stack shares one folder)."""
+    stack = cdk.Stack.of(scope)
+    cache: dict[str, lambda_.Code] | None = getattr(stack, "_bedrock_lifecycle_code", None)
+    if cache is None:
+        cache = {}
+        stack._bedrock_lifecycle_code = cache  # type: ignore[attr-defined]
+    if folder not in cache:
+        cache[folder] = lambda_.Code.from_asset(folder)
+    return cache[folder]
+
+
 def _validate(*, source: str, memory_size: int) -> None:
     """Every prop check, before any resource exists."""
     asset_path(source)
@@ -334,7 +352,7 @@ class LifecycleFunction(Construct):
             "Resource",
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
-            code=lambda_.Code.from_asset(str(stage_files(self, source, asset_files(source)))),
+            code=_asset_code(self, str(stage_files(self, source, asset_files(source)))),
             handler=handler,
             description=description,
             function_name=function_name,

@@ -56,13 +56,18 @@ def acknowledge(scope: IConstruct, finding: str, reason: str) -> None:
 
     The acknowledgement covers ``scope`` and everything below it.
     """
+    cdk.Validations.of(scope).acknowledge(acknowledgment(finding, reason))
+
+
+def acknowledgment(finding: str, reason: str) -> cdk.Acknowledgment:
+    """One checked acknowledgement (see :func:`acknowledge`)."""
     if not reason.strip():
         raise ValueError(f"acknowledgement of {finding} needs a reason")
     if "::" in finding.split("[", 1)[0]:
         # The `Pack::Rule` form that synth output suggests passes synth but
         # validate_scope still reports it: only the plain id works everywhere.
         raise ValueError(f"acknowledge {finding!r} by its plain id, without the pack prefix")
-    cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=finding, reason=reason))
+    return cdk.Acknowledgment(id=finding, reason=reason)
 
 
 def logical_id(resource: IConstruct) -> str:

@@ -22,10 +22,11 @@ import cdk_nag
 import jsii
 from constructs import IConstruct
 
-from .governance import governance_of
+from .governance import Governance, governance_of
 from .rules import NagRule, Resource, rules
 
 PACK_NAME = "BedrockLifecycle"
+_PASSED = (cdk_nag.NagRuleCompliance.COMPLIANT, cdk_nag.NagRuleCompliance.NOT_APPLICABLE)
 
 _POLICIES = {
     cdk.CfnDeletionPolicy.RETAIN: "Retain",
@@ -35,7 +36,23 @@ _POLICIES = {
 }
 
 
-def _update_policy(node: cdk.CfnResource) -> dict[str, Any] | None:
+# The resource types CloudFormation takes an UpdatePolicy on: reading the options of
+# every other resource for one would cost round trips to Node.js for nothing.
+UPDATE_POLICY_TYPES = frozenset(
+    {
+        "AWS::AppStream::Fleet",
+        "AWS::AutoScaling::AutoScalingGroup",
+        "AWS::ElastiCache::ReplicationGroup",
+        "AWS::Elasticsearch::Domain",
+        "AWS::Lambda::Alias",
+        "AWS::OpenSearchService::Domain",
+    }
+)
+
+
+def _update_policy(node: cdk.CfnResource, resource_type: str) -> dict[str, Any] | None:
+    if resource_type not in UPDATE_POLICY_TYPES:
+        return None
     policy = node.cfn_options.update_policy
     if policy is None:
         return None
@@ -54,22 +71,26 @@ def _update_policy(node: cdk.CfnResource) -> dict[str, Any] | None:
     }
 
 
-def resource_of(node: cdk.CfnResource) -> Resource:
+def resource_of(node: cdk.CfnResource, *, governance: bool = True) -> Resource:
     """What the rules see of ``node``: type, resolved properties, policies, and the
-    governance recorded on it or above it (:mod:`.governance`)."""
+    governance recorded on it or above it (:mod:`.governance`).
+
+    :param governance: read the governance (walks the tree up). Default: true.
+    """
     stack = cdk.Stack.of(node)
     # Resolve first (lazy values become plain structures), then render to CloudFormation case.
     properties = node._render_properties(stack.resolve(node._cfn_properties))
-    governance = governance_of(node)
+    recorded = governance_of(node) if governance else Governance()
     options = node.cfn_options
+    resource_type = node.cfn_resource_type
     return Resource(
-        type=node.cfn_resource_type,
+        type=resource_type,
         properties=properties if isinstance(properties, Mapping) else {},
         deletion_policy=_POLICIES.get(options.deletion_policy),  # type: ignore[arg-type]
         update_replace_policy=_POLICIES.get(options.update_replace_policy),  # type: ignore[arg-type]
-        update_policy=_update_policy(node),
-        environment=governance.environment,
-        requires_evaluation_gate=governance.requires_evaluation_gate,
+        update_policy=_update_policy(node, resource_type),
+        environment=recorded.environment,
+        requires_evaluation_gate=recorded.requires_evaluation_gate,
     )
 
 
@@ -133,6 +154,18 @@ class BedrockLifecycleChecks(cdk_nag.NagPack):
         if not applicable:
             return
         seen: dict[str, Resource] = {}  # the resource, read once for all its rules
-        for rule in applicable:
+        # Judged here first, in Python: cdk-nag is told only of the rules a resource does
+        # not pass (each applyRule costs several round trips between Node.js and Python,
+        # which made the pack cost more than the synth it judges). If the resource cannot
+        # be read, every rule goes to applyRule, which reports the error as a finding.
+        pending = applicable
+        try:
+            seen["resource"] = resource_of(
+                node, governance=any(rule.reads_governance for rule in applicable)
+            )
+            pending = [rule for rule in applicable if rule.check(seen["resource"]) not in _PASSED]
+        except Exception:  # applyRule reports it, with the rule's name
+            seen.clear()
+        for rule in pending:
             # IApplyRule declares settable properties; jsii only ever reads them.
             self._apply_rule(_Application(rule, node, seen))  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ so that a handful of families exercises what 200 aliases do at full size.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from bedrock_lifecycle.config.lockfile import Lock, updated_lock
 from bedrock_lifecycle.config.stack_groups import StackSizes, assign_groups
 from bedrock_lifecycle.names import hook_function_name, router_function_name
 from tests.conftest import FIXED_TODAY, new_app
+from tests.stacks.test_app import CFN_LINT
 
 GOLDEN = {
     "id": "one",
@@ -256,6 +258,19 @@ def test_split_environment_stacks_and_weak_references(
             ),
         },
     )
+    # cfn-lint finds no error in any of the stacks (its limits, references, W2001...).
+    result = subprocess.run(
+        [
+            CFN_LINT,
+            "--non-zero-exit-code",
+            "error",
+            *map(str, (tmp_path / "out").glob("*.template.json")),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
     # The settings layer of the hooks knows every group, wherever it lives.
     settings = json.loads(
         (stacks["prod"].rollouts.hooks.settings_folder / "rollout" / "settings.json").read_text()

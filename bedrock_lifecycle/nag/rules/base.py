@@ -46,10 +46,16 @@ class Resource:
 
 @dataclass(frozen=True)
 class NagRule:
-    """A rule: which resource types it judges, what it says, and the check itself."""
+    """A rule: which resource types it judges, what it says, and the check itself.
+
+    :ivar reads_governance: the check reads ``Resource.environment`` or
+        ``requires_evaluation_gate`` (found by walking the construct tree up, the
+        costliest part of reading a resource: only done for rules that need it).
+    """
 
     name: str
     resource_types: tuple[str, ...]
     info: str
     explanation: str
     check: Callable[[Resource], NagRuleCompliance] = field(compare=False)
+    reads_governance: bool = False

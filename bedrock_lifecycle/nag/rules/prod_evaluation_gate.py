@@ -29,4 +29,5 @@ RULE = NagRule(
     explanation="In an environment that requires an evaluation gate, a new model version must "
     "pass the family's golden prompts before any caller's traffic reaches it.",
     check=check,
+    reads_governance=True,
 )
