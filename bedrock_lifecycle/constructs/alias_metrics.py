@@ -7,6 +7,7 @@ dashboards built from them see the router's data.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -115,6 +116,12 @@ class RouterMetrics:
         return self.metric("OutputTokens", version_id=version_id, **metric_options)
 
 
+@functools.cache
+def _one_minute() -> cdk.Duration:
+    """The default period, made once (each ``Duration`` is a round trip to jsii)."""
+    return cdk.Duration.minutes(1)
+
+
 def _router_metric(
     metric_name: str,
     allowed: Collection[str],
@@ -125,12 +132,9 @@ def _router_metric(
     if metric_name not in allowed:
         raise ValueError(f"metric_name must be one of {', '.join(allowed)}, got {metric_name!r}")
     unit, statistic = ROUTER_METRICS[metric_name]
-    options: dict[str, Any] = {
-        "period": cdk.Duration.minutes(1),
-        "statistic": statistic,
-        "unit": unit,
-        **metric_options,
-    }
+    options: dict[str, Any] = {"statistic": statistic, "unit": unit, **metric_options}
+    if "period" not in options:
+        options["period"] = _one_minute()
     return cloudwatch.Metric(
         namespace=METRIC_NAMESPACE,
         metric_name=metric_name,

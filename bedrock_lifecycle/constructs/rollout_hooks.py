@@ -247,6 +247,7 @@ class RolloutHooks(Construct):
                 "the canary analysis's one read-only metric action, attached to its own role "
                 "only and deleted with it",
             )
+        acknowledged: set[object] = set()
         for rollout in rollouts:
             group = rollout.deployment_group
             alias = rollout.model_alias
@@ -278,17 +279,25 @@ class RolloutHooks(Construct):
                 alias.alias.node.add_dependency(self.settings)
             # aws-cdk-lib grants the deployment group's role lambda:InvokeFunction on each
             # hook and its versions (<arn>:*).
-            # The acknowledgements go on the role the grants land on (shared by the groups).
+            # The acknowledgements go on the role the grants land on (shared by the groups:
+            # once per role and hook, not once per alias).
+            role = group.role
             for hook in hooks:
+                # jsii hands out one Python object per JavaScript object: identity is enough.
+                key = (id(role), id(hook))
+                if key in acknowledged:
+                    continue
+                acknowledged.add(key)
                 acknowledge(
-                    group.role,
+                    role,
                     f"AwsSolutions-IAM5[Resource::<{logical_id(hook.function)}.Arn>:*]",
                     "aws-cdk-lib lets CodeDeploy invoke the rollout hook function and its "
                     "versions; the hook is this stack's own function",
                 )
-            if hooks:
+            if hooks and id(role) not in acknowledged:
+                acknowledged.add(id(role))
                 acknowledge_inline_policy(
-                    group.role,
+                    role,
                     "the CodeDeploy service role may invoke exactly this stack's hook functions; "
                     "the policy belongs to that one role and is deleted with it",
                 )
