@@ -29,7 +29,6 @@ from output import (
     AUDIT_RECORD,
     AUDIT_SCHEMA,
     sha256_json,
-    with_alias_wide_metrics,
 )
 from request import RequestError
 from serve import NAMESPACE, Router, router_from_environment, serve
@@ -57,7 +56,6 @@ __all__ = [
     "new_bedrock_client",
     "router_from_environment",
     "sha256_json",
-    "with_alias_wide_metrics",
 ]
 
 # Cold start: parse the configuration and create the client once, at init

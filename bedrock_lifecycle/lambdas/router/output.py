@@ -209,27 +209,3 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.isoformat()
     return value
-
-
-def with_alias_wide_metrics(document: dict[str, Any]) -> dict[str, Any]:
-    """Add a second EMF directive: ``ALIAS_WIDE_METRICS`` without the Version dimension.
-
-    The same values, published once more per alias across all versions, which
-    the alias-wide rollout alarm watches: during a canary the version still
-    serving most callers must stay healthy too, and its id is not known when the
-    alarm is synthesized. Values are shared by both directives (EMF).
-    """
-    directives = document.get("_aws", {}).get("CloudWatchMetrics") or []
-    if not directives:
-        return document
-    first = directives[0]
-    wide = [m for m in first.get("Metrics", []) if m.get("Name") in ALIAS_WIDE_METRICS]
-    if wide:
-        directives.append(
-            {
-                "Namespace": first["Namespace"],
-                "Dimensions": [list(ALIAS_WIDE_DIMENSIONS)],
-                "Metrics": wide,
-            }
-        )
-    return document

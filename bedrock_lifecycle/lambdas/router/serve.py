@@ -14,10 +14,11 @@ from typing import Any
 import contract
 import limits
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.metrics import EphemeralMetrics, MetricResolution, MetricUnit
+from aws_lambda_powertools.metrics import MetricResolution, MetricUnit
 from blobs import SERVICE_MODEL
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionClosedError
 from config import CONFIG_ENV, RouterConfig, new_bedrock_client
+from emf import EmfMetrics
 from errors import INTERNAL, classify
 from output import (
     AUDIT_RECORD,
@@ -27,7 +28,6 @@ from output import (
     json_safe,
     log_safe,
     sha256_json,
-    with_alias_wide_metrics,
 )
 from request import converse_params, embedding_params
 from response import InvalidResponse, check_status, converse_usage, embedding_answer
@@ -62,10 +62,16 @@ class Router:
         self.write = write
         # No service dimension: the dimension set must be exactly these four,
         # which ModelAlias.metric_* and the alarms use.
-        self.metrics = EphemeralMetrics(namespace=NAMESPACE, service="")
         values = (config.environment, config.family, config.alias, config.version_id)
         self.dimensions = dict(zip(contract.ROUTER_DIMENSIONS, values, strict=True))
-        self.metrics.set_default_dimensions(**self.dimensions)
+        # The alias-wide metrics go out a second time without the Version dimension:
+        # the alias-wide rollout alarm watches them (every version the alias serves).
+        self.metrics = EmfMetrics(
+            NAMESPACE,
+            self.dimensions,
+            wide=contract.ALIAS_WIDE_METRICS,
+            wide_dimensions=contract.ALIAS_WIDE_DIMENSIONS,
+        )
         self.identity = {
             "alias": config.qualified_alias,
             "version_id": config.version_id,
@@ -213,9 +219,9 @@ class Router:
         self.metrics.add_metric(name=name, unit=unit, value=value, resolution=MetricResolution.High)
 
     def _flush_metrics(self) -> None:
-        document: dict[str, Any] = dict(self.metrics.serialize_metric_set())
+        document = self.metrics.serialize_metric_set()
         self.metrics.clear_metrics()
-        self._emit(json.dumps(with_alias_wide_metrics(document), separators=(",", ":")))
+        self._emit(json.dumps(document, separators=(",", ":")))
 
     def _emit(self, line: str) -> None:
         line = log_safe(line)
