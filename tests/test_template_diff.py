@@ -519,3 +519,51 @@ def test_a_lifecycle_path_relative_to_another_folder_is_resolved(repo: Path, mon
 
     monkeypatch.chdir(repo / "bedrock_lifecycle")
     assert _relative((Path("..") / "lifecycle.yaml").resolve(), repo) == Path("lifecycle.yaml")
+
+
+def test_an_environment_is_all_its_stacks_and_no_other_environments():
+    from bedrock_lifecycle.template_diff.synth import environment_stacks
+
+    stacks = [
+        "BedrockLifecycle-prod",
+        "BedrockLifecycle-prod-Aliases1",
+        "BedrockLifecycle-prod-Aliases12",
+        "BedrockLifecycle-prod-Environment",
+        "BedrockLifecycle-prod-eu",
+        "BedrockLifecycle-prod-eu-Aliases1",
+        "BedrockLifecycle-prod-AliasesX",
+    ]
+    assert environment_stacks("prod", stacks) == stacks[:4]
+    assert environment_stacks("prod-eu", stacks) == stacks[4:6]
+
+
+def test_templates_are_keyed_by_cloudformation_stack_name(tmp_path: Path):
+    """A split environment's main stack has the construct id ...-Main and the deployed
+    stack's name: the diff compares it with the base's stack of that name."""
+    from bedrock_lifecycle.template_diff import synth as synth_module
+
+    (tmp_path / "main.json").write_text('{"Resources": {}}')
+    (tmp_path / "manifest.json").write_text(
+        json.dumps(
+            {
+                "artifacts": {
+                    "BedrockLifecycle-prod-Main": {
+                        "type": "aws:cloudformation:stack",
+                        "properties": {
+                            "templateFile": "main.json",
+                            "stackName": "BedrockLifecycle-prod",
+                        },
+                    }
+                }
+            }
+        )
+    )
+
+    class Done:
+        returncode = 0
+
+        def communicate(self, timeout):
+            return "", ""
+
+    job = synth_module._SynthJob(tmp_path, tmp_path, Done())
+    assert list(synth_module._finish_synth(job, "the head")) == ["BedrockLifecycle-prod"]

@@ -39,8 +39,9 @@ def template_changes(
     :param repo: the git repository; its working tree is the head.
     :param lifecycle: the lifecycle file, relative to ``repo`` (or inside it). At a base
         ref without it, every resource of the head is added.
-    :param environments: compare only these stacks (``BedrockLifecycle-<env>``).
-        Default: every stack of the base and the head.
+    :param environments: compare only these environments' stacks (``BedrockLifecycle-<env>``,
+        and its alias and entry stacks when it spans several). Stacks are matched by
+        CloudFormation name. Default: every stack of the base and the head.
     :raises TemplateDiffError: a git or synth failure, or an unknown environment.
     """
     if base_ref.startswith("-"):
@@ -68,13 +69,15 @@ def template_changes(
                 head_job.process.wait()
     stacks = sorted(set(base_templates) | set(head_templates))
     if environments:
-        wanted = [f"{STACK_PREFIX}{env}" for env in environments]
-        unknown = [w for w in wanted if w not in stacks]
+        unknown = [
+            f"{STACK_PREFIX}{env}" for env in environments if not environment_stacks(env, stacks)
+        ]
         if unknown:
             raise TemplateDiffError(
                 f"no stack {', '.join(unknown)} at the base or the head (stacks: "
                 f"{', '.join(stacks) or 'none'})"
             )
+        wanted = {s for env in environments for s in environment_stacks(env, stacks)}
         stacks = [s for s in stacks if s in wanted]
     changes: list[ResourceChange] = []
     for stack in stacks:
@@ -186,9 +189,28 @@ def _finish_synth(job: _SynthJob, what: str) -> dict[str, dict[str, Any]]:
     templates: dict[str, dict[str, Any]] = {}
     for name, artifact in sorted((manifest.get("artifacts") or {}).items()):
         if artifact.get("type") == "aws:cloudformation:stack" and name.startswith(STACK_PREFIX):
-            template = job.outdir / artifact["properties"]["templateFile"]
-            templates[name] = json.loads(template.read_text(encoding="utf-8"))
+            properties = artifact["properties"]
+            template = job.outdir / properties["templateFile"]
+            # By CloudFormation name: an environment that becomes several stacks keeps its
+            # deployed stack's name (its construct id gains -Main), and that is the stack
+            # whose resources must be compared.
+            stack = properties.get("stackName") or name
+            templates[stack] = json.loads(template.read_text(encoding="utf-8"))
     return templates
+
+
+def environment_stacks(environment: str, stacks: Sequence[str]) -> list[str]:
+    """The stacks of ``environment`` among ``stacks``: ``BedrockLifecycle-<env>`` and, when
+    it spans several, its alias stacks and its entry stack (environment names are lower
+    case, so ``-Aliases<N>`` and ``-Environment`` never belong to another environment)."""
+    name = f"{STACK_PREFIX}{environment}"
+    return [
+        s
+        for s in stacks
+        if s == name
+        or s == f"{name}-Environment"
+        or (s.startswith(f"{name}-Aliases") and s[len(name) + 8 :].isdigit())
+    ]
 
 
 def _first_line(stderr: str) -> str:
