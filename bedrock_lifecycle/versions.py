@@ -334,6 +334,28 @@ class ModelVersion:
 MANAGED_POLICY_LIMIT = 6144
 # The longest partition, region and account an ARN can have here: the size is a bound.
 _WIDEST = {"partition": "aws-us-gov", "region": "ap-southeast-4", "account": "123456789012"}
+# The log group a router writes to, at its widest: CloudFormation names it after the
+# stack and the construct, and no generated log group name of the project's stacks
+# comes near 256 characters (CloudWatch allows 512; a stack name allows 128).
+_WIDEST_LOG_GROUP_NAME = "x" * 256
+# What rides along in a router's grants policy (LifecycleFunction.base_statements):
+# writing its log group and sending X-Ray traces. Counted so that the bound is of the
+# whole document IAM receives, not only of its Bedrock part.
+ROUTER_BASE_STATEMENTS: tuple[dict[str, object], ...] = (
+    {
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Effect": "Allow",
+        "Resource": (
+            f"arn:{_WIDEST['partition']}:logs:{_WIDEST['region']}:{_WIDEST['account']}:"
+            f"log-group:{_WIDEST_LOG_GROUP_NAME}:*"
+        ),
+    },
+    {
+        "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+        "Effect": "Allow",
+        "Resource": "*",
+    },
+)
 
 
 def grants_document_size(versions: tuple[ModelVersion, ...] | list[ModelVersion]) -> int:
@@ -341,7 +363,8 @@ def grants_document_size(versions: tuple[ModelVersion, ...] | list[ModelVersion]
 
     Measured with the widest partition, region and account, and a provisioned
     model ARN in place of a throughput's token, so that the bound holds wherever
-    the stack deploys.
+    the stack deploys; the whole document, with what every router's policy carries
+    besides its Bedrock grants (:data:`ROUTER_BASE_STATEMENTS`).
     """
     invoke: dict[str, None] = {}
     guardrails: dict[str, None] = {}
@@ -379,6 +402,7 @@ def grants_document_size(versions: tuple[ModelVersion, ...] | list[ModelVersion]
                 "Resource": list(guardrails),
             }
         )
+    statements.extend(ROUTER_BASE_STATEMENTS)
     document = {"Version": "2012-10-17", "Statement": statements}
     return len(json.dumps(document, separators=(",", ":")))
 

@@ -975,3 +975,57 @@ def test_a_purchase_key_with_tokens_still_makes_a_version_per_purchase():
     assert all(i.startswith("CurrentVersion") for i in ids)
     versions = Template.from_stack(stack).find_resources("AWS::Lambda::Version")
     assert len(versions) == 2  # synthesizes; each alias published its own version
+
+
+def _widest_document(value, log_arn: str):
+    """A synthesized policy document as IAM receives it in the widest partition and region."""
+    if isinstance(value, list):
+        return [_widest_document(v, log_arn) for v in value]
+    if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
+        return log_arn  # the only attribute a router's grants name: its log group's ARN
+    if isinstance(value, dict) and set(value) & {"Ref", "Fn::Join"}:
+        return render_intrinsics(
+            value,
+            {
+                "AWS::Partition": "aws-us-gov",
+                "AWS::Region": "ap-southeast-4",
+                "AWS::AccountId": "123456789012",
+                "AWS::URLSuffix": "amazonaws.com",
+            },
+        )
+    if isinstance(value, dict):
+        return {k: _widest_document(v, log_arn) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("count", [1, 4, 8])
+def test_the_grants_bound_covers_the_whole_policy_document_the_router_gets(count):
+    """The bound validate and synth use is of the whole document: what the router needs
+    to run (its log group, X-Ray) rides in the same managed policy as its Bedrock grants."""
+    from bedrock_lifecycle.versions import ROUTER_BASE_STATEMENTS, grants_document_size
+
+    versions = [
+        ModelVersion.from_spec("wide", label, VersionSpec.model_validate(spec))
+        for label, spec in _many_versions(count).items()
+    ]
+    stack = cdk.Stack(
+        cdk.App(), "Wide", env=cdk.Environment(account="123456789012", region="ap-southeast-4")
+    )
+    ModelAlias(
+        stack,
+        "Alias",
+        model_version=versions[0],
+        standby_versions=versions[1:],
+        alias_name="live",
+        environment="prod",
+    )
+    (policy,) = Template.from_stack(stack).find_resources("AWS::IAM::ManagedPolicy").values()
+    log_arn = ROUTER_BASE_STATEMENTS[0]["Resource"]
+    document = _widest_document(policy["Properties"]["PolicyDocument"], log_arn)
+    actions = {a for s in document["Statement"] for a in _as_list(s["Action"])}
+    assert {"logs:PutLogEvents", "xray:PutTraceSegments", "bedrock:InvokeModel"} <= actions
+    assert len(json.dumps(document, separators=(",", ":"))) <= grants_document_size(versions)
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
