@@ -49,14 +49,20 @@ def _bounded(prefix: str, rest: str, limit: int) -> str:
 
 
 def router_function_name(project: str, environment: str, family: str, alias: str) -> str:
-    """The Lambda function name of a router in an alias stack (at most 64 characters)."""
+    """The Lambda function name of a router in an alias stack (at most 64 characters):
+    ``<prefix>-<family>_<alias>``. Family and alias names have no ``_``, hook names
+    neither (:func:`hook_function_name`), so no router takes a hook's name (family
+    ``evaluation`` with alias ``gate``) and no two routers share one."""
     return _bounded(
-        environment_prefix(project, environment), f"{family}-{alias}", LAMBDA_NAME_LIMIT
+        environment_prefix(project, environment), f"{family}_{alias}", LAMBDA_NAME_LIMIT
     )
 
 
 def hook_function_name(project: str, environment: str, hook: str) -> str:
-    """The Lambda function name of a rollout hook of a split environment."""
+    """The Lambda function name of a rollout hook of a split environment: ``<prefix>-<hook>``
+    (``hook`` without ``_``: that is the routers' mark)."""
+    if "_" in hook:
+        raise ValueError(f"a hook's name has no '_' (the routers' mark), got {hook!r}")
     return _bounded(environment_prefix(project, environment), hook, LAMBDA_NAME_LIMIT)
 
 

@@ -165,7 +165,7 @@ def _group(application: object, alarms: int = 1) -> dict:
         ),
         (
             {"S": {"Resources": {"R": {"Type": "AWS::SNS::Topic", "Metadata": "m" * 1_000_000}}}},
-            "stack S: a template of 1000060 bytes, more than the 1000000",
+            "stack S: a template of 1000083 bytes, more than the 1000000",
         ),
     ],
     ids=["resources", "outputs", "parameters", "alarms", "groups", "standard", "advanced", "bytes"],
@@ -202,3 +202,19 @@ def test_validate_refuses_what_the_limits_refuse(tmp_path, monkeypatch, capsys):
     assert len(err) == 1
     assert "environments.prod: stack BedrockLifecycle-prod: " in err[0]
     assert "resources, more than the 100 CloudFormation allows per stack" in err[0]
+
+
+def test_template_bytes_are_those_of_the_file_the_cli_uploads(tmp_path):
+    """The limit counts the template as ``cdk.out`` holds it (indented, UTF-8), which is
+    what the CLI uploads, not a compact rendering a third smaller."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_ssm as ssm
+
+    app = new_app(tmp_path / "out")
+    stack = cdk.Stack(app, "Bytes")
+    ssm.StringParameter(stack, "P", string_value="système ünïcode", description="é" * 40)
+    assembly = app.synth()
+    artifact = assembly.get_stack_by_name("Bytes")
+    written = Path(artifact.template_full_path).stat().st_size
+    assert limits.template_bytes(artifact.template) == written
+    assert written > len(json.dumps(artifact.template, separators=(",", ":")).encode())
