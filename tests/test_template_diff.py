@@ -454,9 +454,11 @@ def make_repo(root: Path) -> Path:
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "base")
     watcher.write_text(original, encoding="utf-8")
-    (repo / "lifecycle.yaml").write_text(
-        LIFECYCLE + "      pinned-v1:\n        version: v1\n", encoding="utf-8"
-    )
+    head = LIFECYCLE + "      pinned-v1:\n        version: v1\n"
+    (repo / "lifecycle.yaml").write_text(head, encoding="utf-8")
+    # A new alias comes with its lock (the lock records every alias).
+    lock, _ = updated_lock(LifecycleFile.model_validate(yaml.safe_load(head)), lock)
+    (repo / "lifecycle.lock").write_text(lock.render(), encoding="utf-8")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "head: a pinned alias")
     return repo

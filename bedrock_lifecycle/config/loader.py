@@ -21,7 +21,15 @@ from pydantic import ValidationError
 from ..formats import read_text_bounded
 from . import semantic
 from .lifecycle_rules import check_lifecycle
-from .lockfile import Lock, content_hash, lock_key, main_only_aliases, stack_groups, version_id
+from .lockfile import (
+    Lock,
+    alias_stack_count,
+    content_hash,
+    lock_key,
+    main_only_aliases,
+    stack_groups,
+    version_id,
+)
 from .problems import ConfigError, Problem, Severity, problems_from_validation
 from .schema import (
     AlarmThresholds,
@@ -152,6 +160,11 @@ class LifecycleConfig:
         ``environment``, from the lock's record (:mod:`.stack_groups`)."""
         return stack_groups(self.file, environment, self.lock)
 
+    def alias_stack_count(self, environment: str) -> int:
+        """How many alias stacks ``environment`` has (0: it is one stack): those its
+        aliases fill and the empty ones the lock records (:class:`.lockfile.Lock`)."""
+        return alias_stack_count(self.lock, environment, self.stack_groups(environment))
+
     def throughputs_for(self, environment: str) -> dict[str, ThroughputSpec]:
         """Provisioned throughputs bought in ``environment``, by name."""
         return {
@@ -235,6 +248,28 @@ def check_lock(file: LifecycleFile, lock: Lock | None, lock_label: str) -> list[
                     )
                 )
     for env in file.environments:
+        # Where an alias goes when the environment first spans several stacks depends on
+        # whether the lock knows it (known ones stay in the main stack): an alias added
+        # without a new lock would count as new and could be pushed out of the stack it
+        # was deployed in.
+        known = (lock.aliases or {}).get(env, {})
+        unknown = [
+            p.qualified_name
+            for p in file.placements()
+            if p.environment == env and p.qualified_name not in known
+        ]
+        if unknown:
+            shown = ", ".join(unknown[:5]) + (
+                f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+            )
+            problems.append(
+                Problem(
+                    ("environments", env),
+                    f"{lock_label} does not record alias {shown}; run `bedrock-lifecycle "
+                    "lock` and commit the lock with the alias, so that no deployed alias "
+                    "ever moves to another stack",
+                )
+            )
         problems += placement_problems(
             env,
             stack_groups(file, env, lock),

@@ -63,12 +63,20 @@ class Lock:
     group of each alias (``{env: {"family/alias": group}}``, 0 the main stack):
     once recorded, an alias never moves (:mod:`.stack_groups`). None while no
     environment spans several stacks.
+
+    ``alias_stacks`` records, per such environment, how many alias stacks it has
+    had (``{env: N}``). It never goes down: an alias stack whose last alias went
+    stays in the app, empty but for its version manifest, so that ``cdk deploy``
+    deletes what its aliases had (a stack left out of the app is never touched
+    again), and later aliases fill it first. And an environment that spans several
+    stacks keeps its main stack's shared parts while any alias stack exists.
     """
 
     versions: Mapping[str, str]
     # A record of where aliases stood, not part of the lock's identity (the hashes).
     aliases: Mapping[str, Mapping[str, str]] | None = field(default=None, compare=False)
     stacks: Mapping[str, Mapping[str, int]] | None = field(default=None, compare=False)
+    alias_stacks: Mapping[str, int] | None = field(default=None, compare=False)
 
     @classmethod
     def read(cls, path: Path) -> Lock | None:
@@ -109,10 +117,23 @@ class Lock:
                 '"stacks" must map environment to {"family/alias": stack group}, each group '
                 f"a whole number from 0 to {MAX_STACK_GROUP}"
             )
+        alias_stacks = data.get("alias_stacks")
+        if alias_stacks is not None and not (
+            isinstance(alias_stacks, dict)
+            and all(
+                isinstance(k, str) and type(v) is int and 1 <= v <= MAX_STACK_GROUP
+                for k, v in alias_stacks.items()
+            )
+        ):
+            raise ValueError(
+                '"alias_stacks" must map environment to its number of alias stacks, '
+                f"a whole number from 1 to {MAX_STACK_GROUP}"
+            )
         return cls(
             versions=dict(versions),
             aliases={e: dict(a) for e, a in aliases.items()} if aliases is not None else None,
             stacks={e: dict(a) for e, a in stacks.items()} if stacks is not None else None,
+            alias_stacks=dict(alias_stacks) if alias_stacks is not None else None,
         )
 
     def render(self) -> str:
@@ -130,6 +151,8 @@ class Lock:
             body["stacks"] = {
                 env: dict(sorted(groups.items())) for env, groups in sorted(self.stacks.items())
             }
+        if self.alias_stacks:
+            body["alias_stacks"] = dict(sorted(self.alias_stacks.items()))
         return json.dumps(body, indent=2) + "\n"
 
 
@@ -201,15 +224,31 @@ def updated_lock(
             versions[key] = digest
             added.append(key)
     stacks: dict[str, dict[str, int]] = {}
+    counts: dict[str, int] = {}
     for env in config.environments:
         groups = stack_groups(config, env, existing, sizes)
         before = (existing.stacks or {}).get(env) if existing is not None else None
-        if before or any(groups.values()):
+        count = alias_stack_count(existing, env, groups)
+        if before or count:
             stacks[env] = groups
+            counts[env] = count
     return (
-        Lock(versions=versions, aliases=alias_positions(config), stacks=stacks or None),
+        Lock(
+            versions=versions,
+            aliases=alias_positions(config),
+            stacks=stacks or None,
+            alias_stacks=counts or None,
+        ),
         added,
     )
+
+
+def alias_stack_count(lock: Lock | None, environment: str, groups: Mapping[str, int]) -> int:
+    """How many alias stacks ``environment`` has: the most its placement ``groups`` uses
+    or ``lock`` records, whichever is more (the count never goes down, :class:`Lock`)."""
+    recorded = (lock.alias_stacks or {}).get(environment, 0) if lock is not None else 0
+    recorded_groups = (lock.stacks or {}).get(environment, {}) if lock is not None else {}
+    return max(recorded, *groups.values(), *recorded_groups.values(), 0)
 
 
 def moved_aliases(existing: Lock | None, lock: Lock) -> list[str]:

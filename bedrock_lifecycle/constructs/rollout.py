@@ -327,6 +327,14 @@ class Rollouts(Construct):
             "DeploymentRole",
             assumed_by=iam.ServicePrincipal("codedeploy.amazonaws.com"),
             description="CodeDeploy: shifts the stack's router aliases and invokes its hooks",
+            # What aws-cdk-lib attaches for each deployment group, attached here too: a
+            # split environment's groups may all be in its alias stacks, which import the
+            # role and cannot attach anything to it.
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name(
+                    "service-role/AWSCodeDeployRoleForLambdaLimited"
+                )
+            ],
         )
         acknowledge_codedeploy_role(self.role)
         self.rollouts: dict[str, AliasRollout] = {}
@@ -373,5 +381,6 @@ class Rollouts(Construct):
             external_prefix=external_prefix,
             function_names=function_names,
             deployment_role=self.role,
+            keep_both=True,
         )
         return self.hooks

@@ -166,6 +166,11 @@ class RolloutHooks(Construct):
         CloudFormation names them.
     :param deployment_role: the CodeDeploy service role of ``external``'s groups,
         granted to invoke the hooks. Default: none.
+    :param keep_both: build the gate and the analysis even when no rollout needs one.
+        A split environment's alias stacks name the hooks literally in their aliases'
+        ``UpdatePolicy``; the main stack deploys first, so a hook it dropped when its
+        last user went would be gone when that user's stack rolls back to naming it.
+        Default: false.
 
     Attributes: ``settings`` (the layer), ``gate`` and ``analysis``
     (:class:`LifecycleFunction`; None when no rollout needs it),
@@ -183,6 +188,7 @@ class RolloutHooks(Construct):
         external_prefix: str | None = None,
         function_names: dict[str, str] | None = None,
         deployment_role: iam.IRole | None = None,
+        keep_both: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         if not rollouts and not external:
@@ -206,7 +212,7 @@ class RolloutHooks(Construct):
         )
         gated = [r for r in everything if r.evaluation is not None]
         self.gate: LifecycleFunction | None = None
-        if gated:
+        if gated or keep_both:
             self.gate = self._hook_function(
                 "EvaluationGate",
                 "app",
@@ -216,7 +222,7 @@ class RolloutHooks(Construct):
             )
         analysed = [r for r in everything if r.runs_canary_analysis]
         self.analysis: LifecycleFunction | None = None
-        if analysed:
+        if analysed or keep_both:
             self.analysis = self._hook_function(
                 "CanaryAnalysis",
                 "canary_analysis",
@@ -310,7 +316,9 @@ class RolloutHooks(Construct):
                 )
         if external:
             assert external_application is not None and external_prefix is not None
-            self._grant_external(external, external_application, external_prefix, deployment_role)
+            self._grant_external(
+                external, external_application, external_prefix, deployment_role, keep_both
+            )
         for function in (self.gate, self.analysis):
             if function is not None:
                 acknowledge_inline_policy(
@@ -325,6 +333,7 @@ class RolloutHooks(Construct):
         application: str,
         prefix: str,
         deployment_role: iam.IRole | None,
+        keep_both: bool = False,
     ) -> None:
         """What the hooks need for the groups of other stacks, without naming their tokens
         (a reference from here to them would make the stacks depend on each other).
@@ -345,9 +354,10 @@ class RolloutHooks(Construct):
             resource_name=f"{prefix}*",
             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
         )
+        # Kept hooks keep their grants too: a stack rolled back to a hook keeps using it.
         used = [
-            (self.gate, any(r.evaluation is not None for r in external)),
-            (self.analysis, any(r.runs_canary_analysis for r in external)),
+            (self.gate, keep_both or any(r.evaluation is not None for r in external)),
+            (self.analysis, keep_both or any(r.runs_canary_analysis for r in external)),
         ]
         for hook, needed in used:
             if hook is None or not needed:
@@ -370,6 +380,17 @@ class RolloutHooks(Construct):
             )
             if deployment_role is not None:
                 hook.function.grant_invoke(deployment_role)
+                acknowledge(
+                    deployment_role,
+                    f"AwsSolutions-IAM5[Resource::<{logical_id(hook.function)}.Arn>:*]",
+                    "aws-cdk-lib lets CodeDeploy invoke the rollout hook function and its "
+                    "versions; the hook is this stack's own function",
+                )
+                acknowledge_inline_policy(
+                    deployment_role,
+                    "the CodeDeploy service role may invoke exactly this stack's hook "
+                    "functions; the policy belongs to that one role and is deleted with it",
+                )
         if self.analysis is not None and used[1][1]:
             self.analysis.function.add_to_role_policy(
                 iam.PolicyStatement(

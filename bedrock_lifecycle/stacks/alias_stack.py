@@ -114,10 +114,19 @@ class AliasStack(cdk.Stack):
         )
         refs = SharedRefs(self, "Shared", project=project, environment=environment)
         self.refs = refs
+        self.aliases: dict[str, ModelAlias] = {}
+        self.rollouts: dict[str, AliasRollout] = {}
+        if not aliases:
+            # Its last alias went: the stack stays, with its manifest only ({}), so that
+            # deploying it deletes what the aliases had (lockfile.Lock.alias_stacks).
+            self.manifest = version_manifest(
+                self, self.aliases, f"manifest-aliases{group}", always=True
+            )
+            return
         log_group = logs.LogGroup.from_log_group_name(
             self, "AuditLogGroup", refs.value(AUDIT_LOG_GROUP_NAME_KEY)
         )
-        self.aliases: dict[str, ModelAlias] = aliases_of_environment(
+        self.aliases = aliases_of_environment(
             self,
             config=config,
             environment=environment,
@@ -138,7 +147,6 @@ class AliasStack(cdk.Stack):
         )
         topic = ImportedAlarmTopic(self, "AlarmTopic", refs.value(ALARM_TOPIC_KEY))
         parent = Construct(self, "Rollouts")
-        self.rollouts: dict[str, AliasRollout] = {}
         for resolved in config.aliases_for(environment):
             name = resolved.qualified_name
             if name not in self.aliases:
@@ -160,7 +168,9 @@ class AliasStack(cdk.Stack):
             )
             self._attach_hooks(rollout, refs, project, environment)
             self.rollouts[name] = rollout
-        self.manifest = version_manifest(self, self.aliases, f"manifest-aliases{group}")
+        self.manifest = version_manifest(
+            self, self.aliases, f"manifest-aliases{group}", always=True
+        )
 
     def _attach_hooks(
         self, rollout: AliasRollout, refs: SharedRefs, project: str, environment: str

@@ -74,7 +74,9 @@ def build_environment(
     members: dict[int, list[str]] = {}
     for alias, group in groups.items():
         members.setdefault(group, []).append(alias)
-    split = any(group != 0 for group in members)
+    # Every alias stack the lock records stays, empty or not (lockfile.Lock.alias_stacks).
+    count = config.alias_stack_count(environment)
+    split = count > 0
     main = LifecycleStack(
         scope,
         name + MAIN_SUFFIX if split else name,
@@ -93,11 +95,10 @@ def build_environment(
             config=config,
             environment=environment,
             group=group,
-            aliases=members[group],
+            aliases=members.get(group, []),
             main=main,
         )
-        for group in sorted(members)
-        if group != 0
+        for group in range(1, count + 1)
     }
     main.add_hooks([r for s in alias_stacks.values() for r in s.rollouts.values()])
     entry = _entry_stack(scope, config, environment, main, alias_stacks)

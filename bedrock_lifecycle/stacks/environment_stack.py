@@ -208,17 +208,18 @@ MANIFEST_SUFFIX = "manifest"
 
 
 def version_manifest(
-    stack: cdk.Stack, aliases: Mapping[str, Any], suffix: str
+    stack: cdk.Stack, aliases: Mapping[str, Any], suffix: str, *, always: bool = False
 ) -> ssm.StringParameter | None:
     """SSM parameter naming the version every alias of ``stack`` serves; its history is the
-    alias history. None for a stack without aliases.
+    alias history. None for a stack without aliases, unless ``always`` (an alias stack
+    whose last alias went keeps its manifest, ``{}``: a stack needs one resource).
 
     ``{"family/alias": {"version_id", "model_arn", "state"}}`` at
     ``/bedrock-lifecycle/<project>/<env>/<suffix>``, also a stack output.
     ``model_arn`` is the ARN the router sends requests to (a token for a throughput
     bought in this stack); ``state`` is the version's lifecycle state.
     """
-    if not aliases:
+    if not aliases and not always:
         return None
     config: LifecycleConfig = stack.config  # type: ignore[attr-defined]
     environment: str = stack.environment_name  # type: ignore[attr-defined]

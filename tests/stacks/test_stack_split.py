@@ -19,7 +19,11 @@ from bedrock_lifecycle.config import load_lifecycle
 from bedrock_lifecycle.config import stack_groups as stack_groups_module
 from bedrock_lifecycle.config.lockfile import Lock, updated_lock
 from bedrock_lifecycle.config.stack_groups import StackSizes, assign_groups
-from bedrock_lifecycle.names import hook_function_name, router_function_name
+from bedrock_lifecycle.names import (
+    hook_function_name,
+    router_function_name,
+    shared_application_name,
+)
 from tests.conftest import FIXED_TODAY, new_app
 from tests.stacks.test_app import CFN_LINT
 
@@ -329,3 +333,122 @@ def test_the_first_split_keeps_the_deployed_stack_and_its_aliases(
     assert {stack for stack, _ in family_resources(two, "family-2")} == {
         "BedrockLifecycle-prod-Aliases1"
     }
+
+
+# -- transitions that must not lose or move anything --------------------------------
+
+
+def test_an_alias_added_without_a_new_lock_is_refused(tmp_path: Path) -> None:
+    """The lock records every alias: one added without it would count as new at the
+    environment's first split and could be pushed out of the stack it is deployed in."""
+    from bedrock_lifecycle.config import ConfigError
+
+    path = write_file(tmp_path, ["family-0"])
+    body = json.loads(path.read_text())
+    body["families"]["family-0"]["aliases"]["early"] = {"version": "v1"}
+    path.write_text(json.dumps(body))
+    with pytest.raises(ConfigError) as error:
+        load_lifecycle(path, clock=lambda: FIXED_TODAY)
+    (line,) = error.value.lines(10)
+    assert line.endswith(
+        "environments.prod: lifecycle.lock does not record alias family-0/early; run "
+        "`bedrock-lifecycle lock` and commit the lock with the alias, so that no deployed "
+        "alias ever moves to another stack"
+    )
+
+
+def test_a_deployed_alias_stays_when_a_new_family_comes_first(
+    tmp_path: Path, small_stacks: StackSizes
+) -> None:
+    two_aliases = family(0)
+    two_aliases["aliases"]["early"] = {"version": "v1"}
+    write_file(tmp_path, ["family-0"])
+    write_file(tmp_path, ["family-0"], **{"family-0": two_aliases})
+    path = write_file(tmp_path, ["family-9", "family-0"], **{"family-0": two_aliases})
+    lock = Lock.read(path.with_suffix(".lock"))
+    assert lock is not None and lock.stacks is not None
+    assert lock.stacks["prod"] == {"family-0/early": 0, "family-0/live": 0, "family-9/live": 1}
+
+
+def test_emptied_stacks_stay_and_the_environment_stays_split(
+    tmp_path: Path, small_stacks: StackSizes
+) -> None:
+    """An alias stack whose last alias went stays in the app, holding its (empty) version
+    manifest, so that ``cdk deploy`` deletes its aliases' resources; the main stack keeps
+    the shared parts (and both hooks) while alias stacks exist, even with no alias of its
+    own left; the next alias fills the first stack with room."""
+    folder = tmp_path / "file"
+    folder.mkdir()
+    full = synth(write_file(folder, [f"family-{i}" for i in range(5)]), tmp_path / "full")
+    assert "BedrockLifecycle-prod-Aliases2" in full
+    # The main stack's own aliases go, and the last alias of Aliases2.
+    left = synth(write_file(folder, ["family-2", "family-3"]), tmp_path / "left")
+    assert set(left) == set(full)
+    emptied = left["BedrockLifecycle-prod-Aliases2"]["Resources"]
+    assert [r["Type"] for r in emptied.values()] == ["AWS::SSM::Parameter"]
+    (manifest,) = emptied.values()
+    assert manifest["Properties"]["Value"] == "{}"
+    main = Template.from_json(left["BedrockLifecycle-prod"])
+    main.has_resource_properties(
+        "AWS::CodeDeploy::Application",
+        {"ApplicationName": shared_application_name("split", "prod")},
+    )
+    for hook in ("evaluation-gate", "canary-analysis"):
+        main.has_resource_properties(
+            "AWS::Lambda::Function", {"FunctionName": hook_function_name("split", "prod", hook)}
+        )
+    # CodeDeploy's own policy stays on the shared role with no group left in the main stack.
+    main.has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "AssumeRolePolicyDocument": Match.object_like(
+                {
+                    "Statement": [
+                        Match.object_like({"Principal": {"Service": "codedeploy.amazonaws.com"}})
+                    ]
+                }
+            ),
+            "ManagedPolicyArns": [
+                {
+                    "Fn::Join": [
+                        "",
+                        [
+                            "arn:",
+                            {"Ref": "AWS::Partition"},
+                            ":iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited",
+                        ],
+                    ]
+                }
+            ],
+        },
+    )
+    refilled = synth(
+        write_file(folder, ["family-2", "family-3", "family-7"]), tmp_path / "refilled"
+    )
+    assert {stack for stack, _ in family_resources(refilled, "family-7")} == {
+        "BedrockLifecycle-prod"
+    }
+    for name in ("family-2", "family-3"):
+        assert family_resources(left, name) == family_resources(refilled, name)
+
+
+def test_hooks_nobody_needs_stay_in_a_split_environment(
+    tmp_path: Path, small_stacks: StackSizes
+) -> None:
+    """Alias stacks name the hooks literally; a hook dropped by the main stack (which
+    deploys first) when its last user went would be missing when that user's stack
+    rolls back to naming it."""
+    names = [f"family-{i}" for i in range(3)]
+    at_once = {}
+    for i, name in enumerate(names):
+        at_once[name] = family(i)
+        at_once[name]["aliases"]["live"]["rollout"] = {"strategy": "all_at_once"}
+    templates = synth(write_file(tmp_path, names, **at_once), tmp_path / "out")
+    # All at once: no alias runs the canary analysis, and it stays, with its grants.
+    main = Template.from_json(templates["BedrockLifecycle-prod"])
+    main.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"FunctionName": hook_function_name("split", "prod", "canary-analysis")},
+    )
+    alias_stack = json.dumps(templates["BedrockLifecycle-prod-Aliases1"])
+    assert "AfterAllowTrafficHook" not in alias_stack
