@@ -14,6 +14,7 @@ from constructs import IConstruct
 from .config import ConfigError, LifecycleConfig, Problem, load_lifecycle
 from .config.problems import MAX_PRINTED_PROBLEMS, one_line
 from .nag import register_packs
+from .nag.control_tower import register_control_tower
 from .stacks import STAGING_DIR, LifecycleStack
 from .stacks.dry_build import CONSTRUCT_ERRORS, first_line
 from .stacks.environment import build_environment
@@ -27,7 +28,9 @@ VALIDATION_REPORT = "validation-report.json"
 def build_app(
     config: LifecycleConfig, *, app: cdk.App | None = None
 ) -> tuple[cdk.App, dict[str, LifecycleStack], list[cdk_nag.NagPack]]:
-    """Add one stack per environment of ``config`` to ``app`` and register cdk-nag.
+    """Add one stack per environment of ``config`` to ``app`` and register the gates:
+    cdk-nag's packs and the AWS Control Tower proactive controls
+    (:mod:`.nag.control_tower`).
 
     :param app: Default: a new ``cdk.App()`` (reads the CLI's context and outdir).
     :returns: the app, the main stack of each environment by environment name (its
@@ -36,6 +39,7 @@ def build_app(
     """
     app = app if app is not None else cdk.App()
     packs = register_packs(app)
+    register_control_tower(app)
     stacks = {env: build_environment(app, config, env).main for env in config.environment_names}
     for warning in config.warnings:
         # A warning lands on the stacks of the environments it concerns (all if it names

@@ -43,6 +43,7 @@ TagValue = Annotated[str, StringConstraints(max_length=256)]
 
 # Bounds of numbers in the file: finite and meaningful, so that editors show them.
 MAX_OUTPUT_TOKENS = 200_000
+MAX_RESERVED_CONCURRENCY = 100_000  # over the account's Lambda quota, CloudFormation refuses
 MAX_ROUTER_LATENCY_MS = 240_000  # the router's timeout (constructs.model_alias.ROUTER_TIMEOUT)
 
 # The retention values CloudWatch Logs accepts.

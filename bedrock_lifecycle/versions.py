@@ -339,8 +339,9 @@ _WIDEST = {"partition": "aws-us-gov", "region": "ap-southeast-4", "account": "12
 # comes near 256 characters (CloudWatch allows 512; a stack name allows 128).
 _WIDEST_LOG_GROUP_NAME = "x" * 256
 # What rides along in a router's grants policy (LifecycleFunction.base_statements):
-# writing its log group and sending X-Ray traces. Counted so that the bound is of the
-# whole document IAM receives, not only of its Bedrock part.
+# writing its log group, sending X-Ray traces, decrypting its environment variables.
+# Counted so that the bound is of the whole document IAM receives, not only of its
+# Bedrock part.
 ROUTER_BASE_STATEMENTS: tuple[dict[str, object], ...] = (
     {
         "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -354,6 +355,14 @@ ROUTER_BASE_STATEMENTS: tuple[dict[str, object], ...] = (
         "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
         "Effect": "Allow",
         "Resource": "*",
+    },
+    {
+        "Action": "kms:Decrypt",
+        "Effect": "Allow",
+        "Resource": (
+            f"arn:{_WIDEST['partition']}:kms:{_WIDEST['region']}:{_WIDEST['account']}:"
+            f"key/{'0' * 8}-{'0' * 4}-{'0' * 4}-{'0' * 4}-{'0' * 12}"
+        ),
     },
 )
 

@@ -2,16 +2,17 @@
 
 Project: a generated lifecycle file with N families of one alias each, loaded,
 validated and synthesized into one environment (split into as many stacks as
-it takes), with every cdk-nag pack on, and again without the packs.
+it takes), with every gate on (the cdk-nag packs and the AWS Control Tower
+proactive controls), and again without them.
 Baseline: a hand-written aws-cdk-lib app with, per alias, what the project
 builds without its gates: a Lambda function with its log group and role
 policy, a version, an alias, two alarms and a CodeDeploy deployment group.
 
-All run in this one process (one jsii runtime), alternating, so machine noise
-hits them alike. Prints wall seconds (medians), ms per alias, the peak RSS of
-this process and its Node.js child together (high-water marks, so a row shows
-the peak up to that size), resources per alias (everything the environment
-creates, divided by its aliases) and the largest template.
+Each size runs in a process of its own (one jsii runtime), the project and the
+baseline alternating in it, so machine noise hits them alike. Prints wall
+seconds (medians), ms per alias, the peak RSS of that process and its Node.js
+child together, resources per alias (everything the environment creates,
+divided by its aliases) and the largest template.
 
     python -m benchmarks.synth_scale [--sizes 10,50,200] [--repeat 3]
 """
@@ -22,6 +23,8 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -181,11 +184,43 @@ def shape(templates: list[dict], size: int) -> tuple[float, int, int]:
     return sum(resources) / size, max(resources), max(sizes)
 
 
+def measure_size(size: int, repeat: int) -> dict[str, float]:
+    """One size in this process: the project with nag, without, and the baseline, in
+    turns, ``repeat`` times; medians, peak memory and the template shape."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        synth_baseline(1, str(folder / "warm"))  # start jsii before timing
+        path = lifecycle_file(folder, size)
+        project, ungated, baseline = [], [], []
+        for r in range(repeat):
+            seconds, templates = synth_project(path, str(folder / f"p{size}-{r}"))
+            project.append(seconds)
+            ungated.append(synth_project(path, str(folder / f"u{size}-{r}"), gates=False)[0])
+            base_seconds, base_templates = synth_baseline(size, str(folder / f"b{size}-{r}"))
+            baseline.append(base_seconds)
+        per_alias, largest, largest_bytes = shape(templates, size)
+        return {
+            "nag": statistics.median(project),
+            "ungated": statistics.median(ungated),
+            "base": statistics.median(baseline),
+            "peak": peak_rss_mib(),
+            "per_alias": per_alias,
+            "base_per_alias": shape(base_templates, size)[0],
+            "largest": largest,
+            "largest_bytes": largest_bytes,
+        }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,50,200")
     parser.add_argument("--repeat", type=int, default=3)
+    # Internal: measure one size in this process and print it as JSON.
+    parser.add_argument("--one-size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.one_size is not None:
+        print(json.dumps(measure_size(args.one_size, args.repeat)))
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
     print("synth scale: project (lifecycle file -> validated stacks, every nag pack on),")
     print("  the same without the nag packs, and the hand-written aws-cdk-lib baseline;")
@@ -196,27 +231,38 @@ def main(argv: list[str] | None = None) -> None:
         f"{'peak MiB':>9} {'res/alias':>10} {'base res/alias':>15} {'largest res':>12} "
         f"{'largest bytes':>14}"
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        synth_baseline(1, str(folder / "warm"))  # start jsii before timing
-        for size in sizes:
-            path = lifecycle_file(folder, size)
-            project, ungated, baseline = [], [], []
-            for r in range(args.repeat):
-                seconds, templates = synth_project(path, str(folder / f"p{size}-{r}"))
-                project.append(seconds)
-                ungated.append(synth_project(path, str(folder / f"u{size}-{r}"), gates=False)[0])
-                base_seconds, base_templates = synth_baseline(size, str(folder / f"b{size}-{r}"))
-                baseline.append(base_seconds)
-            p, u, b = (statistics.median(x) for x in (project, ungated, baseline))
-            per_alias, largest, largest_bytes = shape(templates, size)
-            base_per_alias = shape(base_templates, size)[0]
-            print(
-                f"{size:>8} {p:>7.2f} {u:>9.2f} {b:>7.2f} {u / b:>12.2f} "
-                f"{1000 * p / size:>13.0f} {1000 * u / size:>16.0f} {1000 * b / size:>14.0f} "
-                f"{peak_rss_mib():>9.0f} {per_alias:>10.2f} {base_per_alias:>15.2f} "
-                f"{largest:>12} {largest_bytes:>14}"
-            )
+    for size in sizes:
+        # One process per size, the project and its baseline side by side in it: the jsii
+        # runtime keeps every object of every app a process built, and 10 + 50 + 200
+        # aliases three times over outgrew Node.js's heap in one process.
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.synth_scale",
+                "--one-size",
+                str(size),
+                "--repeat",
+                str(args.repeat),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"size {size} failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
+        m = json.loads(done.stdout.strip().splitlines()[-1])
+        p, u, b = m["nag"], m["ungated"], m["base"]
+        per_alias, base_per_alias = m["per_alias"], m["base_per_alias"]
+        largest, largest_bytes = int(m["largest"]), int(m["largest_bytes"])
+        peak = m["peak"]
+        print(
+            f"{size:>8} {p:>7.2f} {u:>9.2f} {b:>7.2f} {u / b:>12.2f} "
+            f"{1000 * p / size:>13.0f} {1000 * u / size:>16.0f} {1000 * b / size:>14.0f} "
+            f"{peak:>9.0f} {per_alias:>10.2f} {base_per_alias:>15.2f} "
+            f"{largest:>12} {largest_bytes:>14}"
+        )
 
 
 if __name__ == "__main__":

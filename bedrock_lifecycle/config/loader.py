@@ -70,6 +70,8 @@ class ResolvedAlias:
     evaluation: Evaluation | None
     evaluation_file: Path | None
     allowed_overrides: tuple[InferenceOverride, ...]
+    # Reserved concurrency of its router (None: unreserved).
+    max_concurrency: int | None = None
     # The other versions its router may call (semantic.granted_versions): the ones a
     # rollout or a rollback can shift the alias between while the role stays the same.
     standby: tuple[tuple[str, VersionSpec], ...] = ()
@@ -146,6 +148,7 @@ class LifecycleConfig:
                         else None
                     ),
                     allowed_overrides=alias.allowed_overrides,
+                    max_concurrency=alias.max_concurrency,
                     standby=tuple(
                         (other, family.versions[other])
                         for other in semantic.granted_versions(self.file, fam_name, environment)

@@ -17,6 +17,7 @@ from pydantic import Field, StringConstraints, model_validator
 from ..values import (
     DEFAULT_ROLLOUT,
     LOG_RETENTION_DAYS,
+    MAX_RESERVED_CONCURRENCY,
     AlarmThresholds,
     AliasName,
     Arn,
@@ -126,6 +127,13 @@ class AliasSpec(StrictModel):
     allowed_overrides: tuple[InferenceOverride, ...] = Field(
         default=(), description="inference settings callers may override; default none"
     )
+    max_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_RESERVED_CONCURRENCY,
+        description="the most requests the alias serves at once (Lambda reserved concurrency "
+        "of its router): caps its share of the account's Bedrock quota; default unreserved",
+    )
     description: Description | None = Field(default=None, description="free text")
 
 
@@ -209,6 +217,68 @@ class WatcherSettings(StrictModel):
 MAX_USER_TAGS = 40
 
 
+def _aws_id(prefix: str) -> object:
+    # An EC2 id: the prefix, then 8 (older) or 17 lowercase hex digits.
+    return Annotated[str, StringConstraints(pattern=rf"^{prefix}-([0-9a-f]{{8}}|[0-9a-f]{{17}})$")]
+
+
+VpcId = _aws_id("vpc")
+SubnetId = _aws_id("subnet")
+SecurityGroupId = _aws_id("sg")
+RouteTableId = _aws_id("rtb")
+# Lambda takes at most 16 subnets and 5 security groups per function.
+MAX_FUNCTION_SUBNETS = 16
+MAX_FUNCTION_SECURITY_GROUPS = 5
+
+
+class NetworkSettings(StrictModel):
+    """The VPC every function of the environment runs in (imported by id, never looked up)."""
+
+    vpc_id: VpcId = Field(description="the VPC, vpc-...")  # type: ignore[valid-type]
+    subnet_ids: tuple[SubnetId, ...] = Field(  # type: ignore[valid-type]
+        min_length=1,
+        max_length=MAX_FUNCTION_SUBNETS,
+        description="private subnets of the VPC for the functions' network interfaces "
+        f"(1 to {MAX_FUNCTION_SUBNETS}; two or more availability zones for resilience)",
+    )
+    security_group_ids: tuple[SecurityGroupId, ...] = Field(  # type: ignore[valid-type]
+        min_length=1,
+        max_length=MAX_FUNCTION_SECURITY_GROUPS,
+        description="security groups of those interfaces, allowing HTTPS out "
+        f"(1 to {MAX_FUNCTION_SECURITY_GROUPS})",
+    )
+    create_endpoints: bool = Field(
+        default=False,
+        description="add VPC endpoints for every service the functions call (default: the "
+        "VPC reaches AWS already, through shared endpoints or a NAT)",
+    )
+    route_table_ids: tuple[RouteTableId, ...] = Field(  # type: ignore[valid-type]
+        default=(),
+        max_length=50,
+        description="route tables of the subnets, for the S3 gateway endpoint (needed with "
+        "create_endpoints)",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NetworkSettings:
+        for name in ("subnet_ids", "security_group_ids", "route_table_ids"):
+            values = getattr(self, name)
+            repeated = sorted({v for v in values if values.count(v) > 1})
+            if repeated:
+                raise ValueError(f"{name} lists {', '.join(repeated)} more than once")
+        if self.create_endpoints and not self.route_table_ids:
+            raise ValueError(
+                "create_endpoints needs route_table_ids: the S3 gateway endpoint goes into "
+                "the route tables of the subnets"
+            )
+        if self.route_table_ids and not self.create_endpoints:
+            raise ValueError(
+                "route_table_ids is only used with create_endpoints: true (the S3 gateway "
+                "endpoint); remove it or set create_endpoints"
+            )
+        return self
+
+
 class EnvironmentSpec(StrictModel):
     """One deployment environment: one CloudFormation stack."""
 
@@ -230,6 +300,10 @@ class EnvironmentSpec(StrictModel):
         default=False, description="every alias must run an evaluation gate before traffic moves"
     )
     audit: AuditSettings = Field(default=AuditSettings(), description="invocation audit trail")
+    network: NetworkSettings | None = Field(
+        default=None,
+        description="run every function in this VPC (default: Lambda's own network)",
+    )
     lifecycle_watcher: WatcherSettings = Field(
         default=WatcherSettings(), description="daily check of Bedrock model lifecycle"
     )

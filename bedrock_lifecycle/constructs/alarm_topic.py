@@ -16,6 +16,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ..nag.acknowledgements import acknowledge_dead_letter_queue
+from .keys import DEAD_LETTER_QUEUE_REDRIVE, deny_grants_outside_aws_services
 
 # The lifecycle file's pattern of alarm_emails (config/schema.py).
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -54,6 +55,7 @@ class AlarmTopic(Construct):
             enable_key_rotation=True,
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
+        deny_grants_outside_aws_services(self.key)
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchAlarmsOfThisAccount",
@@ -78,6 +80,7 @@ class AlarmTopic(Construct):
             encryption_master_key=self.key,
             enforce_ssl=True,
             retention_period=cdk.Duration.days(14),
+            redrive_allow_policy=DEAD_LETTER_QUEUE_REDRIVE,
         )
         acknowledge_dead_letter_queue(
             self.dead_letters,

@@ -29,6 +29,8 @@ from ..nag.acknowledgements import (
     SYNCHRONOUS_ACKNOWLEDGEMENTS,
     acknowledge_all,
 )
+from .keys import deny_grants_outside_aws_services
+from .network import function_network_props, network_of
 from .singletons import stack_singleton
 from .staging import stage_files
 
@@ -109,7 +111,8 @@ def asset_files(source: str) -> dict[str, bytes]:
 
 
 def logs_key(scope: Construct) -> kms.Key:
-    """The stack's one KMS key for CloudWatch Logs (created on first use).
+    """The stack's one KMS key for CloudWatch Logs and for the environment variables of
+    its functions (created on first use).
 
     Rotation is on. The key policy lets CloudWatch Logs of this account and region
     use it only for the log groups of this stack that are encrypted with it, each
@@ -175,10 +178,14 @@ def _logs_key(stack: cdk.Stack) -> kms.Key:
     key = kms.Key(
         stack,
         "LogsKey",
-        description=f"{stack.stack_name}: encrypts the CloudWatch log groups of this stack",
+        description=(
+            f"{stack.stack_name}: encrypts the CloudWatch log groups of this stack and the "
+            "environment variables of its functions"
+        ),
         enable_key_rotation=True,
         removal_policy=cdk.RemovalPolicy.RETAIN,
     )
+    deny_grants_outside_aws_services(key)
     key.add_to_resource_policy(
         iam.PolicyStatement(
             sid="AllowCloudWatchLogsOfThisStack",
@@ -197,6 +204,23 @@ def _logs_key(stack: cdk.Stack) -> kms.Key:
         )
     )
     return key
+
+
+def attach_vpc_access(role: iam.IRole) -> None:
+    """What Lambda needs to place a function's network interfaces in its VPC
+    (``AWSLambdaVPCAccessExecutionRole``), acknowledged where it lands."""
+    role.add_managed_policy(
+        iam.ManagedPolicy.from_aws_managed_policy_name(
+            "service-role/AWSLambdaVPCAccessExecutionRole"
+        )
+    )
+    acknowledge(
+        role,
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+        "AWSLambdaVPCAccessExecutionRole]",
+        "Lambda's own policy for a function in a VPC (creating and deleting its network "
+        "interfaces, which have no ARN before they exist); AWS maintains it for this use",
+    )
 
 
 def encrypted_log_group(
@@ -303,7 +327,9 @@ class LifecycleFunction(Construct):
         from another stack (its ``Arn`` attribute, which ends in ``:*``). Default:
         ``log_group``'s own ARN.
 
-    Attributes: ``function``, ``role``, ``log_group``.
+    Attributes: ``function``, ``role``, ``log_group``, ``key`` (the stack's KMS key, which
+    encrypts the environment variables). In a stack with a network
+    (:func:`~bedrock_lifecycle.constructs.network.use_network`) the function runs in it.
     """
 
     def __init__(
@@ -366,20 +392,29 @@ class LifecycleFunction(Construct):
             layers=[powertools_layer(self)],
             reserved_concurrent_executions=reserved_concurrent_executions,
             dead_letter_queue=dead_letter_queue,
+            # ROUTER_CONFIG holds system prompts: encrypted with the stack's key, which
+            # the role may decrypt (base_statements).
+            environment_encryption=logs_key(self),
+            **function_network_props(self),  # type: ignore[arg-type]
         )
+        self.key = logs_key(self)
+        if network_of(self) is not None:
+            attach_vpc_access(self.role)
         self._log_group_arn = (
             log_group_arn if log_group_arn is not None else self.log_group.log_group_arn
         )
         if role_policy == "default":
             # aws-cdk-lib adds the X-Ray statement itself (tracing), the same as below.
             self.log_group.grant_write(self.role)
+            self.role.add_to_principal_policy(self._decrypt_statement())
             acknowledge_xray(self.role)
         acknowledge_all(self.function, FUNCTION_ACKNOWLEDGEMENTS)
         if dead_letter_queue is None:
             acknowledge_all(self.function, SYNCHRONOUS_ACKNOWLEDGEMENTS)
 
     def base_statements(self) -> list[iam.PolicyStatement]:
-        """What the function needs to run: write its log group, send X-Ray traces.
+        """What the function needs to run: write its log group, send X-Ray traces, decrypt
+        its environment variables.
 
         The role's default policy holds them with ``role_policy="default"``; with
         ``"caller"``, the caller puts them into a policy of the role (and acknowledges
@@ -394,7 +429,12 @@ class LifecycleFunction(Construct):
                 actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
                 resources=["*"],
             ),
+            self._decrypt_statement(),
         ]
+
+    def _decrypt_statement(self) -> iam.PolicyStatement:
+        """Decrypt the function's environment variables (the stack's key)."""
+        return iam.PolicyStatement(actions=["kms:Decrypt"], resources=[self.key.key_arn])
 
 
 def acknowledge_xray(scope: Construct) -> None:

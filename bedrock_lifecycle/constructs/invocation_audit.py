@@ -19,7 +19,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from ..nag import acknowledge, logical_id
@@ -29,14 +28,15 @@ from ..nag.acknowledgements import (
     acknowledge_all,
     acknowledge_inline_policy,
 )
+from ..nag.control_tower import excuse
 from ..nag.rules.audit_bucket_object_lock import AUDIT_PURPOSE, PURPOSE_TAG
 from ..values import LOG_RETENTION_DAYS, ObjectLockMode
-from .function import LifecycleFunction, encrypted_log_group
+from .function import encrypted_log_group
+from .invocation_logging import invocation_logging_provider
+from .keys import deny_grants_outside_aws_services
 from .provisioned_throughput import BUILT_IN_TAG_PRIORITY
-from .singletons import stack_singleton
 
 RESOURCE_TYPE = "Custom::BedrockInvocationLogging"
-PROVIDER_ID = "InvocationLoggingProvider"
 INVOCATION_LOG_PREFIX = "invocation-logs"
 LARGE_DATA_PREFIX = "invocation-logs-large-data"
 
@@ -71,96 +71,26 @@ def log_retention(days: int) -> logs.RetentionDays:
         raise ValueError(f"log_retention_days must be one of {allowed}, got {days}") from None
 
 
-def invocation_logging_provider(scope: Construct) -> cr.Provider:
-    """The stack's one provider for ``Custom::BedrockInvocationLogging`` (created on first use).
+INCOMPLETE_UPLOAD_DAYS = 7
+# AWS Control Tower proactive control CT.CLOUDWATCH.PR.2: log groups kept a year or more.
+CONTROL_TOWER_LOG_RETENTION_DAYS = 365
 
-    Its construct id is fixed: the service token of existing resources depends on it.
+
+def publish_events_to_eventbridge(bucket: s3.Bucket) -> None:
+    """Send ``bucket``'s object events (a deletion, a delete marker, a retention change)
+    to the account's default EventBridge bus, where a platform team's rules can watch the
+    audit trail (AWS Control Tower proactive control CT.S3.PR.4).
+
+    On the CloudFormation bucket itself: ``Bucket(event_bridge_enabled=True)`` of
+    aws-cdk-lib would add a custom resource and its Lambda function to do the same.
     """
-    return stack_singleton(scope, PROVIDER_ID, cr.Provider, _invocation_logging_provider)
-
-
-def _invocation_logging_provider(stack: cdk.Stack) -> cr.Provider:
-    holder = Construct(stack, f"{PROVIDER_ID}Handler")
-    handler = LifecycleFunction(
-        holder,
-        "Function",
-        source="invocation_logging",
-        description="Custom::BedrockInvocationLogging: puts and deletes Bedrock's model "
-        "invocation logging configuration",
-        timeout=cdk.Duration.minutes(2),
-    )
-    handler.role.add_to_policy(
-        iam.PolicyStatement(
-            actions=[
-                "bedrock:PutModelInvocationLoggingConfiguration",
-                "bedrock:GetModelInvocationLoggingConfiguration",
-                "bedrock:DeleteModelInvocationLoggingConfiguration",
-            ],
-            # These actions have no resource type: the account-wide setting is the resource.
-            resources=["*"],
+    cfn = bucket.node.default_child
+    assert isinstance(cfn, s3.CfnBucket)
+    cfn.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+        event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
+            event_bridge_enabled=True
         )
     )
-    acknowledge(
-        handler.role,
-        "AwsSolutions-IAM5[Resource::*]",
-        "X-Ray and Bedrock's *ModelInvocationLoggingConfiguration actions have no resource-level "
-        "permissions; the wildcard covers only those actions",
-    )
-    provider = cr.Provider(
-        stack,
-        PROVIDER_ID,
-        on_event_handler=handler.function,
-        log_group=encrypted_log_group(holder, "FrameworkLogGroup"),
-    )
-    _acknowledge_framework(provider, handler)
-    acknowledge_inline_policy(
-        handler.role,
-        "the handler role's policy belongs to this one role and is deleted with it",
-    )
-    return provider
-
-
-def _acknowledge_framework(provider: cr.Provider, handler: LifecycleFunction) -> None:
-    """The provider framework's own function, as aws-cdk-lib builds it."""
-    framework = provider.node.find_child("framework-onEvent")
-    reasons = {
-        f"AwsSolutions-IAM5[Resource::<{logical_id(handler.function)}.Arn>:*]": (
-            "the provider framework invokes every version of its own handler function"
-        ),
-        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-        "AWSLambdaBasicExecutionRole]": (
-            "aws-cdk-lib's provider framework function uses the AWS managed basic execution "
-            "policy; it only writes its own logs"
-        ),
-        "Serverless-LambdaDefaultMemorySize": (
-            "the provider framework function only relays CloudFormation requests; aws-cdk-lib "
-            "sizes it"
-        ),
-        "Serverless-LambdaTracing": (
-            "the provider framework function only relays CloudFormation requests; the handler "
-            "it calls is traced"
-        ),
-        **{
-            f"{pack}-{rule}": reason
-            for pack in ("NIST.800.53.R5", "HIPAA.Security")
-            for rule, reason in FRAMEWORK_RULES.items()
-        },
-        "Serverless-LambdaDLQ": FRAMEWORK_RULES["LambdaDLQ"],
-    }
-    for finding, reason in reasons.items():
-        acknowledge(framework, finding, reason)
-
-
-FRAMEWORK_RULES = {
-    "LambdaDLQ": "invoked synchronously by CloudFormation through the provider framework, "
-    "which reports failures back to the stack",
-    "LambdaConcurrency": "runs once per stack operation; reserving concurrency would strand "
-    "account concurrency",
-    "LambdaInsideVPC": "calls only the handler function and CloudFormation's response URL; "
-    "the project deploys no VPC",
-    "IAMNoInlinePolicy": "aws-cdk-lib's provider framework grants its role exactly the "
-    "invoke permission on its handler",
-}
 
 
 class InvocationAudit(Construct):
@@ -218,6 +148,7 @@ class InvocationAudit(Construct):
             enable_key_rotation=True,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
+        deny_grants_outside_aws_services(self.key)
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowBedrockInvocationLogDelivery",
@@ -228,9 +159,22 @@ class InvocationAudit(Construct):
             )
         )
 
+        retention = cdk.Duration.days(retention_days)
+        # Both buckets are versioned: a version replaced or deleted (a delete marker on
+        # top) stays as a noncurrent version. It expires once it is as old as the Object
+        # Lock retention (S3 cannot remove a locked version before that anyway), and an
+        # upload that never completed stops costing after 7 days.
+        lifecycle = [
+            s3.LifecycleRule(
+                id="ExpireNoncurrentVersionsAfterRetention",
+                noncurrent_version_expiration=retention,
+                abort_incomplete_multipart_upload_after=cdk.Duration.days(INCOMPLETE_UPLOAD_DAYS),
+            )
+        ]
         self.access_log_bucket = s3.Bucket(
             self,
             "AccessLogs",
+            lifecycle_rules=lifecycle,
             # S3 server access logging delivers only to SSE-S3 buckets.
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
@@ -240,11 +184,17 @@ class InvocationAudit(Construct):
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         acknowledge_all(self.access_log_bucket, ACCESS_LOG_BUCKET_ACKNOWLEDGEMENTS)
+        for rule in (
+            "s3_bucket_default_encryption_kms_check",
+            "s3_bucket_logging_enabled_check",
+            "s3_bucket_object_lock_enabled_check",
+        ):
+            excuse(self.access_log_bucket, rule)
 
-        retention = cdk.Duration.days(retention_days)
         self.bucket = s3.Bucket(
             self,
             "Resource",
+            lifecycle_rules=lifecycle,
             object_lock_enabled=True,
             object_lock_default_retention=(
                 s3.ObjectLockRetention.compliance(retention)
@@ -268,6 +218,8 @@ class InvocationAudit(Construct):
         assert isinstance(cfn_bucket, s3.CfnBucket)
         cfn_bucket.tags.set_tag(PURPOSE_TAG, AUDIT_PURPOSE, BUILT_IN_TAG_PRIORITY)
         acknowledge_all(self.bucket, AUDIT_BUCKET_ACKNOWLEDGEMENTS)
+        for bucket in (self.access_log_bucket, self.bucket):
+            publish_events_to_eventbridge(bucket)
         self.bucket.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowBedrockInvocationLogDelivery",
@@ -284,6 +236,8 @@ class InvocationAudit(Construct):
         )
 
         self.log_group = encrypted_log_group(self, "LogGroup", retention=retention_of_logs)
+        if log_retention_days < CONTROL_TOWER_LOG_RETENTION_DAYS:
+            excuse(self.log_group, "cloudwatch_log_group_retention_period_check")
 
         self.delivery_role = iam.Role(
             self,

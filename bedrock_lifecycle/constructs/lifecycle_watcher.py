@@ -30,6 +30,7 @@ from ..nag.acknowledgements import acknowledge_dead_letter_queue, acknowledge_in
 from ..shared import contract
 from .alarm_topic import AlarmTopic
 from .function import LifecycleFunction
+from .keys import DEAD_LETTER_QUEUE_REDRIVE
 
 # The watcher's contract (bedrock_lifecycle/lambdas/lifecycle_watcher/app.py);
 # tests/constructs/test_lifecycle_watcher.py checks both sides agree.
@@ -225,6 +226,7 @@ class LifecycleWatcher(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=cdk.Duration.days(14),
+            redrive_allow_policy=DEAD_LETTER_QUEUE_REDRIVE,
         )
         acknowledge_dead_letter_queue(
             self.dead_letter_queue,

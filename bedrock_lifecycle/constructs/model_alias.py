@@ -23,7 +23,7 @@ from constructs import Construct
 
 from ..nag import declare_governance
 from ..names import PARAMETER_PREFIX
-from ..values import InferenceOverride
+from ..values import MAX_RESERVED_CONCURRENCY, InferenceOverride
 from ..versions import ModelVersion, ResolvedTarget, check_grants_size
 from .alias_metrics import ALIAS_WIDE_METRICS, METRIC_NAMESPACE, ROUTER_METRICS, RouterMetrics
 from .function import DEFAULT_LOG_RETENTION, LifecycleFunction, acknowledge_xray
@@ -126,6 +126,10 @@ class ModelAlias(RouterMetrics, Construct):
     :param log_group_arn: with a ``log_group`` imported from another stack: the ARN
         its writes are granted on (the group's ``Arn`` attribute). Default: the log
         group's own ARN.
+    :param max_concurrency: reserved concurrency of the router: the most requests the
+        alias serves at once, which caps its share of the account's Bedrock quota
+        (reserved concurrency works with a weighted alias; provisioned concurrency does
+        not). Default: unreserved.
 
     Attributes: ``function`` (the router ``lambda_.Function``), ``router`` (its
     LifecycleFunction), ``version`` (``lambda_.Version`` of the current
@@ -156,7 +160,13 @@ class ModelAlias(RouterMetrics, Construct):
         requires_evaluation_gate: bool | None = None,
         function_name: str | None = None,
         log_group_arn: str | None = None,
+        max_concurrency: int | None = None,
     ) -> None:
+        if max_concurrency is not None and not (1 <= max_concurrency <= MAX_RESERVED_CONCURRENCY):
+            raise ValueError(
+                f"max_concurrency must be between 1 and {MAX_RESERVED_CONCURRENCY}, "
+                f"got {max_concurrency}"
+            )
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         target = model_version.resolve(
@@ -210,6 +220,8 @@ class ModelAlias(RouterMetrics, Construct):
             role_policy="caller",
             log_group_arn=log_group_arn,
             function_name=function_name,
+            # Not part of a version: a change applies at once, to every version.
+            reserved_concurrent_executions=max_concurrency,
         )
         self.function: lambda_.Function = self.router.function
         self.grants = self._grants(stack)

@@ -20,6 +20,7 @@ from ..nag.acknowledgements import (
     acknowledge_inline_policy,
 )
 from .function import LifecycleFunction, encrypted_log_group
+from .network import acknowledge_provider_network, function_network_props
 from .singletons import stack_singleton
 
 PROVIDER_ID = "ProvisionedThroughputProvider"
@@ -181,9 +182,35 @@ class ProvisionedThroughputProvider(Construct):
                 level=cdk.aws_stepfunctions.LogLevel.ALL,
                 include_execution_data=False,
             ),
+            **function_network_props(self),  # type: ignore[arg-type]
         )
+        acknowledge_provider_network(self.provider)
         self.service_token = self.provider.service_token
+        self._trace_waiter()
         self._acknowledge(stack)
+
+    def _trace_waiter(self) -> None:
+        """X-Ray tracing on the provider's waiter state machine (AWS Control Tower
+        proactive control CT.STEPFUNCTIONS.PR.2): aws-cdk-lib's ``Provider`` has no
+        option for it, so on its CloudFormation resource, with the write permissions
+        tracing needs on the state machine's role."""
+        waiter = self.provider.node.find_child("waiter-state-machine")
+        machine = waiter.node.find_child("Resource")
+        assert isinstance(machine, cdk.CfnResource), machine.node.path
+        machine.add_property_override("TracingConfiguration.Enabled", True)
+        role = waiter.node.find_child("Role")
+        assert isinstance(role, iam.Role), role.node.path
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "xray:PutTraceSegments",
+                    "xray:PutTelemetryRecords",
+                    "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets",
+                ],
+                resources=["*"],
+            )
+        )
 
     def add_model(self, model_arn: str) -> None:
         """Let the handler buy throughput for ``model_arn`` (once per distinct ARN)."""

@@ -199,6 +199,20 @@ def _one_alias(
             before=facts({"allowed_overrides": shown[0]}),
             after=facts({"allowed_overrides": shown[1]}),
         )
+    if old.max_concurrency != alias.max_concurrency:
+        was, now = (
+            "unreserved" if c is None else str(c)
+            for c in (old.max_concurrency, alias.max_concurrency)
+        )
+        yield Change(
+            Kind.ALIAS,
+            name,
+            "concurrency",
+            f"{name} max_concurrency {was} -> {now} (reserved concurrency of its router: "
+            "applies at once, to every version)",
+            before=facts({"max_concurrency": was}),
+            after=facts({"max_concurrency": now}),
+        )
 
 
 def _effective(thresholds: AlarmThresholds, key: str) -> float | int | None:

@@ -187,6 +187,7 @@ def aliases_of_environment(
             standby_versions=standby,
             function_name=names.get(alias.qualified_name),
             log_group_arn=log_group_arn,
+            max_concurrency=alias.max_concurrency,
         )
     return out
 

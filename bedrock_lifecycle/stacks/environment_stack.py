@@ -18,9 +18,11 @@ from constructs import Construct
 
 from ..config import LifecycleConfig
 from ..constructs.alarm_topic import AlarmTopic
+from ..constructs.network import ServiceEndpoints, network_of, use_network
 from ..constructs.provisioned_throughput import BUILT_IN_TAG_PRIORITY, TAG_PREFIX
 from ..constructs.rollout_hooks import HookedRollout
 from ..nag import declare_governance
+from ..nag.control_tower import excuse
 from ..names import environment_prefix, hook_function_name, shared_application_name
 from .builders import (
     aliases_of_environment,
@@ -106,6 +108,18 @@ class LifecycleStack(cdk.Stack):
         groups = config.stack_groups(environment)
         held = {name for name, group in groups.items() if group == 0}
         prepare_environment_stack(self, config, environment)
+        network = network_of(self)
+        # -- network (the VPC endpoints the functions of every stack of the environment use)
+        self.endpoints = (
+            ServiceEndpoints(
+                self,
+                "Endpoints",
+                network=network,
+                route_table_ids=spec.network.route_table_ids,
+            )
+            if network is not None and spec.network is not None and spec.network.create_endpoints
+            else None
+        )
 
         # The parts, in dependency order. Each builder below owns one concern.
         self.alarm_topic = AlarmTopic(self, "AlarmTopic", emails=spec.alarm_emails)
@@ -164,6 +178,15 @@ def prepare_environment_stack(stack: cdk.Stack, config: LifecycleConfig, environ
     """What every stack of an environment carries: its governance declaration (read by
     the project's rules, nag/governance.py) and its tags."""
     spec = config.file.environments[environment]
+    if spec.network is None:
+        excuse(stack, "lambda_inside_vpc_check")
+    else:
+        use_network(
+            stack,
+            vpc_id=spec.network.vpc_id,
+            subnet_ids=spec.network.subnet_ids,
+            security_group_ids=spec.network.security_group_ids,
+        )
     declare_governance(
         stack,
         environment=environment,

@@ -249,6 +249,7 @@ def test_bedrock_grants_have_a_policy_of_their_own_named_by_their_content(built)
         "logs:PutLogEvents",
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
+        "kms:Decrypt",
     }
     # A managed policy without a name of its own: CloudFormation names each one anew, so a
     # new one never takes the name of the one it replaces.
@@ -312,7 +313,7 @@ def test_standby_versions_must_be_of_the_same_family_and_kind(shipped_config):
     assert not stack.node.find_child("Alias").node.children  # refused before any resource
 
 
-def test_role_has_nothing_but_bedrock_logs_and_xray(built):
+def test_role_has_nothing_but_bedrock_logs_xray_and_its_key(built):
     stack, aliases, template, _ = built
     actions = set()
     for statement in policy_statements(template, stack, aliases["SummarizerLive"]):
@@ -324,6 +325,7 @@ def test_role_has_nothing_but_bedrock_logs_and_xray(built):
         "logs:PutLogEvents",
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
+        "kms:Decrypt",
     }
 
 
@@ -979,10 +981,15 @@ def test_a_purchase_key_with_tokens_still_makes_a_version_per_purchase():
 
 def _widest_document(value, log_arn: str):
     """A synthesized policy document as IAM receives it in the widest partition and region."""
+    from bedrock_lifecycle.versions import ROUTER_BASE_STATEMENTS
+
     if isinstance(value, list):
         return [_widest_document(v, log_arn) for v in value]
     if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
-        return log_arn  # the only attribute a router's grants name: its log group's ARN
+        # The attributes a router's grants name: its log group's ARN and its key's.
+        if value["Fn::GetAtt"][0].startswith("LogsKey"):
+            return ROUTER_BASE_STATEMENTS[2]["Resource"]
+        return log_arn
     if isinstance(value, dict) and set(value) & {"Ref", "Fn::Join"}:
         return render_intrinsics(
             value,
@@ -1023,9 +1030,10 @@ def test_the_grants_bound_covers_the_whole_policy_document_the_router_gets(count
     log_arn = ROUTER_BASE_STATEMENTS[0]["Resource"]
     document = _widest_document(policy["Properties"]["PolicyDocument"], log_arn)
     actions = {a for s in document["Statement"] for a in _as_list(s["Action"])}
-    assert {"logs:PutLogEvents", "xray:PutTraceSegments", "bedrock:InvokeModel"} <= actions
+    assert {
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "kms:Decrypt",
+        "bedrock:InvokeModel",
+    } <= actions
     assert len(json.dumps(document, separators=(",", ":"))) <= grants_document_size(versions)
-
-
-def _as_list(value):
-    return value if isinstance(value, list) else [value]

@@ -60,6 +60,7 @@ def weakened(data: dict[str, Any]) -> None:
     alias = data["families"]["summarizer"]["aliases"]["live"]
     alias.pop("alarms")
     alias["allowed_overrides"] = ["max_tokens"]
+    alias["max_concurrency"] = 50
     data["families"]["summarizer"]["evaluation"]["pass_rate"] = 0.8
 
 
@@ -183,6 +184,8 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], tuple[str, ...], list[s
             "prod: summarizer/live evaluation gate pass rate lowered 0.9 -> 0.8",
             "prod: summarizer/live evaluation gate prompts added c; removed b (2 -> 2)",
             "prod: summarizer/live allowed_overrides none -> max_tokens",
+            "prod: summarizer/live max_concurrency unreserved -> 50 (reserved concurrency of "
+            "its router: applies at once, to every version)",
             "prod: assistant/live rollout canary 10 % for 10 min -> all at once "
             "[10 -> 0 min until all traffic has shifted]",
             "prod: assistant/live alarm error_rate_percent raised 2 -> 5",

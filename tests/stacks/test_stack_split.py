@@ -34,6 +34,17 @@ GOLDEN = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _control_tower_in_one_test(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """The Control Tower gate costs seconds a synth (cfn-guard over every template): it
+    runs here on the split environment's stacks in the test marked ``control_tower``
+    only; the cdk-nag packs run in every synth of this module."""
+    if request.node.get_closest_marker("control_tower") is None:
+        import bedrock_lifecycle.app as app_module
+
+        monkeypatch.setattr(app_module, "register_control_tower", lambda app: None)
+
+
 @pytest.fixture
 def small_stacks(monkeypatch: pytest.MonkeyPatch) -> StackSizes:
     """2 aliases in the main stack and 2 in each alias stack."""
@@ -150,6 +161,7 @@ def test_a_malformed_stack_record_is_refused(tmp_path: Path, stacks: object) -> 
 # -- the stacks -------------------------------------------------------------------
 
 
+@pytest.mark.control_tower
 def test_split_environment_stacks_and_weak_references(
     tmp_path: Path, small_stacks: StackSizes
 ) -> None:

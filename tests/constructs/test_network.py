@@ -1,0 +1,155 @@
+"""Private networking: every function in the VPC, the endpoints, and the table of
+docs/networking.md kept equal to the IAM actions of the synthesized template."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bedrock_lifecycle.constructs.network import (
+    EXTRA_INTERFACE_ENDPOINTS,
+    INTERFACE_ENDPOINTS,
+    NO_ENDPOINT,
+)
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "networking.md"
+pytestmark = pytest.mark.synth
+
+# Construct path of a function -> its row in the table.
+KINDS = (
+    ("/Aliases/", "router"),
+    ("EvaluationGate", "evaluation gate"),
+    ("CanaryAnalysis", "canary analysis"),
+    ("LifecycleWatcher", "lifecycle watcher"),
+    ("/framework-", "provider framework"),
+    ("ProvisionedThroughputProvider/", "throughput handler"),
+    ("InvocationLoggingProviderHandler", "invocation logging handler"),
+)
+
+
+def _prod(synthesized) -> dict[str, Any]:
+    return synthesized.templates["prod"].to_json()["Resources"]
+
+
+def _kind(path: str) -> str:
+    return next(kind for marker, kind in KINDS if marker in path)
+
+
+def _paths(stack) -> dict[str, str]:
+    """Logical id -> construct path of every Lambda function of ``stack``."""
+    from aws_cdk import aws_lambda as lambda_
+
+    return {
+        stack.resolve(c.logical_id): c.node.path
+        for c in stack.node.find_all()
+        if isinstance(c, lambda_.CfnFunction)
+    }
+
+
+def _granted_services(resources: dict[str, Any], paths: dict[str, str]) -> dict[str, set[str]]:
+    """Function kind -> IAM service prefixes its role's policies allow."""
+    by_role: dict[str, set[str]] = {}
+    for resource in resources.values():
+        if resource["Type"] not in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            continue
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"]
+            actions = actions if isinstance(actions, list) else [actions]
+            for role in resource["Properties"].get("Roles", []):
+                by_role.setdefault(role["Ref"], set()).update(a.split(":")[0] for a in actions)
+    kinds: dict[str, set[str]] = {}
+    for logical, resource in resources.items():
+        if resource["Type"] == "AWS::Lambda::Function":
+            role = resource["Properties"]["Role"]["Fn::GetAtt"][0]
+            kind = _kind(paths[logical])
+            kinds.setdefault(kind, set()).update(by_role.get(role, set()))
+    return kinds
+
+
+def _doc_table(header: str) -> dict[str, str]:
+    text = DOC.read_text(encoding="utf-8")
+    rows = text.split(header, 1)[1].split("\n\n", 1)[0].splitlines()[2:]
+    return {
+        cells[0]: cells[1] for cells in ([c.strip() for c in r.strip("|").split("|")] for r in rows)
+    }
+
+
+def test_every_function_runs_in_the_environments_subnets(synthesized):
+    spec = synthesized.config.file.environments["prod"].network
+    functions = [r for r in _prod(synthesized).values() if r["Type"] == "AWS::Lambda::Function"]
+    assert len(functions) >= 10
+    for function in functions:
+        assert function["Properties"]["VpcConfig"] == {
+            "SubnetIds": list(spec.subnet_ids),
+            "SecurityGroupIds": list(spec.security_group_ids),
+        }
+    # Environments without network: no function in a VPC.
+    dev = synthesized.templates["dev"].to_json()["Resources"].values()
+    assert not [r for r in dev if "VpcConfig" in r.get("Properties", {})]
+
+
+def test_the_endpoints_and_their_policies(synthesized):
+    resources = _prod(synthesized)
+    endpoints = [r for r in resources.values() if r["Type"] == "AWS::EC2::VPCEndpoint"]
+    names = {}
+    for endpoint in endpoints:
+        props = endpoint["Properties"]
+        name = props["ServiceName"]
+        name = (
+            name
+            if isinstance(name, str)
+            else "".join(p if isinstance(p, str) else "<region>." for p in name["Fn::Join"][1])
+        )
+        names[re.sub(r"^com\.amazonaws\.[^.]+\.", "", name.replace("<region>.", "x."))] = props
+        assert props["PolicyDocument"]["Statement"] == [
+            {
+                "Sid": "ThisAccountOnly",
+                "Action": "*",
+                "Condition": {"StringEquals": {"aws:PrincipalAccount": "222222222222"}},
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Resource": "*",
+            }
+        ]
+    interface = {s for services in INTERFACE_ENDPOINTS.values() for s in services}
+    assert set(names) == interface | set(EXTRA_INTERFACE_ENDPOINTS) | {"s3"}
+    assert names["s3"]["VpcEndpointType"] == "Gateway"
+    assert names["s3"]["RouteTableIds"] == ["rtb-0a1b2c3d4e5f60744", "rtb-0a1b2c3d4e5f60755"]
+    for service in interface:
+        assert names[service]["PrivateDnsEnabled"] is True
+        assert names[service]["VpcEndpointType"] == "Interface"
+    # Their security group admits HTTPS from the functions' group only.
+    ingress = [
+        r["Properties"] for r in resources.values() if r["Type"] == "AWS::EC2::SecurityGroupIngress"
+    ]
+    assert ingress == [
+        {
+            "GroupId": ingress[0]["GroupId"],
+            "IpProtocol": "tcp",
+            "FromPort": 443,
+            "ToPort": 443,
+            "SourceSecurityGroupId": "sg-0a1b2c3d4e5f60733",
+            "Description": "HTTPS from the bedrock-lifecycle functions",
+        }
+    ]
+
+
+def test_the_docs_table_is_the_iam_of_the_template(synthesized):
+    granted = _granted_services(_prod(synthesized), _paths(synthesized.stacks["prod"]))
+    documented = {
+        kind: set(services.split(", "))
+        for kind, services in _doc_table("| function | IAM services of its grants |").items()
+    }
+    assert documented == granted
+    used = set().union(*granted.values())
+    # Every service a function is granted has an endpoint or a reason it needs none;
+    # and no endpoint is for a service nobody is granted.
+    assert used == set(INTERFACE_ENDPOINTS) | set(NO_ENDPOINT)
+    endpoints = _doc_table("| IAM service | endpoints |")
+    for prefix, services in INTERFACE_ENDPOINTS.items():
+        assert endpoints[prefix] == ", ".join(services)
+    for prefix in NO_ENDPOINT:
+        assert endpoints[prefix].startswith("none:")
