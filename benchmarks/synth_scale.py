@@ -222,8 +222,8 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(measure_size(args.one_size, args.repeat)))
         return
     sizes = [int(s) for s in args.sizes.split(",")]
-    print("synth scale: project (lifecycle file -> validated stacks, every nag pack on),")
-    print("  the same without the nag packs, and the hand-written aws-cdk-lib baseline;")
+    print("synth scale: project (lifecycle file -> validated stacks, every gate on),")
+    print("  the same without the gates, and the hand-written aws-cdk-lib baseline;")
     print(f"  medians of {args.repeat} runs, {os.cpu_count()} cores")
     print(
         f"{'aliases':>8} {'nag s':>7} {'no-nag s':>9} {'base s':>7} {'no-nag/base':>12} "

@@ -98,3 +98,12 @@ def test_a_rule_is_spared_only_when_none_of_its_resource_types_is_present():
     assert "ct-s3-pr-1" not in spared and "ct-lambda-pr-3" in spared
     # A rule whose types are unknown is never spared.
     assert not [r for r in spared if not types[r]]
+
+
+def test_every_synth_of_the_app_registers_the_gate(shipped_config, tmp_path: Path, monkeypatch):
+    import bedrock_lifecycle.app as app_module
+
+    registered: list[cdk.App] = []
+    monkeypatch.setattr(app_module, "register_control_tower", registered.append)
+    app, _, _ = app_module.build_app(shipped_config, app=new_app(tmp_path))
+    assert registered == [app]
