@@ -921,6 +921,25 @@ def _many_versions(count: int) -> dict:
     }
 
 
+def _wide_versions(count: int) -> list[ModelVersion]:
+    return [
+        ModelVersion.from_spec("wide", label, VersionSpec.model_validate(spec))
+        for label, spec in _many_versions(count).items()
+    ]
+
+
+def _wide_alias(stack: cdk.Stack, versions: list[ModelVersion]) -> ModelAlias:
+    """wide/live on the first of ``versions``, able to move to every other."""
+    return ModelAlias(
+        stack,
+        "Alias",
+        model_version=versions[0],
+        standby_versions=versions[1:],
+        alias_name="live",
+        environment="prod",
+    )
+
+
 def test_grants_larger_than_one_managed_policy_are_refused_by_validate_and_synth(tmp_path):
     import yaml
 
@@ -942,22 +961,12 @@ def test_grants_larger_than_one_managed_policy_are_refused_by_validate_and_synth
     assert line.startswith(f"{path}: families.wide.versions: the Bedrock grants of the wide ")
     assert f"more than the {MANAGED_POLICY_LIMIT} of one IAM managed policy (12 servable" in line
 
-    versions = [
-        ModelVersion.from_spec("wide", label, VersionSpec.model_validate(spec))
-        for label, spec in _many_versions(12).items()
-    ]
+    versions = _wide_versions(12)
     assert grants_document_size(versions) > MANAGED_POLICY_LIMIT
     assert grants_document_size(versions[:8]) <= MANAGED_POLICY_LIMIT
     stack = cdk.Stack(cdk.App(), "Wide", env=cdk.Environment(account=ACCOUNT, region=REGION))
     with pytest.raises(ValueError, match=r"^the Bedrock grants of wide/live need \d+ characters"):
-        ModelAlias(
-            stack,
-            "Alias",
-            model_version=versions[0],
-            standby_versions=versions[1:],
-            alias_name="live",
-            environment="prod",
-        )
+        _wide_alias(stack, versions)
 
 
 def test_a_purchase_key_with_tokens_still_makes_a_version_per_purchase():
@@ -1011,21 +1020,11 @@ def test_the_grants_bound_covers_the_whole_policy_document_the_router_gets(count
     to run (its log group, X-Ray) rides in the same managed policy as its Bedrock grants."""
     from bedrock_lifecycle.versions import ROUTER_BASE_STATEMENTS, grants_document_size
 
-    versions = [
-        ModelVersion.from_spec("wide", label, VersionSpec.model_validate(spec))
-        for label, spec in _many_versions(count).items()
-    ]
+    versions = _wide_versions(count)
     stack = cdk.Stack(
         cdk.App(), "Wide", env=cdk.Environment(account="123456789012", region="ap-southeast-4")
     )
-    ModelAlias(
-        stack,
-        "Alias",
-        model_version=versions[0],
-        standby_versions=versions[1:],
-        alias_name="live",
-        environment="prod",
-    )
+    _wide_alias(stack, versions)
     (policy,) = Template.from_stack(stack).find_resources("AWS::IAM::ManagedPolicy").values()
     log_arn = ROUTER_BASE_STATEMENTS[0]["Resource"]
     document = _widest_document(policy["Properties"]["PolicyDocument"], log_arn)
