@@ -247,10 +247,22 @@ class NetworkSettings(StrictModel):
         description="security groups of those interfaces, allowing HTTPS out "
         f"(1 to {MAX_FUNCTION_SECURITY_GROUPS})",
     )
+    functions_in_vpc: bool = Field(
+        default=True,
+        description="place the functions in the VPC; false moves them out while the "
+        "endpoints and the roles' VPC access stay, the first of the two deploys that remove "
+        "a network or change its VPC (docs/networking.md)",
+    )
     create_endpoints: bool = Field(
         default=False,
         description="add VPC endpoints for every service the functions call (default: the "
         "VPC reaches AWS already, through shared endpoints or a NAT)",
+    )
+    endpoint_subnet_ids: tuple[SubnetId, ...] = Field(  # type: ignore[valid-type]
+        default=(),
+        max_length=MAX_FUNCTION_SUBNETS,
+        description="subnets of the interface endpoints, at most one per availability zone "
+        "(an endpoint takes one subnet per zone); default: subnet_ids",
     )
     route_table_ids: tuple[RouteTableId, ...] = Field(  # type: ignore[valid-type]
         default=(),
@@ -261,7 +273,8 @@ class NetworkSettings(StrictModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> NetworkSettings:
-        for name in ("subnet_ids", "security_group_ids", "route_table_ids"):
+        lists = ("subnet_ids", "security_group_ids", "route_table_ids", "endpoint_subnet_ids")
+        for name in lists:
             values = getattr(self, name)
             repeated = sorted({v for v in values if values.count(v) > 1})
             if repeated:
@@ -271,12 +284,22 @@ class NetworkSettings(StrictModel):
                 "create_endpoints needs route_table_ids: the S3 gateway endpoint goes into "
                 "the route tables of the subnets"
             )
+        if self.endpoint_subnet_ids and not self.create_endpoints:
+            raise ValueError(
+                "endpoint_subnet_ids is only used with create_endpoints: true; remove it or "
+                "set create_endpoints"
+            )
         if self.route_table_ids and not self.create_endpoints:
             raise ValueError(
                 "route_table_ids is only used with create_endpoints: true (the S3 gateway "
                 "endpoint); remove it or set create_endpoints"
             )
         return self
+
+    @property
+    def endpoint_subnets(self) -> tuple[str, ...]:
+        """The interface endpoints' subnets: ``endpoint_subnet_ids``, or ``subnet_ids``."""
+        return self.endpoint_subnet_ids or self.subnet_ids
 
 
 class EnvironmentSpec(StrictModel):

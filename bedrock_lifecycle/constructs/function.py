@@ -30,7 +30,7 @@ from ..nag.acknowledgements import (
     acknowledge_all,
 )
 from .keys import deny_grants_outside_aws_services
-from .network import function_network_props, network_of
+from .network import attach_vpc_access, function_network_props, network_of
 from .singletons import stack_singleton
 from .staging import stage_files
 
@@ -206,21 +206,14 @@ def _logs_key(stack: cdk.Stack) -> kms.Key:
     return key
 
 
-def attach_vpc_access(role: iam.IRole) -> None:
-    """What Lambda needs to place a function's network interfaces in its VPC
-    (``AWSLambdaVPCAccessExecutionRole``), acknowledged where it lands."""
-    role.add_managed_policy(
-        iam.ManagedPolicy.from_aws_managed_policy_name(
-            "service-role/AWSLambdaVPCAccessExecutionRole"
-        )
-    )
-    acknowledge(
-        role,
-        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-        "AWSLambdaVPCAccessExecutionRole]",
-        "Lambda's own policy for a function in a VPC (creating and deleting its network "
-        "interfaces, which have no ARN before they exist); AWS maintains it for this use",
-    )
+def provider_props(scope: Construct) -> dict[str, object]:
+    """What every custom resource ``Provider`` of a stack is given: the stack's network
+    (:func:`~.network.function_network_props`) and its key for the environment variables
+    of the framework's own functions."""
+    return {
+        **function_network_props(scope),
+        "provider_function_env_encryption": logs_key(scope),
+    }
 
 
 def encrypted_log_group(
@@ -399,7 +392,7 @@ class LifecycleFunction(Construct):
         )
         self.key = logs_key(self)
         if network_of(self) is not None:
-            attach_vpc_access(self.role)
+            attach_vpc_access(self.role, self.function)
         self._log_group_arn = (
             log_group_arn if log_group_arn is not None else self.log_group.log_group_arn
         )

@@ -9,8 +9,8 @@ from constructs import Construct
 
 from ..nag import acknowledge, logical_id
 from ..nag.acknowledgements import acknowledge_inline_policy
-from .function import LifecycleFunction, encrypted_log_group
-from .network import acknowledge_provider_network, function_network_props
+from .function import LifecycleFunction, encrypted_log_group, provider_props
+from .network import acknowledge_provider_network
 from .singletons import stack_singleton
 
 PROVIDER_ID = "InvocationLoggingProvider"
@@ -56,7 +56,7 @@ def _invocation_logging_provider(stack: cdk.Stack) -> cr.Provider:
         PROVIDER_ID,
         on_event_handler=handler.function,
         log_group=encrypted_log_group(holder, "FrameworkLogGroup"),
-        **function_network_props(stack),  # type: ignore[arg-type]
+        **provider_props(stack),  # type: ignore[arg-type]
     )
     acknowledge_provider_network(provider)
     _acknowledge_framework(provider, handler)

@@ -21,9 +21,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import custom_resources as cr
 from constructs import Construct, IConstruct
+
+from .singletons import stack_singleton
 
 # The interface endpoints, by the IAM service prefix of the actions that need them.
 # bedrock serves two endpoints: the control plane (GetFoundationModel, throughputs,
@@ -40,6 +45,8 @@ INTERFACE_ENDPOINTS: dict[str, tuple[str, ...]] = {
 }
 # IAM prefixes of the roles' grants that need no endpoint: no call leaves the function.
 NO_ENDPOINT: dict[str, str] = {
+    "ec2": "the network interfaces of a function in a VPC are made by Lambda with the role, "
+    "not by the function",
     "iam": "iam:PassRole is an authorization Bedrock checks, not a call of the function",
     "sqs": "the dead-letter queue of an asynchronous function is written by Lambda itself, "
     "outside the function's network",
@@ -48,18 +55,35 @@ NO_ENDPOINT: dict[str, str] = {
 # what a platform team's own code in the functions' subnets needs first).
 EXTRA_INTERFACE_ENDPOINTS: tuple[str, ...] = ("sts",)
 HTTPS = 443
+#: What Lambda does with a function's role to place it in a VPC (the EC2 actions of
+#: ``AWSLambdaVPCAccessExecutionRole``; the Lambda developer guide, "Giving Lambda
+#: functions access to resources in an Amazon VPC").
+VPC_ACCESS_ACTIONS = (
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:UnassignPrivateIpAddresses",
+)
+#: Where CloudFormation takes custom resources' answers: presigned URLs of its own
+#: buckets, one per region (AWS CloudFormation user guide, "VPC endpoints").
+RESPONSE_BUCKETS = "cloudformation-custom-resource-response-*"
 
 
 @dataclass(frozen=True)
 class FunctionNetwork:
     """Where a stack's functions run: one VPC, its subnets and security groups, imported.
 
-    Attributes: ``vpc``, ``subnets``, ``security_groups``.
+    Attributes: ``vpc``, ``subnets``, ``security_groups``, ``functions_inside``.
     """
 
     vpc: ec2.IVpc
     subnets: tuple[ec2.ISubnet, ...]
     security_groups: tuple[ec2.ISecurityGroup, ...]
+    #: False while the functions move out (the first of two deploys that remove the
+    #: network): they run outside, their roles keep VPC access for versions still in it.
+    functions_inside: bool = True
 
     @property
     def selection(self) -> ec2.SubnetSelection:
@@ -73,6 +97,7 @@ def use_network(
     vpc_id: str,
     subnet_ids: Sequence[str],
     security_group_ids: Sequence[str],
+    functions_inside: bool = True,
 ) -> FunctionNetwork:
     """Import the network into ``scope``'s stack (under ``Network``) and make it the
     network of every function built there afterwards.
@@ -81,6 +106,9 @@ def use_network(
     :param subnet_ids: the private subnets the functions' network interfaces go into.
     :param security_group_ids: the security groups of those interfaces; they must allow
         HTTPS out to the endpoints (or a NAT).
+    :param functions_inside: place the functions in the VPC. False keeps the network
+        (its endpoints, the roles' VPC access) while the functions run outside: the
+        first deploy of a network's removal. Default: true.
     :raises ValueError: the stack has a network already, or a list is empty.
     """
     stack = cdk.Stack.of(scope)
@@ -114,7 +142,9 @@ def use_network(
             cdk.Annotations.of(construct).acknowledge_warning(
                 warning, "subnets are named by id; no zone or route table is read"
             )
-    network = FunctionNetwork(vpc=vpc, subnets=subnets, security_groups=groups)
+    network = FunctionNetwork(
+        vpc=vpc, subnets=subnets, security_groups=groups, functions_inside=functions_inside
+    )
     stack.__dict__["_bedrock_lifecycle_network"] = network
     return network
 
@@ -128,7 +158,7 @@ def function_network_props(scope: IConstruct) -> dict[str, object]:
     """``vpc``, ``vpc_subnets`` and ``security_groups`` for a ``lambda_.Function`` or a
     custom resource ``Provider`` in ``scope``'s stack; empty without a network."""
     network = network_of(scope)
-    if network is None:
+    if network is None or not network.functions_inside:
         return {}
     return {
         "vpc": network.vpc,
@@ -137,12 +167,20 @@ def function_network_props(scope: IConstruct) -> dict[str, object]:
     }
 
 
-def acknowledge_provider_network(provider: IConstruct) -> None:
+def acknowledge_provider_network(provider: cr.Provider) -> None:
     """aws-cdk-lib gives the functions of a custom resource ``Provider`` in a VPC Lambda's
-    own VPC policy; acknowledged on the provider, in a stack with a network only."""
-    if network_of(provider) is None:
+    own VPC policy; acknowledged on the provider, in a stack with a network only. While
+    the functions move out (``functions_inside`` false) their roles keep it, as every
+    function's role does (a rollback puts them back in the VPC)."""
+    network = network_of(provider)
+    if network is None:
         return
     from ..nag import acknowledge
+
+    if not network.functions_inside:
+        for child in provider.node.find_all():
+            if isinstance(child, lambda_.Function) and child.role is not None:
+                attach_vpc_access(child.role)
 
     acknowledge(
         provider,
@@ -153,21 +191,67 @@ def acknowledge_provider_network(provider: IConstruct) -> None:
     )
 
 
+def vpc_access_policy(scope: IConstruct) -> iam.ManagedPolicy:
+    """The stack's one policy of :data:`VPC_ACCESS_ACTIONS` (``VpcAccess``).
+
+    A policy resource of its own, attached to the roles, not a change of each role:
+    CloudFormation creates it before the functions move into the VPC and, rolling a
+    deploy back, deletes it only after every alias is back on its old version; it is
+    deleted in the clean-up of the deploy that removes the network, when no version
+    in the VPC serves any more.
+    """
+    from ..nag import acknowledge
+
+    def create(stack: cdk.Stack) -> iam.ManagedPolicy:
+        policy = iam.ManagedPolicy(
+            stack,
+            "VpcAccess",
+            description=f"{stack.stack_name}: Lambda places the functions in their VPC",
+            statements=[iam.PolicyStatement(actions=list(VPC_ACCESS_ACTIONS), resources=["*"])],
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "the network interfaces Lambda creates have no ARN before they exist, and "
+            "Describe* takes no resource; the actions are Lambda's own VPC access",
+        )
+        return policy
+
+    return stack_singleton(scope, "VpcAccess", iam.ManagedPolicy, create)  # type: ignore[arg-type]
+
+
+def attach_vpc_access(role: iam.IRole, function: IConstruct | None = None) -> None:
+    """Attach :func:`vpc_access_policy` to ``role``; ``function`` waits for it (Lambda
+    refuses a function in a VPC whose role may not create its network interfaces)."""
+    policy = vpc_access_policy(role)
+    policy.attach_to_role(role)
+    if function is not None:
+        function.node.add_dependency(policy)
+
+
 class ServiceEndpoints(Construct):
     """VPC endpoints for every service the stack's functions call.
 
     :param network: the stack's :class:`FunctionNetwork`.
     :param route_table_ids: the route tables of the functions' subnets, for the S3
         gateway endpoint.
+    :param subnet_ids: the interface endpoints' subnets, at most one per availability
+        zone (EC2 refuses two in one zone). Default: the network's subnets.
 
     Interface endpoints (:data:`INTERFACE_ENDPOINTS` and
     :data:`EXTRA_INTERFACE_ENDPOINTS`) get private DNS, so the SDK's default hostnames
     resolve to them, and one security group of their own that admits HTTPS from the
     functions' security groups only. Every endpoint's policy allows only principals
     of this account (``aws:PrincipalAccount``): credentials of another account, even
-    valid ones, cannot use the VPC's path to AWS.
+    valid ones, cannot use the VPC's path to AWS. The S3 gateway also lets anyone put
+    objects into CloudFormation's response buckets (:data:`RESPONSE_BUCKETS`): a custom
+    resource answers through a URL CloudFormation presigned, as CloudFormation's own
+    principal, not this account's.
 
-    Attributes: ``endpoints`` (service -> endpoint), ``security_group``.
+    The endpoints are shared by the whole VPC: private DNS sends every caller in the
+    VPC to them, and the gateway's policy governs all S3 traffic of the route tables.
+
+    Attributes: ``endpoints`` (service -> endpoint), ``security_group``, ``gateway``.
     """
 
     def __init__(
@@ -177,6 +261,7 @@ class ServiceEndpoints(Construct):
         *,
         network: FunctionNetwork,
         route_table_ids: Sequence[str],
+        subnet_ids: Sequence[str] = (),
     ) -> None:
         if not route_table_ids:
             raise ValueError("the S3 gateway endpoint needs the subnets' route table ids")
@@ -190,9 +275,14 @@ class ServiceEndpoints(Construct):
             allow_all_outbound=False,
         )
         for i, group in enumerate(network.security_groups):
+            # One rule per group, named by the group: a group replaced in the file is a
+            # new rule, and the old one goes in the clean-up, after the aliases moved.
+            group_id = group.security_group_id
             ec2.CfnSecurityGroupIngress(
                 self,
-                f"FromFunctions{i}",
+                f"FromFunctions{i}"
+                if cdk.Token.is_unresolved(group_id)
+                else f"From{group_id.replace('-', '').capitalize()}",
                 group_id=self.security_group.security_group_id,
                 ip_protocol="tcp",
                 from_port=HTTPS,
@@ -200,6 +290,16 @@ class ServiceEndpoints(Construct):
                 source_security_group_id=group.security_group_id,
                 description="HTTPS from the bedrock-lifecycle functions",
             )
+        subnets = (
+            ec2.SubnetSelection(
+                subnets=[
+                    ec2.Subnet.from_subnet_id(self, f"Subnet{i}", subnet_id)
+                    for i, subnet_id in enumerate(subnet_ids)
+                ]
+            )
+            if subnet_ids
+            else network.selection
+        )
         self.endpoints: dict[str, ec2.VpcEndpoint] = {}
         services = sorted(
             {s for names in INTERFACE_ENDPOINTS.values() for s in names}
@@ -211,7 +311,7 @@ class ServiceEndpoints(Construct):
                 _construct_id(service),
                 vpc=network.vpc,
                 service=ec2.InterfaceVpcEndpointAwsService(service),
-                subnets=network.selection,
+                subnets=subnets,
                 security_groups=[self.security_group],
                 private_dns_enabled=True,
                 open=False,
@@ -225,9 +325,35 @@ class ServiceEndpoints(Construct):
             service_name=f"com.amazonaws.{stack.region}.s3",
             vpc_endpoint_type="Gateway",
             route_table_ids=list(route_table_ids),
-            policy_document=iam.PolicyDocument(statements=[_this_account_only(stack)]),
+            policy_document=iam.PolicyDocument(
+                statements=[
+                    _this_account_only(stack),
+                    iam.PolicyStatement(
+                        sid="CustomResourceResponses",
+                        principals=[iam.AnyPrincipal()],
+                        actions=["s3:PutObject"],
+                        resources=[f"arn:{stack.partition}:s3:::{RESPONSE_BUCKETS}/*"],
+                    ),
+                ]
+            ),
         )
         self.gateway = cfn_s3
+
+        # Every function of the stack, built before or after, waits for the endpoints:
+        # a function moved into the VPC must find its way out there once updated.
+        cdk.Aspects.of(stack).add(_AfterEndpoints(self))
+
+
+@jsii.implements(cdk.IAspect)
+class _AfterEndpoints:
+    def __init__(self, endpoints: ServiceEndpoints) -> None:
+        self.endpoints = endpoints
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, lambda_.CfnFunction) and cdk.Stack.of(node) is cdk.Stack.of(
+            self.endpoints
+        ):
+            node.node.add_dependency(self.endpoints)
 
 
 def _construct_id(service: str) -> str:

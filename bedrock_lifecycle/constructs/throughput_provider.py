@@ -19,8 +19,8 @@ from ..nag.acknowledgements import (
     acknowledge_all,
     acknowledge_inline_policy,
 )
-from .function import LifecycleFunction, encrypted_log_group
-from .network import acknowledge_provider_network, function_network_props
+from .function import LifecycleFunction, encrypted_log_group, provider_props
+from .network import acknowledge_provider_network
 from .singletons import stack_singleton
 
 PROVIDER_ID = "ProvisionedThroughputProvider"
@@ -182,7 +182,7 @@ class ProvisionedThroughputProvider(Construct):
                 level=cdk.aws_stepfunctions.LogLevel.ALL,
                 include_execution_data=False,
             ),
-            **function_network_props(self),  # type: ignore[arg-type]
+            **provider_props(self),  # type: ignore[arg-type]
         )
         acknowledge_provider_network(self.provider)
         self.service_token = self.provider.service_token

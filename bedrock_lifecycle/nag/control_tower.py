@@ -51,9 +51,10 @@ EXCUSED_RULES: dict[str, str] = {
         "themselves are in the Object Lock bucket"
     ),
     "lambda_inside_vpc_check": (
-        "CT.LAMBDA.PR.3 in an environment without `network:` in the lifecycle file: its "
-        "functions run in Lambda's own network; set `network:` to run every function in "
-        "the environment's VPC"
+        "CT.LAMBDA.PR.3 in an environment without `network:` in the lifecycle file (or "
+        "with `functions_in_vpc: false`, while its functions move out): its functions run "
+        "in Lambda's own network; set `network:` to run every function in the "
+        "environment's VPC"
     ),
     "cloudwatch_log_group_retention_period_check": (
         "CT.CLOUDWATCH.PR.2 on an audit log group whose retention the lifecycle file "

@@ -116,6 +116,7 @@ class LifecycleStack(cdk.Stack):
                 "Endpoints",
                 network=network,
                 route_table_ids=spec.network.route_table_ids,
+                subnet_ids=spec.network.endpoint_subnet_ids,
             )
             if network is not None and spec.network is not None and spec.network.create_endpoints
             else None
@@ -178,14 +179,15 @@ def prepare_environment_stack(stack: cdk.Stack, config: LifecycleConfig, environ
     """What every stack of an environment carries: its governance declaration (read by
     the project's rules, nag/governance.py) and its tags."""
     spec = config.file.environments[environment]
-    if spec.network is None:
+    if spec.network is None or not spec.network.functions_in_vpc:
         excuse(stack, "lambda_inside_vpc_check")
-    else:
+    if spec.network is not None:
         use_network(
             stack,
             vpc_id=spec.network.vpc_id,
             subnet_ids=spec.network.subnet_ids,
             security_group_ids=spec.network.security_group_ids,
+            functions_inside=spec.network.functions_in_vpc,
         )
     declare_governance(
         stack,

@@ -91,6 +91,26 @@ def test_every_function_runs_in_the_environments_subnets(synthesized):
     assert not [r for r in dev if "VpcConfig" in r.get("Properties", {})]
 
 
+THIS_ACCOUNT = {
+    "Sid": "ThisAccountOnly",
+    "Action": "*",
+    "Condition": {"StringEquals": {"aws:PrincipalAccount": "222222222222"}},
+    "Effect": "Allow",
+    "Principal": {"AWS": "*"},
+    "Resource": "*",
+}
+# A custom resource answers CloudFormation with a PUT to a URL CloudFormation presigned
+# (in its own bucket, as its own principal): without this, the account-only statement
+# would leave every stack operation waiting for its custom resources' answers.
+RESPONSES = {
+    "Sid": "CustomResourceResponses",
+    "Action": "s3:PutObject",
+    "Effect": "Allow",
+    "Principal": {"AWS": "*"},
+    "Resource": "arn:aws:s3:::cloudformation-custom-resource-response-*/*",
+}
+
+
 def test_the_endpoints_and_their_policies(synthesized):
     resources = _prod(synthesized)
     endpoints = [r for r in resources.values() if r["Type"] == "AWS::EC2::VPCEndpoint"]
@@ -103,17 +123,10 @@ def test_the_endpoints_and_their_policies(synthesized):
             if isinstance(name, str)
             else "".join(p if isinstance(p, str) else "<region>." for p in name["Fn::Join"][1])
         )
-        names[re.sub(r"^com\.amazonaws\.[^.]+\.", "", name.replace("<region>.", "x."))] = props
-        assert props["PolicyDocument"]["Statement"] == [
-            {
-                "Sid": "ThisAccountOnly",
-                "Action": "*",
-                "Condition": {"StringEquals": {"aws:PrincipalAccount": "222222222222"}},
-                "Effect": "Allow",
-                "Principal": {"AWS": "*"},
-                "Resource": "*",
-            }
-        ]
+        service = re.sub(r"^com\.amazonaws\.[^.]+\.", "", name.replace("<region>.", "x."))
+        names[service] = props
+        responses = [RESPONSES] if service == "s3" else []
+        assert props["PolicyDocument"]["Statement"] == [THIS_ACCOUNT, *responses]
     interface = {s for services in INTERFACE_ENDPOINTS.values() for s in services}
     assert set(names) == interface | set(EXTRA_INTERFACE_ENDPOINTS) | {"s3"}
     assert names["s3"]["VpcEndpointType"] == "Gateway"
@@ -153,3 +166,21 @@ def test_the_docs_table_is_the_iam_of_the_template(synthesized):
         assert endpoints[prefix] == ", ".join(services)
     for prefix in NO_ENDPOINT:
         assert endpoints[prefix].startswith("none:")
+
+
+def test_every_function_waits_for_the_endpoints(synthesized):
+    """Adding ``network:`` to a deployed stack moves each function into the VPC: it must
+    be updated only once the endpoints it will call through (and their ingress) exist."""
+    resources = _prod(synthesized)
+    endpoint_parts = {
+        lid
+        for lid, r in resources.items()
+        if r["Type"] in ("AWS::EC2::VPCEndpoint", "AWS::EC2::SecurityGroupIngress")
+        or (r["Type"] == "AWS::EC2::SecurityGroup" and "Endpoints" in lid)
+    }
+    interface = {s for services in INTERFACE_ENDPOINTS.values() for s in services}
+    # The interface endpoints and S3's, their security group, one ingress per group.
+    assert len(endpoint_parts) == len(interface) + len(EXTRA_INTERFACE_ENDPOINTS) + 1 + 1 + 1
+    for lid, resource in resources.items():
+        if resource["Type"] == "AWS::Lambda::Function":
+            assert endpoint_parts <= set(resource.get("DependsOn", [])), lid
