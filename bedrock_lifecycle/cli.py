@@ -19,6 +19,7 @@ from .catalog.cli import add_catalog_commands
 from .config import ConfigError, LifecycleConfig, Lock, load_lifecycle, lock_path_for, utc_today
 from .config.loader import check_lock
 from .config.lockfile import moved_aliases, placed_aliases, updated_lock
+from .config.network_checks import network_moves
 from .config.problems import MAX_PRINTED_PROBLEMS, Problem, one_line
 from .config.schema import LifecycleFile
 
@@ -99,6 +100,10 @@ def cmd_lock(args: argparse.Namespace) -> int:
         for p in check_lock(config.file, lock, lock_path.name)
         if existing is not None and not p.message.startswith("new version")
     ]
+    if existing is not None:
+        # Judged against the lock written before this change (the deployed state).
+        changed += network_moves(config.file, existing, lock_path.name)
+        changed = [p for p in changed if "does not record this network" not in p.message]
     if changed:
         raise ConfigError(config.label, changed)
     config = _load_buildable(path, args, check_lock_file=False, lock=lock)

@@ -30,6 +30,7 @@ from .lockfile import (
     stack_groups,
     version_id,
 )
+from .network_checks import network_moves
 from .problems import ConfigError, Problem, Severity, problems_from_validation
 from .schema import (
     AlarmThresholds,
@@ -280,6 +281,7 @@ def check_lock(file: LifecycleFile, lock: Lock | None, lock_label: str) -> list[
             main_only=main_only_aliases(file, env),
             lock_label=lock_label,
         )
+    problems += network_moves(file, lock, lock_label)
     return problems
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..formats import MAX_JSON_BYTES, read_text_bounded, read_versioned_json
 from ..versions import ID_HEX_LENGTH, canonical_content, content_hash, version_id
+from .network_checks import network_records, valid_record
 from .schema import LifecycleFile
 from .semantic import granted_versions
 from .stack_groups import MAX_STACK_GROUP, StackSizes, assign_groups
@@ -77,6 +78,7 @@ class Lock:
     aliases: Mapping[str, Mapping[str, str]] | None = field(default=None, compare=False)
     stacks: Mapping[str, Mapping[str, int]] | None = field(default=None, compare=False)
     alias_stacks: Mapping[str, int] | None = field(default=None, compare=False)
+    networks: Mapping[str, Mapping[str, Any]] | None = field(default=None, compare=False)
 
     @classmethod
     def read(cls, path: Path) -> Lock | None:
@@ -129,11 +131,21 @@ class Lock:
                 '"alias_stacks" must map environment to its number of alias stacks, '
                 f"a whole number from 1 to {MAX_STACK_GROUP}"
             )
+        networks = data.get("networks")
+        if networks is not None and not (
+            isinstance(networks, dict)
+            and all(isinstance(k, str) and valid_record(v) for k, v in networks.items())
+        ):
+            raise ValueError(
+                '"networks" must map environment to {"vpc_id", "security_group_ids", '
+                '"functions_in_vpc", "create_endpoints"} as `bedrock-lifecycle lock` writes it'
+            )
         return cls(
             versions=dict(versions),
             aliases={e: dict(a) for e, a in aliases.items()} if aliases is not None else None,
             stacks={e: dict(a) for e, a in stacks.items()} if stacks is not None else None,
             alias_stacks=dict(alias_stacks) if alias_stacks is not None else None,
+            networks={e: dict(r) for e, r in networks.items()} if networks is not None else None,
         )
 
     def render(self) -> str:
@@ -153,6 +165,8 @@ class Lock:
             }
         if self.alias_stacks:
             body["alias_stacks"] = dict(sorted(self.alias_stacks.items()))
+        if self.networks:
+            body["networks"] = {env: dict(r) for env, r in sorted(self.networks.items())}
         return json.dumps(body, indent=2) + "\n"
 
 
@@ -238,6 +252,7 @@ def updated_lock(
             aliases=alias_positions(config),
             stacks=stacks or None,
             alias_stacks=counts or None,
+            networks=network_records(config) or None,
         ),
         added,
     )

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from ..names import throughput_name
 from ..versions import MANAGED_POLICY_LIMIT, ModelVersion, grants_document_size
 from .construct_checks import CONSTRUCT_CHECKS
+from .network_checks import check_endpoint_owners
 from .problems import Problem, show
 from .rollout_checks import check_golden_prompts, check_rollout_policies, inside_folder
 from .schema import (
@@ -335,6 +336,7 @@ CHECKS: tuple[Check, ...] = (
     check_evaluations,
     check_alarm_overrides,
     check_logging_owner,
+    check_endpoint_owners,
     check_grants_size,
     check_rollout_policies,
     *CONSTRUCT_CHECKS,
