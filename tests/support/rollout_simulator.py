@@ -22,12 +22,19 @@ that fails to update right after it. After every step, every Lambda version that
 checked: the role it runs under must allow each call its ``ROUTER_CONFIG``
 needs (``bedrock:InvokeModel`` on its target, ``bedrock:ApplyGuardrail`` on its
 guardrail) and writing to its log group, under the policies as they stand at
-that step; the log group and a provisioned throughput it calls must exist.
+that step; the log group and a provisioned throughput it calls must exist. A
+version published in a VPC must also be one Lambda may manage network
+interfaces for (``ec2:CreateNetworkInterface``) and, where the environment makes
+VPC endpoints, reach an interface endpoint of ``bedrock-runtime`` and ``logs``
+whose security group admits HTTPS from one of its own groups.
+
+:func:`replay_environment` replays an environment of several stacks: the main
+stack's update while the alias stacks serve, then each alias stack's.
 
 What it models: ``Ref``, ``Fn::GetAtt``, ``Fn::Join``, ``Fn::Sub``,
 ``Fn::Select``, ``Fn::Split`` and the pseudo parameters; ``DependsOn``; a
-Lambda version snapshotting its function's environment, role and log group
-when it is published; a provisioned throughput replaced (a new ARN) when its
+Lambda version snapshotting its function's environment, role, log group and
+VPC configuration when it is published; a provisioned throughput replaced (a new ARN) when its
 units, commitment or model change; ``Allow`` and ``Deny`` statements of the
 role's inline and attached customer policies, with ``*`` and ``?`` wildcards
 in actions and resources.
@@ -40,7 +47,8 @@ replayed after each resource updated after the aliases, too.
 
 What it does not model: conditions (a statement with ``Condition`` is taken to
 grant nothing), ``NotAction`` / ``NotResource`` (ignored), AWS managed
-policies, permission boundaries, SCPs and resource policies; the models behind
+policies (but for ``AWSLambdaVPCAccessExecutionRole``), permission boundaries,
+SCPs and resource policies; the models behind
 an application inference profile (only the profile's ARN is required); the
 parallelism of CloudFormation (aliases are shifted one after the other); how
 CloudFormation's rollback moves an alias that had completed its shift back
@@ -68,6 +76,10 @@ PROFILE_REGIONS = {
     "apac": ("ap-northeast-1", "ap-southeast-1", "ap-southeast-2", "ap-south-1"),
 }
 THROUGHPUT = "Custom::BedrockProvisionedThroughput"
+# The one AWS managed policy modelled, by its EC2 actions (as ``ec2:*``).
+VPC_ACCESS_POLICY = ":iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+# What a router calls from inside its VPC: Bedrock's runtime and CloudWatch Logs.
+ROUTER_SERVICES = ("bedrock-runtime", "logs")
 # What a serving Lambda version depends on: a rollback is replayed after each change of one.
 SERVING_TYPES = frozenset(
     {
@@ -115,6 +127,7 @@ class _Version:
     variables: dict[str, Any]
     role_arn: str
     log_group: str | None
+    vpc: dict[str, Any] | None = None  # its VpcConfig when published
 
 
 @dataclass
@@ -227,6 +240,18 @@ class Simulator:
     :param base: the deployed template (``None``: a new stack; nothing serves).
     :param head: the template to deploy.
     :param partition, region, account: the environment (pseudo parameters).
+    :param parameters: the values of the templates' parameters, by name (an alias
+        stack's SSM-backed ones). Default: none.
+    :param vpc_endpoints: a function in a VPC reaches AWS only through the VPC
+        endpoints of the environment (:meth:`reach`), so each it calls must exist and
+        admit one of its security groups. Default: whenever the base or head template
+        has a VPC endpoint (the worst case: no NAT, no other endpoints).
+    :param check_hooks: check the rollout hooks (:meth:`_check_hook`). Default: true.
+
+    ``outside`` lists the other stacks of the environment as they stand, as
+    ``(simulator, world)`` pairs: their log groups and endpoints count too. And
+    ``on_check(world, step)``, when set, is called after each check: a replay of
+    several stacks checks the others' serving versions at every step of this one.
     """
 
     def __init__(
@@ -237,9 +262,25 @@ class Simulator:
         partition: str = "aws",
         region: str = "us-east-1",
         account: str = "123456789012",
+        parameters: Mapping[str, str] | None = None,
+        vpc_endpoints: bool | None = None,
+        check_hooks: bool = True,
     ) -> None:
         self.base = copy.deepcopy(base) if base is not None else {"Resources": {}}
         self.head = copy.deepcopy(head)
+        self.parameters = dict(parameters or {})
+        self.vpc_endpoints = (
+            vpc_endpoints
+            if vpc_endpoints is not None
+            else any(
+                r["Type"] == "AWS::EC2::VPCEndpoint"
+                for t in (self.base, self.head)
+                for r in t["Resources"].values()
+            )
+        )
+        self.check_hooks = check_hooks
+        self.outside: list[tuple[Simulator, _World]] = []
+        self.on_check: Any = None
         self.pseudo = {
             "AWS::Partition": partition,
             "AWS::Region": region,
@@ -262,6 +303,8 @@ class Simulator:
     def _ref(self, world: _World, lid: str) -> str:
         if lid in self.pseudo:
             return self.pseudo[lid]  # type: ignore[return-value]
+        if lid in self.parameters:
+            return self.parameters[lid]
         if lid not in world.types:
             raise SimulationError(f"Ref to {lid}, which does not exist at this step")
         kind = world.types[lid]
@@ -386,6 +429,7 @@ class Simulator:
             variables=dict((config.get("Environment") or {}).get("Variables") or {}),
             role_arn=str(config.get("Role")),
             log_group=(config.get("LoggingConfig") or {}).get("LogGroup"),
+            vpc=copy.deepcopy(config.get("VpcConfig")) or None,
         )
 
     def _delete(self, world: _World, lid: str) -> None:
@@ -421,6 +465,9 @@ class Simulator:
             return None
         name = self._ref(world, role)
         statements: list[dict[str, Any]] = []
+        for arn in world.props[role].get("ManagedPolicyArns") or []:
+            if str(arn).endswith(VPC_ACCESS_POLICY):
+                statements.append({"Effect": "Allow", "Action": "ec2:*", "Resource": "*"})
         for policy in world.props[role].get("Policies") or []:
             statements += _listed(policy["PolicyDocument"]["Statement"])
         for lid, kind in world.types.items():
@@ -474,6 +521,12 @@ class Simulator:
         return calls
 
     def _check(self, world: _World, step: str) -> None:
+        self._check_serving(world, step)
+        if self.on_check is not None:
+            self.on_check(world, step)
+
+    def _check_serving(self, world: _World, step: str) -> None:
+        """Every Lambda version receiving traffic in ``world`` can make its calls."""
         self.steps += 1
         self.trace.append(step)
         for lid, kind in list(world.types.items()):
@@ -517,7 +570,7 @@ class Simulator:
         update = (self.head["Resources"][alias_lid].get("UpdatePolicy") or {}).get(
             "CodeDeployLambdaAliasUpdate"
         ) or {}
-        if hook not in update:
+        if hook not in update or not self.check_hooks:
             return
         group = self._deployment_group(world, update)
         hook_name = str(self.resolve(world, update[hook]))
@@ -574,10 +627,12 @@ class Simulator:
             return
         calls = self.needs(config)
         p, r, a = (self.pseudo[k] for k in ("AWS::Partition", "AWS::Region", "AWS::AccountId"))
+        yield from self._network_problems(world, version)
         if version.log_group is not None:
             groups = [
-                self._ref(world, lid)
-                for lid, kind in world.types.items()
+                sim._ref(w, lid)
+                for sim, w in ((self, world), *self.outside)
+                for lid, kind in w.types.items()
                 if kind == "AWS::Logs::LogGroup"
             ]
             if version.log_group not in groups:
@@ -594,6 +649,43 @@ class Simulator:
         target = str(config["model_arn"])
         if ":provisioned-model/" in target and target not in world.throughputs:
             yield f"calls provisioned throughput {target}, which no longer exists"
+
+    def reach(self, world: _World) -> dict[str, set[str]]:
+        """Service (``bedrock-runtime``) -> the security groups its interface endpoint
+        admits HTTPS from, over this stack's ``world`` and the ``outside`` ones."""
+        out: dict[str, set[str]] = {}
+        for _sim, w in ((self, world), *self.outside):
+            ingress: dict[str, set[str]] = {}
+            for lid, kind in w.types.items():
+                props = w.props[lid]
+                if kind == "AWS::EC2::SecurityGroupIngress" and props.get("FromPort") == 443:
+                    group = str(props.get("GroupId"))
+                    ingress.setdefault(group, set()).add(str(props.get("SourceSecurityGroupId")))
+            for lid, kind in w.types.items():
+                props = w.props[lid]
+                if kind != "AWS::EC2::VPCEndpoint" or props.get("VpcEndpointType") != "Interface":
+                    continue
+                service = str(props.get("ServiceName")).split(".", 3)[-1]
+                for group in props.get("SecurityGroupIds") or []:
+                    out.setdefault(service, set()).update(ingress.get(str(group), set()))
+        return out
+
+    def _network_problems(self, world: _World, version: _Version) -> Iterator[str]:
+        """A version in a VPC needs Lambda's VPC access on its role and, where the
+        environment makes endpoints, an endpoint for each service a router calls."""
+        if not version.vpc or not version.vpc.get("SubnetIds"):
+            return
+        # Lambda manages the version's network interfaces with its role.
+        statements = self._statements(world, version.role_arn) or []
+        if not allows(statements, "ec2:CreateNetworkInterface", "*"):
+            yield "runs in a VPC under a role that may not manage its network interfaces"
+        if not self.vpc_endpoints:
+            return
+        groups = {str(g) for g in version.vpc.get("SecurityGroupIds") or []}
+        reach = self.reach(world)
+        for service in ROUTER_SERVICES:
+            if not reach.get(service, set()) & groups:
+                yield f"runs in a VPC and cannot reach {service}: no endpoint admits its groups"
 
     # -- the replay ------------------------------------------------------------------
 
@@ -727,4 +819,86 @@ class Simulator:
             self._ref(world, lid) for lid, kind in world.types.items() if kind == THROUGHPUT
         }
         self._check(world, "after the clean-up")
+        self.final = world
         return self.violations
+
+
+def _parameters(main: Simulator, world: _World, template: Mapping[str, Any]) -> dict[str, str]:
+    """An alias stack's SSM-backed parameters, read from the main stack's ``world``."""
+    values = {
+        str(world.props[lid].get("Name")): str(world.props[lid].get("Value"))
+        for lid, kind in world.types.items()
+        if kind == "AWS::SSM::Parameter"
+    }
+    return {
+        name: values[p["Default"]]
+        for name, p in (template.get("Parameters") or {}).items()
+        if p.get("Default") in values
+    }
+
+
+def replay_environment(
+    base: Mapping[str, Mapping[str, Any]],
+    head: Mapping[str, Mapping[str, Any]],
+    *,
+    main: str,
+    region: str = "us-east-1",
+    account: str = "123456789012",
+) -> list[Violation]:
+    """Replay an environment of several stacks, as ``cdk deploy`` runs it: the main
+    stack's whole update (clean-up included) while the alias stacks serve as deployed,
+    then each alias stack's update and rollbacks against the main stack as it ended.
+
+    :param base, head: stack name -> template (an alias stack missing from ``base``
+        is new).
+    :param main: the main stack's name.
+
+    The hooks of alias stacks are not checked here (their role and functions live in
+    the main stack); a parameter takes the value the main stack's SSM parameter of its
+    name has at the end of the main stack's update, before and after.
+    """
+    uses_endpoints = any(
+        r["Type"] == "AWS::EC2::VPCEndpoint"
+        for templates in (base, head)
+        for t in templates.values()
+        for r in t["Resources"].values()
+    )
+    options = {"region": region, "account": account, "vpc_endpoints": uses_endpoints}
+    first = Simulator(base.get(main), head[main], **options)  # type: ignore[arg-type]
+    deployed = first._initial() if main in base else _World()
+    others = [name for name in head if name != main]
+    serving: list[tuple[str, Simulator, _World]] = []
+    for name in others:
+        if name in base:
+            sim = Simulator(
+                base[name],
+                base[name],
+                parameters=_parameters(first, deployed, base[name]),
+                check_hooks=False,
+                **options,  # type: ignore[arg-type]
+            )
+            serving.append((name, sim, sim._initial()))
+
+    def check_others(world: _World, step: str) -> None:
+        for name, sim, alias_world in serving:
+            sim.outside = [(first, world)]
+            sim._check_serving(alias_world, f"{name}, while {main} updates: {step}")
+
+    first.on_check = check_others
+    first.run()
+    violations = list(first.violations) + [v for _, sim, _ in serving for v in sim.violations]
+    for name in others:
+        sim = Simulator(
+            base.get(name),
+            head[name],
+            parameters=_parameters(first, first.final, head[name]),
+            check_hooks=False,
+            **options,  # type: ignore[arg-type]
+        )
+        sim.outside = [(first, first.final)]
+        sim.run()
+        violations += [
+            Violation(f"{name}: {v.step}", v.alias, v.version, v.weight, v.problem)
+            for v in sim.violations
+        ]
+    return violations
