@@ -15,50 +15,68 @@ from enum import StrEnum
 from pathlib import PurePosixPath
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
-# Names become parts of construct ids, SSM parameter paths and metric
-# dimensions: keep them short, lowercase and free of separators we rely on.
-EnvName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,15}$")]
-FamilyName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,31}$")]
-AliasName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,31}$")]
-VersionLabel = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,31}$")]
-# Bedrock's own pattern for provisionedModelName, 1-63 characters.
-ThroughputName = Annotated[
-    str, StringConstraints(pattern=r"^([0-9a-zA-Z][_-]?)+$", min_length=1, max_length=63)
+from .common import (
+    LOG_RETENTION_DAYS,
+    MAX_OUTPUT_TOKENS,
+    MAX_RESERVED_CONCURRENCY,
+    MAX_ROUTER_LATENCY_MS,
+    AliasName,
+    Arn,
+    AwsAccount,
+    AwsRegion,
+    Description,
+    EnvName,
+    FamilyName,
+    InferenceProfileId,
+    ModelId,
+    StrictModel,
+    TagKey,
+    TagValue,
+    ThroughputName,
+    VersionLabel,
+)
+from .targets import Target
+
+__all__ = [
+    "DEFAULT_ROLLOUT",
+    "LOG_RETENTION_DAYS",
+    "MAX_OUTPUT_TOKENS",
+    "MAX_RESERVED_CONCURRENCY",
+    "MAX_ROUTER_LATENCY_MS",
+    "MAX_SHIFT_MINUTES",
+    "AlarmThresholds",
+    "AliasName",
+    "Arn",
+    "AwsAccount",
+    "AwsRegion",
+    "CanaryAnalysis",
+    "Commitment",
+    "Description",
+    "EnvName",
+    "Evaluation",
+    "FamilyKind",
+    "FamilyName",
+    "Guardrail",
+    "InferenceConfig",
+    "InferenceOverride",
+    "InferenceProfileId",
+    "LifecycleState",
+    "ModelId",
+    "ObjectLockMode",
+    "RolloutPolicy",
+    "RolloutStrategy",
+    "StrictModel",
+    "TagKey",
+    "TagValue",
+    "Target",
+    "ThroughputName",
+    "VersionLabel",
+    "VersionLifecycle",
+    "VersionSpec",
+    "policy_errors",
 ]
-ModelId = Annotated[
-    str, StringConstraints(pattern=r"^[a-z0-9-]+\.[A-Za-z0-9._:-]+$", max_length=140)
-]
-InferenceProfileId = Annotated[
-    str, StringConstraints(pattern=r"^[a-z-]+\.[a-z0-9-]+\.[A-Za-z0-9._:-]+$", max_length=140)
-]
-AwsRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
-AwsAccount = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
-Arn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:.+$")]
-Description = Annotated[str, StringConstraints(max_length=1024)]
-TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-TagValue = Annotated[str, StringConstraints(max_length=256)]
-
-
-# Bounds of numbers in the file: finite and meaningful, so that editors show them.
-MAX_OUTPUT_TOKENS = 200_000
-MAX_RESERVED_CONCURRENCY = 100_000  # over the account's Lambda quota, CloudFormation refuses
-MAX_ROUTER_LATENCY_MS = 240_000  # the router's timeout (constructs.model_alias.ROUTER_TIMEOUT)
-
-# The retention values CloudWatch Logs accepts.
-LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-    2922, 3288, 3653,
-)  # fmt: skip
-
-
-class StrictModel(BaseModel):
-    """Base: unknown keys are errors, instances are immutable."""
-
-    # No infinity or NaN anywhere: every number of the file ends up in a template, a
-    # Lambda environment or a JSON settings file, none of which can hold them.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class RolloutStrategy(StrEnum):
@@ -289,85 +307,6 @@ class Guardrail(StrictModel):
     version: Annotated[str, StringConstraints(pattern=r"^([1-9][0-9]{0,7}|DRAFT)$")] = Field(
         description="a published version number (or DRAFT, not for production)"
     )
-
-
-class Target(StrictModel):
-    """Where a version's requests go. Exactly one kind of target is set."""
-
-    foundation_model: ModelId | None = Field(
-        default=None, description="on-demand foundation model id"
-    )
-    inference_profile: InferenceProfileId | None = Field(
-        default=None, description="system-defined (cross-region) inference profile id"
-    )
-    application_inference_profile: Arn | None = Field(
-        default=None, description="application inference profile ARN"
-    )
-    provisioned_throughput: ThroughputName | None = Field(
-        default=None, description="name of a throughput declared under provisioned_throughputs"
-    )
-    custom_model_deployment: Arn | None = Field(
-        default=None, description="custom model deployment ARN"
-    )
-    model: ModelId | None = Field(
-        default=None,
-        description="foundation model behind an application inference profile or custom "
-        "deployment (for IAM and lifecycle checks)",
-    )
-    destination_regions: tuple[AwsRegion, ...] | None = Field(
-        default=None,
-        description="regions a cross-region profile routes to; default from its prefix",
-    )
-
-    KINDS: ClassVar[tuple[str, ...]] = (
-        "foundation_model",
-        "inference_profile",
-        "application_inference_profile",
-        "provisioned_throughput",
-        "custom_model_deployment",
-    )
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Target:
-        chosen = [k for k in self.KINDS if getattr(self, k) is not None]
-        if len(chosen) != 1:
-            raise ValueError(
-                f"exactly one of {', '.join(self.KINDS)} must be set, got "
-                + (", ".join(chosen) if chosen else "none")
-            )
-        if self.application_inference_profile is not None and not re.search(
-            r":application-inference-profile/", self.application_inference_profile
-        ):
-            raise ValueError(
-                "application_inference_profile must be an application-inference-profile ARN"
-            )
-        if self.custom_model_deployment is not None and not re.search(
-            r":custom-model-deployment/", self.custom_model_deployment
-        ):
-            raise ValueError("custom_model_deployment must be a custom-model-deployment ARN")
-        if self.destination_regions is not None and self.kind not in (
-            "inference_profile",
-            "application_inference_profile",
-        ):
-            raise ValueError("destination_regions applies to inference profiles only")
-        if self.model is not None and self.kind not in (
-            "application_inference_profile",
-            "custom_model_deployment",
-        ):
-            raise ValueError(
-                "model applies to application inference profiles and custom deployments only"
-            )
-        return self
-
-    @property
-    def kind(self) -> str:
-        """Which target kind is set (one of ``KINDS``)."""
-        return next(k for k in self.KINDS if getattr(self, k) is not None)
-
-    @property
-    def value(self) -> str:
-        """The id, ARN or name of the target."""
-        return str(getattr(self, self.kind))
 
 
 class VersionLifecycle(StrictModel):
