@@ -106,7 +106,10 @@ def network_moves(file: LifecycleFile, lock: RecordedLock, lock_label: str) -> I
                     + TWO_DEPLOYS.format(what=what, then="remove network"),
                 )
                 continue
-            if network.functions_in_vpc and network.vpc_id != vpc:
+            # The first of the two deploys moves the functions out and nothing else: the
+            # versions still serving in the VPC keep its endpoints, their ingress and the
+            # roles' VPC access until the second.
+            if network.vpc_id != vpc:
                 yield Problem(
                     (*where, "vpc_id"),
                     f"{network.vpc_id}: {lock_label} records the functions in {vpc}; "
@@ -114,13 +117,22 @@ def network_moves(file: LifecycleFile, lock: RecordedLock, lock_label: str) -> I
                 )
                 continue
             kept = set(before["security_group_ids"]) & set(network.security_group_ids)
-            if network.functions_in_vpc and not kept:
+            if not kept:
                 yield Problem(
                     (*where, "security_group_ids"),
                     f"{', '.join(network.security_group_ids)}: none of the security groups "
                     f"{lock_label} records ({', '.join(before['security_group_ids'])}) stays, "
                     "so versions still serving would lose their way to the endpoints; keep "
                     "one of them in this change, lock and deploy, then remove it",
+                )
+                continue
+            if before["create_endpoints"] and not network.create_endpoints:
+                yield Problem(
+                    (*where, "create_endpoints"),
+                    f"false: {lock_label} records the functions in {vpc} with these endpoints; "
+                    + TWO_DEPLOYS.format(
+                        what="the VPC endpoints", then="set create_endpoints: false"
+                    ),
                 )
                 continue
         now = network_record(network) if network is not None else None
@@ -133,16 +145,24 @@ def network_moves(file: LifecycleFile, lock: RecordedLock, lock_label: str) -> I
 
 
 def check_endpoint_owners(file: LifecycleFile, base: Path) -> Iterator[Problem]:
-    """One environment per VPC creates endpoints: a second interface endpoint with
-    private DNS for the same service in one VPC is refused by EC2."""
+    """An environment whose VPC gets its endpoints from another environment: EC2 allows
+    one interface endpoint with private DNS per service and VPC, and the ones an
+    environment creates admit only its own security groups and account, so every other
+    caller in the VPC would time out."""
     owners: dict[str, list[str]] = defaultdict(list)
     for env, spec in file.environments.items():
         if spec.network is not None and spec.network.create_endpoints:
             owners[spec.network.vpc_id].append(env)
-    for vpc, names in owners.items():
-        for name in names[1:]:
+    for env, spec in file.environments.items():
+        if spec.network is None:
+            continue
+        creators = [e for e in owners.get(spec.network.vpc_id, []) if e != env]
+        if creators:
             yield Problem(
-                ("environments", name, "network", "create_endpoints"),
-                f"true: {names[0]} already creates the endpoints of {vpc} (their private DNS "
-                "names are one per VPC); set it to false here, its functions use them too",
+                ("environments", env, "network", "vpc_id"),
+                f"{spec.network.vpc_id}: {creators[0]} creates the endpoints of this VPC, "
+                f"which admit only {creators[0]}'s security groups and account (and private "
+                "DNS sends every caller in the VPC to them); give this environment a VPC of "
+                "its own, or set create_endpoints: false everywhere and use the landing "
+                "zone's shared endpoints",
             )

@@ -193,7 +193,13 @@ def problems_from_validation(root: type[BaseModel], exc: ValidationError) -> lis
     """Translate pydantic's errors into one Problem each, in file order."""
     seen: set[tuple[Path, str]] = set()
     problems = []
-    for error in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    # A list whose entries were refused is also "too short" after validation; its
+    # entries' own errors say what is wrong, so the count (of the valid ones) is not said.
+    refused_parents = {tuple(e["loc"][:-1]) for e in errors if e["type"] != "too_short"}
+    for error in errors:
+        if error["type"] == "too_short" and tuple(error["loc"]) in refused_parents:
+            continue
         path, message = _message_for(root, error)
         if (path, message) in seen:
             continue

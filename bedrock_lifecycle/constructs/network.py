@@ -67,8 +67,20 @@ VPC_ACCESS_ACTIONS = (
     "ec2:UnassignPrivateIpAddresses",
 )
 #: Where CloudFormation takes custom resources' answers: presigned URLs of its own
-#: buckets, one per region (AWS CloudFormation user guide, "VPC endpoints").
-RESPONSE_BUCKETS = "cloudformation-custom-resource-response-*"
+#: bucket, one per region, named after the region without dashes (``...-useast1``; AWS
+#: CloudFormation user guide, "VPC endpoints"). Pinned to the stack's region: bucket
+#: names are global, and a wildcard would let the VPC write to anybody's bucket of a
+#: matching name.
+RESPONSE_BUCKET_PREFIX = "cloudformation-custom-resource-response-"
+
+
+def response_bucket(stack: cdk.Stack) -> str:
+    """The name of CloudFormation's response bucket in ``stack``'s region (a token in an
+    environment-agnostic stack)."""
+    region = stack.region
+    if cdk.Token.is_unresolved(region):
+        return RESPONSE_BUCKET_PREFIX + cdk.Fn.join("", cdk.Fn.split("-", region))
+    return RESPONSE_BUCKET_PREFIX + region.replace("-", "")
 
 
 @dataclass(frozen=True)
@@ -123,30 +135,40 @@ def use_network(
     vpc = ec2.Vpc.from_vpc_attributes(
         holder, "Vpc", vpc_id=vpc_id, availability_zones=cdk.Fn.get_azs()
     )
-    subnets = tuple(
-        ec2.Subnet.from_subnet_id(holder, f"Subnet{i}", subnet_id)
-        for i, subnet_id in enumerate(subnet_ids)
-    )
+    subnets = _import_subnets(holder, subnet_ids)
     groups = tuple(
         # Immutable: the project never edits a security group it does not own.
         ec2.SecurityGroup.from_security_group_id(holder, f"SecurityGroup{i}", sg, mutable=False)
         for i, sg in enumerate(security_group_ids)
     )
-    # What aws-cdk-lib warns of an import by attributes, which nothing here reads: the
-    # zones and route tables of subnets named explicitly.
-    for construct in (vpc, *subnets):
-        for warning in (
-            "@aws-cdk/aws-ec2:vpcAttributeIsListTokenavailabilityZones",
-            "@aws-cdk/aws-ec2:noSubnetRouteTableId",
-        ):
-            cdk.Annotations.of(construct).acknowledge_warning(
-                warning, "subnets are named by id; no zone or route table is read"
-            )
+    _acknowledge_import_warnings(vpc)
     network = FunctionNetwork(
         vpc=vpc, subnets=subnets, security_groups=groups, functions_inside=functions_inside
     )
     stack.__dict__["_bedrock_lifecycle_network"] = network
     return network
+
+
+def _import_subnets(scope: Construct, subnet_ids: Sequence[str]) -> tuple[ec2.ISubnet, ...]:
+    """Subnets imported by id, with the warnings aws-cdk-lib gives such an import
+    acknowledged: nothing here reads their zones or route tables."""
+    subnets = tuple(
+        ec2.Subnet.from_subnet_id(scope, f"Subnet{i}", subnet_id)
+        for i, subnet_id in enumerate(subnet_ids)
+    )
+    for subnet in subnets:
+        _acknowledge_import_warnings(subnet)
+    return subnets
+
+
+def _acknowledge_import_warnings(construct: IConstruct) -> None:
+    for warning in (
+        "@aws-cdk/aws-ec2:vpcAttributeIsListTokenavailabilityZones",
+        "@aws-cdk/aws-ec2:noSubnetRouteTableId",
+    ):
+        cdk.Annotations.of(construct).acknowledge_warning(
+            warning, "subnets are named by id; no zone or route table is read"
+        )
 
 
 def network_of(scope: IConstruct) -> FunctionNetwork | None:
@@ -244,7 +266,7 @@ class ServiceEndpoints(Construct):
     functions' security groups only. Every endpoint's policy allows only principals
     of this account (``aws:PrincipalAccount``): credentials of another account, even
     valid ones, cannot use the VPC's path to AWS. The S3 gateway also lets anyone put
-    objects into CloudFormation's response buckets (:data:`RESPONSE_BUCKETS`): a custom
+    objects into CloudFormation's response bucket of the region (:func:`response_bucket`): a custom
     resource answers through a URL CloudFormation presigned, as CloudFormation's own
     principal, not this account's.
 
@@ -292,10 +314,7 @@ class ServiceEndpoints(Construct):
             )
         subnets = (
             ec2.SubnetSelection(
-                subnets=[
-                    ec2.Subnet.from_subnet_id(self, f"Subnet{i}", subnet_id)
-                    for i, subnet_id in enumerate(subnet_ids)
-                ]
+                subnets=list(_import_subnets(self, subnet_ids))
             )
             if subnet_ids
             else network.selection
@@ -332,7 +351,7 @@ class ServiceEndpoints(Construct):
                         sid="CustomResourceResponses",
                         principals=[iam.AnyPrincipal()],
                         actions=["s3:PutObject"],
-                        resources=[f"arn:{stack.partition}:s3:::{RESPONSE_BUCKETS}/*"],
+                        resources=[f"arn:{stack.partition}:s3:::{response_bucket(stack)}/*"],
                     ),
                 ]
             ),

@@ -97,8 +97,39 @@ def test_the_lock_records_where_the_functions_are(deployed: Path):
             "environments.prod.network.security_group_ids",
             f"{OTHER_SG}: none of the security groups lifecycle.lock records",
         ),
+        # The first deploy moves the functions out and changes nothing else.
+        (
+            {**NET, "functions_in_vpc": False, "vpc_id": "vpc-0a1b2c3d4e5f60719"},
+            "environments.prod.network.vpc_id",
+            "vpc-0a1b2c3d4e5f60719: lifecycle.lock records the functions in vpc-0a1b2c3d4e5f60718",
+        ),
+        (
+            {**NET, "functions_in_vpc": False, "security_group_ids": [OTHER_SG]},
+            "environments.prod.network.security_group_ids",
+            f"{OTHER_SG}: none of the security groups lifecycle.lock records",
+        ),
+        (
+            {**NET, "create_endpoints": False, "route_table_ids": []},
+            "environments.prod.network.create_endpoints",
+            "false: lifecycle.lock records the functions in vpc-0a1b2c3d4e5f60718 with these "
+            "endpoints",
+        ),
+        (
+            {**NET, "functions_in_vpc": False, "create_endpoints": False, "route_table_ids": []},
+            "environments.prod.network.create_endpoints",
+            "false: lifecycle.lock records the functions in vpc-0a1b2c3d4e5f60718 with these "
+            "endpoints",
+        ),
     ],
-    ids=["removed", "vpc-changed", "security-groups-swapped"],
+    ids=[
+        "removed",
+        "vpc-changed",
+        "security-groups-swapped",
+        "out-and-vpc-changed",
+        "out-and-security-groups-swapped",
+        "endpoints-dropped",
+        "out-and-endpoints-dropped",
+    ],
 )
 def test_taking_the_vpc_away_in_one_deploy_is_refused(
     deployed: Path, capsys, network, where: str, says: str
@@ -156,8 +187,18 @@ def test_adding_a_network_or_changing_subnets_is_one_deploy(tmp_path: Path, caps
     assert run(capsys, "lock", write(tmp_path, moved))[0] == 0
 
 
+def test_dropping_the_endpoints_after_the_functions_left_is_accepted(deployed: Path, capsys):
+    path = write(deployed, {**NET, "functions_in_vpc": False})
+    assert run(capsys, "lock", path)[0] == 0
+    path = write(
+        deployed,
+        {**NET, "functions_in_vpc": False, "create_endpoints": False, "route_table_ids": []},
+    )
+    assert run(capsys, "lock", path)[0] == 0
+
+
 def test_a_stale_record_asks_for_the_lock(deployed: Path, capsys):
-    path = write(deployed, {**NET, "create_endpoints": False, "route_table_ids": []})
+    path = write(deployed, {**NET, "security_group_ids": [*NET["security_group_ids"], OTHER_SG]})
     code, out = run(capsys, "validate", path)
     assert code == 2
     assert out.strip() == (

@@ -49,17 +49,54 @@ def _paths(stack) -> dict[str, str]:
     }
 
 
+# The services of the AWS managed policies roles of the stacks carry (their documents
+# are AWS's; IAM user guide, "AWS managed policies for AWS Lambda").
+AWS_MANAGED_SERVICES = {
+    "service-role/AWSLambdaBasicExecutionRole": {"logs"},
+    "service-role/AWSLambdaVPCAccessExecutionRole": {"logs", "ec2"},
+}
+
+
+def _statement_services(document: dict[str, Any]) -> set[str]:
+    services = set()
+    for statement in document["Statement"]:
+        actions = statement["Action"]
+        actions = actions if isinstance(actions, list) else [actions]
+        services.update(a.split(":")[0] for a in actions)
+    return services
+
+
+def _managed_name(arn: Any) -> str:
+    """``service-role/X`` of an AWS managed policy ARN as the template writes it."""
+    text = (
+        arn
+        if isinstance(arn, str)
+        else "".join(p for p in arn["Fn::Join"][1] if isinstance(p, str))
+    )
+    return text.split(":policy/", 1)[1]
+
+
 def _granted_services(resources: dict[str, Any], paths: dict[str, str]) -> dict[str, set[str]]:
-    """Function kind -> IAM service prefixes its role's policies allow."""
+    """Function kind -> IAM service prefixes its role allows: its policies, its inline
+    policies and the AWS managed policies it carries (an unknown one on a function's role
+    fails the comparison)."""
     by_role: dict[str, set[str]] = {}
-    for resource in resources.values():
-        if resource["Type"] not in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
-            continue
-        for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
-            actions = statement["Action"]
-            actions = actions if isinstance(actions, list) else [actions]
-            for role in resource["Properties"].get("Roles", []):
-                by_role.setdefault(role["Ref"], set()).update(a.split(":")[0] for a in actions)
+    for logical, resource in resources.items():
+        props = resource.get("Properties", {})
+        if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            services = _statement_services(props["PolicyDocument"])
+            for role in props.get("Roles", []):
+                by_role.setdefault(role["Ref"], set()).update(services)
+        if resource["Type"] == "AWS::IAM::Role":
+            granted = by_role.setdefault(logical, set())
+            for inline in props.get("Policies", []):
+                granted.update(_statement_services(inline["PolicyDocument"]))
+            for arn in props.get("ManagedPolicyArns", []):
+                if isinstance(arn, dict) and "Ref" in arn:
+                    continue  # one of the stack's own, counted above
+                name = _managed_name(arn)
+                # An unknown one on a function's role shows as itself in the comparison.
+                granted.update(AWS_MANAGED_SERVICES.get(name, {f"<unknown {name}>"}))
     kinds: dict[str, set[str]] = {}
     for logical, resource in resources.items():
         if resource["Type"] == "AWS::Lambda::Function":
@@ -107,7 +144,7 @@ RESPONSES = {
     "Action": "s3:PutObject",
     "Effect": "Allow",
     "Principal": {"AWS": "*"},
-    "Resource": "arn:aws:s3:::cloudformation-custom-resource-response-*/*",
+    "Resource": "arn:aws:s3:::cloudformation-custom-resource-response-useast1/*",
 }
 
 
@@ -184,3 +221,46 @@ def test_every_function_waits_for_the_endpoints(synthesized):
     for lid, resource in resources.items():
         if resource["Type"] == "AWS::Lambda::Function":
             assert endpoint_parts <= set(resource.get("DependsOn", [])), lid
+
+
+def test_endpoints_in_subnets_of_their_own_synthesize_without_warnings(tmp_path):
+    """``endpoint_subnet_ids`` imports more subnets by id: aws-cdk-lib's warnings on such
+    an import (no route table, no zone) are acknowledged there too, and the endpoints sit
+    in those subnets while the functions stay in theirs."""
+    import shutil
+
+    import yaml
+    from aws_cdk import cx_api
+
+    from bedrock_lifecycle.config import load_lifecycle
+    from bedrock_lifecycle.stacks import LifecycleStack
+    from tests.conftest import FIXED_TODAY, ROOT, new_app
+
+    data = yaml.safe_load((ROOT / "lifecycle.yaml").read_text())
+    endpoint_subnets = ["subnet-0a1b2c3d4e5f607a1", "subnet-0a1b2c3d4e5f607a2"]
+    data["environments"]["prod"]["network"]["endpoint_subnet_ids"] = endpoint_subnets
+    shutil.copytree(ROOT / "evals", tmp_path / "evals")
+    path = tmp_path / "lifecycle.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    config = load_lifecycle(path, check_lock_file=False, clock=lambda: FIXED_TODAY)
+    app = new_app(tmp_path / "cdk.out")
+    stack = LifecycleStack(app, "BedrockLifecycle-prod", config=config, environment="prod")
+    assembly = app.synth()
+    artifact = assembly.get_stack_artifact(stack.artifact_id)
+    warnings = [
+        str(m.entry.data)
+        for m in artifact.messages
+        if m.level == cx_api.SynthesisMessageLevel.WARNING
+    ]
+    assert warnings == []
+    resources = artifact.template["Resources"]
+    interface = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::EC2::VPCEndpoint"
+        and r["Properties"]["VpcEndpointType"] == "Interface"
+    ]
+    assert interface and all(p["SubnetIds"] == endpoint_subnets for p in interface)
+    functions = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Function"]
+    function_subnets = data["environments"]["prod"]["network"]["subnet_ids"]
+    assert all(f["Properties"]["VpcConfig"]["SubnetIds"] == function_subnets for f in functions)

@@ -41,6 +41,14 @@ NET = {
     "route_table_ids": ["rtb-0a1b2c3d4e5f60744"],
 }
 OTHER_SG = "sg-0a1b2c3d4e5f60799"
+# Another VPC has subnets and security groups of its own (EC2 scopes both to a VPC).
+OTHER_VPC = {
+    **NET,
+    "vpc_id": "vpc-0a1b2c3d4e5f60719",
+    "subnet_ids": ["subnet-0a1b2c3d4e5f60788"],
+    "security_group_ids": [OTHER_SG],
+    "route_table_ids": ["rtb-0a1b2c3d4e5f60789"],
+}
 
 
 def with_network(data: dict[str, Any], network: dict[str, Any] | None) -> dict[str, Any]:
@@ -61,7 +69,7 @@ def test_adding_the_network_to_a_deployed_stack(synth):
 
 @pytest.mark.parametrize(
     "head",
-    [None, {**NET, "vpc_id": "vpc-0a1b2c3d4e5f60719"}, {**NET, "security_group_ids": [OTHER_SG]}],
+    [None, OTHER_VPC, {**NET, "security_group_ids": [OTHER_SG]}],
     ids=["removed", "vpc-changed", "security-groups-swapped"],
 )
 def test_one_stack_takes_any_network_change_in_one_deploy(synth, head):
@@ -214,6 +222,34 @@ def test_removing_the_network_of_a_split_environment_in_two_deploys(split_env):
     gone = split_env(None)
     assert replay(inside, outside) == []
     assert replay(outside, gone) == []
+
+
+def test_changing_the_vpc_of_a_split_environment(split_env):
+    """The old VPC's endpoints go in the main stack's clean-up, while the alias stacks'
+    old versions still serve there: two deploys, the functions out first."""
+    inside = split_env(NET)
+    assert any("cannot reach bedrock-runtime" in p for p in replay(inside, split_env(OTHER_VPC)))
+    outside = split_env({**NET, "functions_in_vpc": False})
+    assert replay(inside, outside) == []
+    assert replay(outside, split_env(OTHER_VPC)) == []
+
+
+def test_the_replay_tells_the_vpcs_apart(split_env):
+    """The mutation: with every version taken to be in no known VPC, a one-deploy VPC
+    change would pass; the oracle catches it by the VPC of each version's subnets. The
+    head keeps the old security group ids (impossible in EC2, which scopes groups to a
+    VPC) so that only the VPC tells the endpoints apart."""
+    import tests.support.rollout_simulator as simulator
+
+    inside = split_env(NET)
+    moved = split_env({**OTHER_VPC, "security_group_ids": NET["security_group_ids"]})
+    original = simulator.Simulator.vpc_of
+    try:
+        simulator.Simulator.vpc_of = lambda self, subnets: None  # type: ignore[method-assign]
+        assert replay(inside, moved) == []
+    finally:
+        simulator.Simulator.vpc_of = original  # type: ignore[method-assign]
+    assert replay(inside, moved) != []
 
 
 def test_swapping_security_groups_in_a_split_environment(split_env):

@@ -93,6 +93,14 @@ SERVING_TYPES = frozenset(
     }
 )
 REPLACING = ("ModelUnits", "CommitmentDuration", "ModelId")
+# Network resources CloudFormation replaces when these properties change (the resource
+# reference of each type): the new one is made at the update, the old one stays until
+# the clean-up. None: every property.
+NETWORK_REPLACING: dict[str, tuple[str, ...] | None] = {
+    "AWS::EC2::VPCEndpoint": ("VpcId", "ServiceName", "VpcEndpointType"),
+    "AWS::EC2::SecurityGroup": ("VpcId", "GroupDescription", "GroupName"),
+    "AWS::EC2::SecurityGroupIngress": None,
+}
 PREDEFINED = re.compile(
     r"^CodeDeployDefault\.Lambda(?:(AllAtOnce)|Canary(\d+)Percent(\d+)Minutes?"
     r"|Linear(\d+)PercentEvery(\d+)Minutes?)$"
@@ -128,6 +136,7 @@ class _Version:
     role_arn: str
     log_group: str | None
     vpc: dict[str, Any] | None = None  # its VpcConfig when published
+    vpc_id: str | None = None  # the VPC of its subnets (Simulator.vpc_of), None unknown
 
 
 @dataclass
@@ -142,6 +151,8 @@ class _World:
     throughputs: set[str] = field(default_factory=set)  # live provisioned model ARNs
     # Alias logical id -> {Version logical id: percent}, while CodeDeploy shifts it.
     routing: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Replaced network resources (NETWORK_REPLACING) still standing: (type, props).
+    replaced: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def copy(self) -> _World:
         """A copy to diverge from: resolved properties are replaced, never mutated."""
@@ -153,7 +164,15 @@ class _World:
             published=dict(self.published),
             throughputs=set(self.throughputs),
             routing={k: dict(v) for k, v in self.routing.items()},
+            replaced=list(self.replaced),
         )
+
+    def network_resources(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every network resource standing: the current ones and the replaced ones."""
+        for lid, kind in self.types.items():
+            if kind in NETWORK_REPLACING:
+                yield kind, self.props[lid]
+        yield from self.replaced
 
 
 def _refs(value: Any) -> Iterator[str]:
@@ -411,6 +430,11 @@ class Simulator:
                 world.generation[lid] += 1  # a new purchase; the old one lives until clean-up
             # Resolved again: properties that name the throughput follow its new ARN.
             props = self.resolve(world, resource.get("Properties", {}))
+        if exists and kind in NETWORK_REPLACING:
+            keys = NETWORK_REPLACING[kind]
+            old = world.props[lid]
+            if keys is None or any(props.get(k) != old.get(k) for k in keys):
+                world.replaced.append((kind, old))
         world.props[lid] = props
         if kind == THROUGHPUT:
             world.throughputs.add(self._ref(world, lid))
@@ -430,7 +454,22 @@ class Simulator:
             role_arn=str(config.get("Role")),
             log_group=(config.get("LoggingConfig") or {}).get("LogGroup"),
             vpc=copy.deepcopy(config.get("VpcConfig")) or None,
+            vpc_id=self.vpc_of((config.get("VpcConfig") or {}).get("SubnetIds") or []),
         )
+
+    def vpc_of(self, subnets: list[Any]) -> str | None:
+        """The VPC of ``subnets``, learnt from the interface endpoints of every template of
+        the environment (each names its VPC and subnets); None when none says."""
+        wanted = {str(s) for s in subnets}
+        for sim in (self, *(other for other, _ in self.outside)):
+            for template in (sim.base, sim.head):
+                for resource in template["Resources"].values():
+                    props = resource.get("Properties") or {}
+                    if resource["Type"] == "AWS::EC2::VPCEndpoint" and wanted & {
+                        str(s) for s in props.get("SubnetIds") or []
+                    }:
+                        return str(props.get("VpcId"))
+        return None
 
     def _delete(self, world: _World, lid: str) -> None:
         if world.types.get(lid) == THROUGHPUT:
@@ -650,20 +689,22 @@ class Simulator:
         if ":provisioned-model/" in target and target not in world.throughputs:
             yield f"calls provisioned throughput {target}, which no longer exists"
 
-    def reach(self, world: _World) -> dict[str, set[str]]:
+    def reach(self, world: _World, vpc_id: str | None = None) -> dict[str, set[str]]:
         """Service (``bedrock-runtime``) -> the security groups its interface endpoint
-        admits HTTPS from, over this stack's ``world`` and the ``outside`` ones."""
+        admits HTTPS from, over this stack's ``world`` and the ``outside`` ones; only the
+        endpoints of VPC ``vpc_id`` when it is known (an endpoint serves its own VPC)."""
         out: dict[str, set[str]] = {}
         for _sim, w in ((self, world), *self.outside):
+            resources = list(w.network_resources())
             ingress: dict[str, set[str]] = {}
-            for lid, kind in w.types.items():
-                props = w.props[lid]
+            for kind, props in resources:
                 if kind == "AWS::EC2::SecurityGroupIngress" and props.get("FromPort") == 443:
                     group = str(props.get("GroupId"))
                     ingress.setdefault(group, set()).add(str(props.get("SourceSecurityGroupId")))
-            for lid, kind in w.types.items():
-                props = w.props[lid]
+            for kind, props in resources:
                 if kind != "AWS::EC2::VPCEndpoint" or props.get("VpcEndpointType") != "Interface":
+                    continue
+                if vpc_id is not None and str(props.get("VpcId")) != vpc_id:
                     continue
                 service = str(props.get("ServiceName")).split(".", 3)[-1]
                 for group in props.get("SecurityGroupIds") or []:
@@ -682,7 +723,7 @@ class Simulator:
         if not self.vpc_endpoints:
             return
         groups = {str(g) for g in version.vpc.get("SecurityGroupIds") or []}
-        reach = self.reach(world)
+        reach = self.reach(world, version.vpc_id)
         for service in ROUTER_SERVICES:
             if not reach.get(service, set()) & groups:
                 yield f"runs in a VPC and cannot reach {service}: no endpoint admits its groups"
@@ -814,7 +855,10 @@ class Simulator:
             if lid not in head:
                 self._delete(world, lid)
                 self._check(world, f"clean-up: delete {lid}")
-        # Replaced throughputs: the old purchase is deleted in the clean-up too.
+        # Replaced throughputs and network resources are deleted in the clean-up too.
+        if world.replaced:
+            world.replaced = []
+            self._check(world, "clean-up: delete the replaced network resources")
         world.throughputs = {
             self._ref(world, lid) for lid, kind in world.types.items() if kind == THROUGHPUT
         }
