@@ -313,9 +313,7 @@ class ServiceEndpoints(Construct):
                 description="HTTPS from the bedrock-lifecycle functions",
             )
         subnets = (
-            ec2.SubnetSelection(
-                subnets=list(_import_subnets(self, subnet_ids))
-            )
+            ec2.SubnetSelection(subnets=list(_import_subnets(self, subnet_ids)))
             if subnet_ids
             else network.selection
         )
