@@ -8,19 +8,10 @@ from typing import Any
 import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import custom_resources as cr
-from constructs import Construct, IConstruct
+from constructs import Construct
 
-from ..nag import acknowledge
-from ..nag.acknowledgements import (
-    FRAMEWORK_FUNCTION_ACKNOWLEDGEMENTS,
-    WAITER_ACKNOWLEDGEMENTS,
-    acknowledge_all,
-    acknowledge_inline_policy,
-)
-from .function import LifecycleFunction, encrypted_log_group, provider_props
-from .network import acknowledge_provider_network
+from .function import LifecycleFunction
+from .polling_provider import polling_provider, stack_wildcard
 from .singletons import stack_singleton
 
 PROVIDER_ID = "ProvisionedThroughputProvider"
@@ -44,9 +35,6 @@ CREATE_ACTIONS = ("bedrock:CreateProvisionedModelThroughput",)
 MODEL_ACTIONS = ("bedrock:UpdateProvisionedModelThroughput",)
 # is_complete reads status (READ_ACTIONS) and retries deletes that Bedrock deferred.
 POLL_ACTIONS = ("bedrock:DeleteProvisionedModelThroughput",)
-# The provider framework allows at most one hour; creating a throughput takes minutes.
-TOTAL_TIMEOUT = cdk.Duration.hours(1)
-QUERY_INTERVAL = cdk.Duration.minutes(1)
 
 
 @jsii.implements(cdk.IStableListProducer)
@@ -166,51 +154,15 @@ class ProvisionedThroughputProvider(Construct):
             ),
             iam.PolicyStatement(sid="UseDeclaredModels", actions=list(MODEL_ACTIONS)),
         ]
-        self.provider = cr.Provider(
+        self.provider = polling_provider(
             self,
-            "Provider",
-            on_event_handler=self.on_event.function,
-            is_complete_handler=self.is_complete.function,
-            query_interval=QUERY_INTERVAL,
-            total_timeout=TOTAL_TIMEOUT,
-            log_group=encrypted_log_group(self, "FrameworkLogGroup"),
-            # The framework logs each request (without its presigned ResponseURL).
-            framework_lambda_logging_level=lambda_.ApplicationLogLevel.INFO,
-            disable_waiter_state_machine_logging=False,
-            waiter_state_machine_log_options=cr.LogOptions(
-                destination=encrypted_log_group(self, "WaiterLogGroup"),
-                level=cdk.aws_stepfunctions.LogLevel.ALL,
-                include_execution_data=False,
-            ),
-            **provider_props(self),  # type: ignore[arg-type]
+            on_event=self.on_event,
+            is_complete=self.is_complete,
+            wildcard=stack_wildcard(stack, "provisioned-model"),
+            wildcard_reason="Bedrock assigns a provisioned model's ARN when it is bought, so "
+            "the handler is limited to provisioned-model/* of this stack's account and region",
         )
-        acknowledge_provider_network(self.provider)
         self.service_token = self.provider.service_token
-        self._trace_waiter()
-        self._acknowledge(stack)
-
-    def _trace_waiter(self) -> None:
-        """X-Ray tracing on the provider's waiter state machine (AWS Control Tower
-        proactive control CT.STEPFUNCTIONS.PR.2): aws-cdk-lib's ``Provider`` has no
-        option for it, so on its CloudFormation resource, with the write permissions
-        tracing needs on the state machine's role."""
-        waiter = self.provider.node.find_child("waiter-state-machine")
-        machine = waiter.node.find_child("Resource")
-        assert isinstance(machine, cdk.CfnResource), machine.node.path
-        machine.add_property_override("TracingConfiguration.Enabled", True)
-        role = waiter.node.find_child("Role")
-        assert isinstance(role, iam.Role), role.node.path
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "xray:PutTraceSegments",
-                    "xray:PutTelemetryRecords",
-                    "xray:GetSamplingRules",
-                    "xray:GetSamplingTargets",
-                ],
-                resources=["*"],
-            )
-        )
 
     def add_model(self, model_arn: str) -> None:
         """Let the handler buy throughput for ``model_arn`` (once per distinct ARN)."""
@@ -233,58 +185,3 @@ class ProvisionedThroughputProvider(Construct):
                 for statement in statements:
                     role.add_to_principal_policy(statement)
         self._owners.append(owner)
-
-    def _acknowledge(self, stack: cdk.Stack) -> None:
-        """The findings of this provider, each on the narrowest construct, with why."""
-
-        def literal(value: str, token: str) -> str:
-            return value if not cdk.Token.is_unresolved(value) else token
-
-        wildcard = (
-            f"arn:{literal(stack.partition, '<AWS::Partition>')}:bedrock:"
-            f"{literal(stack.region, '<AWS::Region>')}:"
-            f"{literal(stack.account, '<AWS::AccountId>')}:provisioned-model/*"
-        )
-        for handler in (self.on_event, self.is_complete):
-            acknowledge(
-                handler.role,
-                f"AwsSolutions-IAM5[Resource::{wildcard}]",
-                "Bedrock assigns a provisioned model's ARN when it is bought, so the handler "
-                "is limited to provisioned-model/* of this stack's account and region",
-            )
-            policy = handler.role.node.find_child("DefaultPolicy")
-            acknowledge_inline_policy(
-                policy,
-                "the policy belongs to this one handler role and names its exact actions; "
-                "a managed policy would only move the same statements",
-            )
-
-        def arn_of(construct: IConstruct) -> str:
-            resource = construct.node.default_child
-            assert isinstance(resource, cdk.CfnElement), construct.node.path
-            return f"<{stack.resolve(stack.get_logical_id(resource))}.Arn>:*"
-
-        framework = self.provider
-        functions = {
-            name: framework.node.find_child(name)
-            for name in ("framework-onEvent", "framework-isComplete", "framework-onTimeout")
-        }
-        invoked = [self.on_event.function, self.is_complete.function]
-        for function in functions.values():
-            for target in invoked:
-                acknowledge(
-                    function,
-                    f"AwsSolutions-IAM5[Resource::{arn_of(target)}]",
-                    "the provider framework may invoke any version of this one handler "
-                    "function (ARN:*), as aws-cdk-lib's Provider grants it",
-                )
-            acknowledge_all(function, FRAMEWORK_FUNCTION_ACKNOWLEDGEMENTS)
-        waiter = framework.node.find_child("waiter-state-machine")
-        for name in ("framework-isComplete", "framework-onTimeout"):
-            acknowledge(
-                waiter,
-                f"AwsSolutions-IAM5[Resource::{arn_of(functions[name])}]",
-                "the waiter state machine may invoke any version of the framework function "
-                "it calls (ARN:*), as aws-cdk-lib's Provider grants it",
-            )
-        acknowledge_all(waiter, WAITER_ACKNOWLEDGEMENTS)
