@@ -202,6 +202,9 @@ def test_lambda_assets_import_only_the_runtime_their_siblings_and_shared(asset):
 
 
 def test_shared_modules_import_only_the_standard_library():
+    """And each other: an asset gets every shared module its modules import, transitively
+    (``constructs.function``)."""
+    siblings = {p.stem for p in SHARED.glob("*.py")}
     for path in SHARED.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
@@ -212,7 +215,10 @@ def test_shared_modules_import_only_the_standard_library():
             else:
                 continue
             for name in roots:
-                assert name in sys.stdlib_module_names or name == "__future__", (path, name)
+                assert name in sys.stdlib_module_names or name in {"__future__", *siblings}, (
+                    path,
+                    name,
+                )
 
 
 def test_no_module_of_the_package_is_much_over_400_lines():

@@ -9,6 +9,7 @@ from typing import Any
 
 import contract
 from answers import ThroughputError
+from resource_tags import parse_tags
 
 PROPERTIES = (
     "ProvisionedModelName",
@@ -114,7 +115,7 @@ def parse_properties(raw: Mapping[str, Any] | None) -> Properties:
     allow = raw.get("AllowReplacement", "false")
     if not (allow in ("true", "false") or isinstance(allow, bool)):
         problems.append(f"AllowReplacement must be 'true' or 'false', got {contract.shown(allow)}")
-    tags = _parse_tags(raw.get("Tags", []), problems)
+    tags = parse_tags(raw.get("Tags", []), problems)
 
     if problems:
         raise ThroughputError("invalid resource properties: " + "; ".join(problems))
@@ -126,33 +127,6 @@ def parse_properties(raw: Mapping[str, Any] | None) -> Properties:
         allow_replacement=allow == "true" or allow is True,
         tags=tags,
     )
-
-
-def _parse_tags(raw: Any, problems: list[str]) -> tuple[tuple[str, str], ...]:
-    """The tags as sorted ``(key, value)`` pairs; each problem is added to ``problems``.
-
-    Each tag is checked by ``contract.tag_errors``, the package's one tag check.
-    """
-    if not isinstance(raw, list):
-        problems.append(f"Tags must be a list of {{Key, Value}}, got {contract.shown(raw)}")
-        return ()
-    if len(raw) > contract.MAX_TAGS:
-        problems.append(f"Tags must hold at most {contract.MAX_TAGS} tags, got {len(raw)}")
-        return ()
-    out: dict[str, str] = {}
-    for item in raw:
-        if not (isinstance(item, Mapping) and set(item) == {"Key", "Value"}):
-            problems.append(f"each tag must be {{Key, Value}}, got {contract.shown(item)}")
-            continue
-        key, value = item["Key"], item["Value"]
-        errors = contract.tag_errors(key, value)
-        if errors:
-            problems.extend(errors)
-            continue
-        if key in out:
-            problems.append(f"tag {contract.shown(key)} is given twice")
-        out[key] = value
-    return tuple(sorted(out.items()))
 
 
 def model_key(model_id: str) -> str:
