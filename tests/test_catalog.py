@@ -39,6 +39,7 @@ def test_shipped_snapshot_covers_every_model_the_example_uses(shipped_config):
         "anthropic.claude-haiku-4-5-20251001-v1:0",  # behind the us. profile
         "amazon.titan-embed-text-v2:0",
         "amazon.nova-pro-v1:0",  # behind the 300k throughput
+        "amazon.nova-lite-v1:0",  # the base of summarizer-lite (summarizer/v3)
     }
     assert used <= set(catalog.entries)
 
@@ -146,6 +147,7 @@ def test_fetch_catalog_lists_then_gets_every_model(bedrock):
                 publicExtendedAccessTime=extended,
                 endOfLifeTime=eol,
             )
+            | {"customizationsSupported": ["FINE_TUNING", "DISTILLATION"]}
         },
         {"modelIdentifier": "a.two-v1:0"},
     )
@@ -161,7 +163,15 @@ def test_fetch_catalog_lists_then_gets_every_model(bedrock):
         legacy=legacy,
         public_extended_access=extended,
         end_of_life=eol,
+        customizations=("DISTILLATION", "FINE_TUNING"),
     )
+    assert catalog.get("a.one-v1:0").customizations == ()  # none supported, and said so
+    assert catalog.get("a.two-v1:0").supports("FINE_TUNING") is True
+    assert catalog.get("a.one-v1:0").supports("FINE_TUNING") is False
+    assert json.loads(catalog.render())["models"]["a.two-v1:0"]["customizations"] == [
+        "DISTILLATION",
+        "FINE_TUNING",
+    ]
     assert catalog.get("a.one-v1:0").status is ProviderStatus.ACTIVE  # fresh data wins
     assert catalog.get("a.gone-v1:0") == gone  # an ended model no longer listed is kept
     assert json.loads(catalog.render())["captured_at"] == "2027-01-02T00:00:00Z"
@@ -289,5 +299,13 @@ def test_refresh_refuses_a_status_it_does_not_know_in_one_line(
 def test_show_lists_legacy_models_first(capsys):
     assert main(["catalog", "show"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith(f"{SNAPSHOT_PATH}: 4 models, region us-east-1")
+    assert lines[0].startswith(f"{SNAPSHOT_PATH}: 5 models, region us-east-1")
     assert lines[1].startswith("anthropic.claude-3-haiku-20240307-v1:0  LEGACY  legacy 2026-08-15")
+
+
+def test_a_snapshot_without_customizations_does_not_say_and_a_bad_list_is_refused():
+    entry = CatalogEntry.from_json("a.one-v1:0", {"status": "ACTIVE"})
+    assert entry.customizations is None and entry.supports("FINE_TUNING") is None
+    assert "customizations" not in entry.to_json()
+    with pytest.raises(ValueError, match=r"a\.one-v1:0: customizations must be a list"):
+        CatalogEntry.from_json("a.one-v1:0", {"status": "ACTIVE", "customizations": "FINE"})

@@ -56,6 +56,13 @@ class CatalogEntry:
     legacy: dt.datetime | None = None
     public_extended_access: dt.datetime | None = None
     end_of_life: dt.datetime | None = None
+    # Bedrock's customizationsSupported (FINE_TUNING, DISTILLATION, ...); None when the
+    # snapshot does not say (one written before it recorded them).
+    customizations: tuple[str, ...] | None = None
+
+    def supports(self, customization: str) -> bool | None:
+        """Whether Bedrock can customize the model so; None when the snapshot does not say."""
+        return None if self.customizations is None else customization in self.customizations
 
     @property
     def is_legacy(self) -> bool:
@@ -80,6 +87,11 @@ class CatalogEntry:
             "legacy": _iso(self.legacy),
             "public_extended_access": _iso(self.public_extended_access),
             "end_of_life": _iso(self.end_of_life),
+            **(
+                {"customizations": list(self.customizations)}
+                if self.customizations is not None
+                else {}
+            ),
         }
 
     @classmethod
@@ -100,11 +112,20 @@ class CatalogEntry:
                 raise ValueError(
                     f"{model_id}: {name} must be an ISO 8601 time or null, got {value!r}"
                 ) from None
+        customizations = data.get("customizations")
+        if customizations is not None and not (
+            isinstance(customizations, list) and all(isinstance(c, str) for c in customizations)
+        ):
+            raise ValueError(
+                f"{model_id}: customizations must be a list of customization types, "
+                f"got {customizations!r}"
+            )
         return cls(
             model_id=model_id,
             status=status,
             name=data.get("name"),
             provider=data.get("provider"),
+            customizations=tuple(customizations) if customizations is not None else None,
             **times,
         )
 
@@ -130,6 +151,7 @@ class CatalogEntry:
             legacy=_utc(lifecycle.get("legacyTime")),
             public_extended_access=_utc(lifecycle.get("publicExtendedAccessTime")),
             end_of_life=_utc(lifecycle.get("endOfLifeTime")),
+            customizations=tuple(sorted(details.get("customizationsSupported") or ())),
         )
 
 

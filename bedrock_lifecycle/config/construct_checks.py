@@ -23,6 +23,10 @@ from .schema import LifecycleFile
 
 # A stand-in for a throughput's ARN, which exists only once the stack does.
 _PLACEHOLDER_THROUGHPUT_ARN = "arn:aws:bedrock:us-east-1:111111111111:provisioned-model/placeholder"
+# And for a custom model's on-demand deployment, made by the stack too.
+_PLACEHOLDER_DEPLOYMENT_ARN = (
+    "arn:aws:bedrock:us-east-1:111111111111:custom-model-deployment/placeholder1"
+)
 
 
 def check_versions_buildable(file: LifecycleFile, base: Path) -> Iterator[Problem]:
@@ -37,6 +41,11 @@ def check_versions_buildable(file: LifecycleFile, base: Path) -> Iterator[Proble
                     spec,
                     kind=family.kind,
                     provisioned_model_arn=_PLACEHOLDER_THROUGHPUT_ARN if throughput else None,
+                    deployment_arn=(
+                        _PLACEHOLDER_DEPLOYMENT_ARN
+                        if spec.target.custom_model is not None
+                        else None
+                    ),
                 )
             except ValueError as exc:
                 message = str(exc).removeprefix(f"{fam_name}/{label}: ")

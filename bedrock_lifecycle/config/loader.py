@@ -20,6 +20,8 @@ from pydantic import ValidationError
 
 from ..formats import read_text_bounded
 from . import semantic
+from .custom_model_lock import custom_model_lock_problems
+from .custom_models import recorded_model_arn
 from .lifecycle_rules import check_lifecycle
 from .lockfile import (
     Lock,
@@ -169,6 +171,31 @@ class LifecycleConfig:
         aliases fill and the empty ones the lock records (:class:`.lockfile.Lock`)."""
         return alias_stack_count(self.lock, environment, self.stack_groups(environment))
 
+    def custom_model_arn(self, name: str, environment: str) -> str | None:
+        """The ARN of custom model ``name`` in ``environment``: its ``model_arn``, or what
+        the lock records of its job there (``customize status``); None while neither."""
+        spec = self.file.custom_models.get(name)
+        if spec is None:
+            return None
+        if spec.model_arn is not None:
+            return spec.model_arn
+        return recorded_model_arn(self.lock, name, environment)
+
+    def throughput_model(self, name: str, environment: str) -> str:
+        """The model throughput ``name`` serves in ``environment``: its ``model``, or the
+        ARN of its ``custom_model`` there (validated to exist before any stack is built)."""
+        spec = self.file.provisioned_throughputs[name]
+        if spec.model is not None:
+            return spec.model
+        assert spec.custom_model is not None
+        arn = self.custom_model_arn(spec.custom_model, environment)
+        if arn is None:
+            raise ValueError(
+                f"provisioned throughput {name} serves custom model {spec.custom_model}, which "
+                f"has no model in {environment} yet (docs/fine-tuning.md)"
+            )
+        return arn
+
     def throughputs_for(self, environment: str) -> dict[str, ThroughputSpec]:
         """Provisioned throughputs bought in ``environment``, by name."""
         return {
@@ -282,6 +309,7 @@ def check_lock(file: LifecycleFile, lock: Lock | None, lock_label: str) -> list[
             lock_label=lock_label,
         )
     problems += network_moves(file, lock, lock_label)
+    problems += custom_model_lock_problems(file, lock, lock_label)
     return problems
 
 

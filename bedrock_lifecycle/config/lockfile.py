@@ -20,6 +20,8 @@ from typing import Any
 
 from ..formats import MAX_JSON_BYTES, read_text_bounded, read_versioned_json
 from ..versions import ID_HEX_LENGTH, canonical_content, content_hash, version_id
+from .custom_models import custom_model_records
+from .custom_models import valid_record as valid_model_record
 from .network_checks import network_records, valid_record
 from .schema import LifecycleFile
 from .semantic import granted_versions
@@ -79,6 +81,8 @@ class Lock:
     stacks: Mapping[str, Mapping[str, int]] | None = field(default=None, compare=False)
     alias_stacks: Mapping[str, int] | None = field(default=None, compare=False)
     networks: Mapping[str, Mapping[str, Any]] | None = field(default=None, compare=False)
+    # {name: {"hash", "models": {env: custom model ARN}}} (config.custom_models).
+    custom_models: Mapping[str, Mapping[str, Any]] | None = field(default=None, compare=False)
 
     @classmethod
     def read(cls, path: Path) -> Lock | None:
@@ -140,12 +144,30 @@ class Lock:
                 '"networks" must map environment to {"vpc_id", "security_group_ids", '
                 '"functions_in_vpc", "create_endpoints"} as `bedrock-lifecycle lock` writes it'
             )
+        custom_models = data.get("custom_models")
+        if custom_models is not None and not (
+            isinstance(custom_models, dict)
+            and all(isinstance(k, str) and valid_model_record(v) for k, v in custom_models.items())
+        ):
+            raise ValueError(
+                '"custom_models" must map a name to {"hash": sha256 hex digest, "models": '
+                "{environment: custom model ARN}} as `bedrock-lifecycle lock` and `customize "
+                "status` write it"
+            )
         return cls(
             versions=dict(versions),
             aliases={e: dict(a) for e, a in aliases.items()} if aliases is not None else None,
             stacks={e: dict(a) for e, a in stacks.items()} if stacks is not None else None,
             alias_stacks=dict(alias_stacks) if alias_stacks is not None else None,
             networks={e: dict(r) for e, r in networks.items()} if networks is not None else None,
+            custom_models=(
+                {
+                    n: {"hash": r["hash"], "models": dict(r["models"])}
+                    for n, r in custom_models.items()
+                }
+                if custom_models is not None
+                else None
+            ),
         )
 
     def render(self) -> str:
@@ -167,6 +189,11 @@ class Lock:
             body["alias_stacks"] = dict(sorted(self.alias_stacks.items()))
         if self.networks:
             body["networks"] = {env: dict(r) for env, r in sorted(self.networks.items())}
+        if self.custom_models:
+            body["custom_models"] = {
+                name: {"hash": r["hash"], "models": dict(sorted(r["models"].items()))}
+                for name, r in sorted(self.custom_models.items())
+            }
         return json.dumps(body, indent=2) + "\n"
 
 
@@ -253,6 +280,7 @@ def updated_lock(
             stacks=stacks or None,
             alias_stacks=counts or None,
             networks=network_records(config) or None,
+            custom_models=custom_model_records(config, existing) or None,
         ),
         added,
     )

@@ -15,9 +15,12 @@ from .schema import LifecycleFile, Target
 def target_model_ids(target: Target, file: LifecycleFile) -> tuple[str, ...]:
     """The foundation model ids a target runs on; empty if the file cannot tell.
 
-    An application inference profile or custom deployment without ``model``,
-    and a throughput of a custom model (an ARN), resolve to nothing: the
-    lifecycle rules and the watcher cannot judge what they do not know.
+    A ``custom_model`` (directly or through a throughput that serves one)
+    resolves to its base model, whose Legacy and end-of-life dates it inherits.
+    An application inference profile or custom deployment without ``model``, a
+    throughput of a custom model ARN, and a custom model made elsewhere without
+    ``base_model`` resolve to nothing: the lifecycle rules and the watcher cannot
+    judge what they do not know.
     """
     kind = target.kind
     if kind == "foundation_model":
@@ -26,7 +29,18 @@ def target_model_ids(target: Target, file: LifecycleFile) -> tuple[str, ...]:
         return (profile_model_id(str(target.inference_profile)),)
     if kind == "provisioned_throughput":
         spec = file.provisioned_throughputs.get(str(target.provisioned_throughput))
-        if spec is None or spec.model.startswith("arn:"):
+        if spec is not None and spec.custom_model is not None:
+            return _base_of(file, spec.custom_model)
+        if spec is None or spec.model is None or spec.model.startswith("arn:"):
             return ()
         return (base_model_id(spec.model),)
+    if kind == "custom_model":
+        return _base_of(file, str(target.custom_model))
     return (target.model,) if target.model is not None else ()
+
+
+def _base_of(file: LifecycleFile, name: str) -> tuple[str, ...]:
+    """A custom model inherits its base model's Legacy and end-of-life dates."""
+    spec = file.custom_models.get(name)
+    base = spec.foundation_model if spec is not None else None
+    return (base,) if base is not None else ()

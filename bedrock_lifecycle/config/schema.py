@@ -25,6 +25,8 @@ from ..values import (
     AwsRegion,
     CanaryAnalysis,
     Commitment,
+    CustomModelName,
+    CustomModelSpec,
     Description,
     EnvName,
     Evaluation,
@@ -61,6 +63,8 @@ __all__ = [
     "AwsRegion",
     "CanaryAnalysis",
     "Commitment",
+    "CustomModelName",
+    "CustomModelSpec",
     "Description",
     "EnvName",
     "EnvironmentSpec",
@@ -158,8 +162,13 @@ class FamilySpec(StrictModel):
 class ThroughputSpec(StrictModel):
     """A provisioned throughput purchase, made in the listed environments."""
 
-    model: Annotated[str, StringConstraints(min_length=1, max_length=2048)] = Field(
-        description="foundation model id (with context suffix) or custom model ARN"
+    model: Annotated[str, StringConstraints(min_length=1, max_length=2048)] | None = Field(
+        default=None,
+        description="foundation model id (with context suffix) or custom model ARN; or set "
+        "custom_model",
+    )
+    custom_model: CustomModelName | None = Field(
+        default=None, description="a model declared under custom_models, instead of model"
     )
     model_units: int = Field(ge=1, le=1000, description="model units to buy")
     commitment: Commitment = Field(
@@ -172,6 +181,12 @@ class ThroughputSpec(StrictModel):
     allow_replacement: bool = Field(
         default=False, description="allow a change that replaces a committed throughput"
     )
+
+    @model_validator(mode="after")
+    def _one_model(self) -> ThroughputSpec:
+        if (self.model is None) == (self.custom_model is None):
+            raise ValueError("exactly one of model, custom_model must be set")
+        return self
 
 
 class AuditSettings(StrictModel):
@@ -374,6 +389,11 @@ class LifecycleFile(StrictModel):
     )
     provisioned_throughputs: dict[ThroughputName, ThroughputSpec] = Field(
         default={}, max_length=100, description="provisioned throughput purchases by name"
+    )
+    custom_models: dict[CustomModelName, CustomModelSpec] = Field(
+        default={},
+        max_length=100,
+        description="fine-tuned, distilled or imported models by name (docs/fine-tuning.md)",
     )
     families: dict[FamilyName, FamilySpec] = Field(
         min_length=1, max_length=500, description="model families by name"

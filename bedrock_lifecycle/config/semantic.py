@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from ..names import throughput_name
 from ..versions import MANAGED_POLICY_LIMIT, ModelVersion, grants_document_size
 from .construct_checks import CONSTRUCT_CHECKS
+from .custom_models import available_in, check_custom_models
 from .network_checks import check_endpoint_owners
 from .problems import Problem, show
 from .rollout_checks import check_golden_prompts, check_rollout_policies, inside_folder
@@ -49,8 +50,14 @@ def servable_in(file: LifecycleFile, family: FamilySpec, label: str, environment
         return False
     if target.kind == "application_inference_profile" and target.model is None:
         return False
+    if target.custom_model is not None:
+        return available_in(file, target.custom_model, environment)
     if target.provisioned_throughput is not None:
         pt = file.provisioned_throughputs.get(target.provisioned_throughput)
+        if pt is not None and pt.custom_model is not None:
+            return environment in pt.environments and available_in(
+                file, pt.custom_model, environment
+            )
         return pt is not None and environment in pt.environments
     return True
 
@@ -279,6 +286,9 @@ def check_logging_owner(file: LifecycleFile, base: Path) -> Iterator[Problem]:
 
 # Stands in for a throughput's ARN (a token at synth) when the grants are measured.
 _PROVISIONED_PLACEHOLDER = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/placeholder1"
+_DEPLOYMENT_PLACEHOLDER = (
+    "arn:aws-us-gov:bedrock:ap-southeast-4:123456789012:custom-model-deployment/placeholder12"
+)
 
 
 def check_grants_size(file: LifecycleFile, base: Path) -> Iterator[Problem]:
@@ -299,6 +309,11 @@ def check_grants_size(file: LifecycleFile, base: Path) -> Iterator[Problem]:
                         provisioned_model_arn=(
                             _PROVISIONED_PLACEHOLDER
                             if family.versions[label].target.provisioned_throughput
+                            else None
+                        ),
+                        deployment_arn=(
+                            _DEPLOYMENT_PLACEHOLDER
+                            if family.versions[label].target.custom_model
                             else None
                         ),
                     )
@@ -332,6 +347,7 @@ CHECKS: tuple[Check, ...] = (
     check_alias_versions,
     check_retired_and_replacements,
     check_throughputs,
+    check_custom_models,
     check_family_kinds,
     check_evaluations,
     check_alarm_overrides,

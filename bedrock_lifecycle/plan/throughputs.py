@@ -76,7 +76,7 @@ def purchase(
     tags = {**config.file.environments[environment].tags, "versions": " ".join(users)}
     return Purchase(
         name=throughput_name(config.file.project, environment, name),
-        model=spec.model,
+        model=config.throughput_model(name, environment),
         units=spec.model_units,
         commitment=spec.commitment,
         allow_replacement=spec.allow_replacement,

@@ -37,11 +37,25 @@ from .common import (
     ThroughputName,
     VersionLabel,
 )
+from .customization import (
+    MAX_ATTEMPTS,
+    Customization,
+    CustomizationType,
+    CustomModelName,
+    CustomModelSpec,
+    InvocationLogData,
+    JobNetwork,
+    TrainingData,
+    custom_model_hash,
+    job_name,
+    metadata_filters,
+)
 from .targets import Target
 
 __all__ = [
     "DEFAULT_ROLLOUT",
     "LOG_RETENTION_DAYS",
+    "MAX_ATTEMPTS",
     "MAX_OUTPUT_TOKENS",
     "MAX_RESERVED_CONCURRENCY",
     "MAX_ROUTER_LATENCY_MS",
@@ -53,6 +67,10 @@ __all__ = [
     "AwsRegion",
     "CanaryAnalysis",
     "Commitment",
+    "CustomModelName",
+    "CustomModelSpec",
+    "Customization",
+    "CustomizationType",
     "Description",
     "EnvName",
     "Evaluation",
@@ -62,6 +80,8 @@ __all__ = [
     "InferenceConfig",
     "InferenceOverride",
     "InferenceProfileId",
+    "InvocationLogData",
+    "JobNetwork",
     "LifecycleState",
     "ModelId",
     "ObjectLockMode",
@@ -72,9 +92,13 @@ __all__ = [
     "TagValue",
     "Target",
     "ThroughputName",
+    "TrainingData",
     "VersionLabel",
     "VersionLifecycle",
     "VersionSpec",
+    "custom_model_hash",
+    "job_name",
+    "metadata_filters",
     "policy_errors",
 ]
 

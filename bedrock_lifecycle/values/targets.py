@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from .common import Arn, AwsRegion, InferenceProfileId, ModelId, StrictModel, ThroughputName
+from .customization import CustomModelName
 
 
 class Target(StrictModel):
@@ -26,7 +27,15 @@ class Target(StrictModel):
         default=None, description="name of a throughput declared under provisioned_throughputs"
     )
     custom_model_deployment: Arn | None = Field(
-        default=None, description="custom model deployment ARN"
+        default=None, description="custom model deployment ARN made outside this file"
+    )
+    custom_model: CustomModelName | None = Field(
+        default=None,
+        description="name of a model declared under custom_models, served on demand by a "
+        "deployment the stack creates (for a throughput, target that throughput instead)",
+    )
+    deployment: Literal["on_demand"] | None = Field(
+        default=None, description="custom_model: how it is served; default on_demand"
     )
     model: ModelId | None = Field(
         default=None,
@@ -44,6 +53,7 @@ class Target(StrictModel):
         "application_inference_profile",
         "provisioned_throughput",
         "custom_model_deployment",
+        "custom_model",
     )
 
     @model_validator(mode="after")
@@ -64,6 +74,8 @@ class Target(StrictModel):
             r":custom-model-deployment/", self.custom_model_deployment
         ):
             raise ValueError("custom_model_deployment must be a custom-model-deployment ARN")
+        if self.deployment is not None and self.custom_model is None:
+            raise ValueError("deployment applies to custom_model targets only")
         if self.destination_regions is not None and self.kind not in (
             "inference_profile",
             "application_inference_profile",

@@ -90,5 +90,5 @@ def test_every_problem_is_reported_not_just_the_first(tmp_path, capsys):
         "equal to 1",
         f"{path}: families.s.versions.v1.target: exactly one of foundation_model, "
         "inference_profile, application_inference_profile, provisioned_throughput, "
-        "custom_model_deployment must be set, got none",
+        "custom_model_deployment, custom_model must be set, got none",
     ]
