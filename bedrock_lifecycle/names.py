@@ -75,3 +75,19 @@ def shared_parameter_name(project: str, environment: str, key: str) -> str:
     """``/bedrock-lifecycle/<project>/<environment>/shared/<key>``: what the main stack of
     a split environment tells its alias stacks (an ARN, a name)."""
     return f"{PARAMETER_PREFIX}/{project}/{environment}/shared/{key}"
+
+
+# -- custom models (docs/fine-tuning.md) ------------------------------------------------
+def customization_parameter_name(project: str, environment: str, name: str) -> str:
+    """The SSM parameter in which an environment's stack tells ``customize start`` the
+    job role and invocation-log location of custom model ``name``."""
+    return f"{PARAMETER_PREFIX}/{project}/{environment}/custom-models/{name}"
+
+
+def deployment_name(project: str, environment: str, name: str, group: int = 0) -> str:
+    """The Bedrock name of the on-demand deployment of custom model ``name`` made by stack
+    ``group`` of ``environment`` (0: the main stack): ``bl<8 hex>-<name>`` (``-a<group>``
+    in an alias stack), inside Bedrock's 63 characters and ``([0-9a-zA-Z][_-]?)+``
+    (custom model names take no ``--``)."""
+    suffix = f"-a{group}" if group else ""
+    return f"{environment_prefix(project, environment)}-{name}{suffix}"

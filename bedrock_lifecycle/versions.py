@@ -166,12 +166,16 @@ class ModelVersion:
     :param provisioned_model_arn: the ARN of the provisioned throughput a
         ``provisioned_throughput`` target names (usually a token). Required for
         that target kind, refused for the others.
-    :param purchase_key: with ``provisioned_model_arn``, what identifies the purchase
-        behind it (``ProvisionedThroughput.purchase_key``: model, units, commitment).
+    :param purchase_key: with ``provisioned_model_arn`` or ``deployment_arn``, what
+        identifies the resource behind it (``ProvisionedThroughput.purchase_key``: model,
+        units, commitment; ``CustomModelDeployment.purchase_key``: its properties).
         Replacing a throughput gives it a new ARN at deploy time under the same
         logical id, which the template does not show; an alias mixes this key into
         its Lambda version and its grants so that a replacement is a rollout like any
         other. Default: none (for an ARN written out, which changes in the template).
+    :param deployment_arn: the ARN of the on-demand deployment of a ``custom_model``
+        target (``CustomModelDeployment.deployment_arn``, a token). Required for that
+        target kind, refused for the others.
     """
 
     family: str
@@ -180,18 +184,29 @@ class ModelVersion:
     kind: FamilyKind = FamilyKind.CHAT
     provisioned_model_arn: str | None = None
     purchase_key: str | None = None
+    deployment_arn: str | None = None
 
     def __post_init__(self) -> None:
         kind = self.target.kind
+        if (kind == "custom_model") != (self.deployment_arn is not None):
+            raise ValueError(
+                f"{self.family}/{self.label} targets {kind}: deployment_arn (the ARN of the "
+                "custom model's on-demand deployment) goes with custom_model targets, and only "
+                "with them"
+            )
         if kind == "provisioned_throughput" and self.provisioned_model_arn is None:
             raise ValueError(
                 f"{self.family}/{self.label} targets provisioned throughput "
                 f"{self.target.value!r}: pass provisioned_model_arn (the throughput's ARN)"
             )
-        if self.purchase_key is not None and self.provisioned_model_arn is None:
+        if (
+            self.purchase_key is not None
+            and self.provisioned_model_arn is None
+            and self.deployment_arn is None
+        ):
             raise ValueError(
-                f"{self.family}/{self.label}: purchase_key goes with provisioned_model_arn, "
-                f"got purchase_key {self.purchase_key!r} alone"
+                f"{self.family}/{self.label}: purchase_key goes with provisioned_model_arn or "
+                f"deployment_arn, got purchase_key {self.purchase_key!r} alone"
             )
         if kind != "provisioned_throughput" and self.provisioned_model_arn is not None:
             raise ValueError(
@@ -222,6 +237,7 @@ class ModelVersion:
         kind: FamilyKind = FamilyKind.CHAT,
         provisioned_model_arn: str | None = None,
         purchase_key: str | None = None,
+        deployment_arn: str | None = None,
     ) -> ModelVersion:
         """The version ``family/label`` as declared in the lifecycle file.
 
@@ -230,6 +246,7 @@ class ModelVersion:
             throughput's ARN (``stack.throughputs[name].provisioned_model_arn``).
         :param purchase_key: with it, ``stack.throughputs[name].purchase_key``.
             Default: none.
+        :param deployment_arn: for a ``custom_model`` target, its deployment's ARN.
         :raises ValueError: when the target cannot be served as declared.
         """
         return cls(
@@ -239,6 +256,7 @@ class ModelVersion:
             kind=kind,
             provisioned_model_arn=provisioned_model_arn,
             purchase_key=purchase_key,
+            deployment_arn=deployment_arn,
         )
 
     @property
@@ -311,6 +329,10 @@ class ModelVersion:
         elif kind == "provisioned_throughput":
             assert self.provisioned_model_arn is not None
             model_id = model_arn = self.provisioned_model_arn
+            arns = [model_arn]
+        elif kind == "custom_model":
+            assert self.deployment_arn is not None
+            model_id = model_arn = self.deployment_arn
             arns = [model_arn]
         else:
             assert target.custom_model_deployment is not None

@@ -62,6 +62,11 @@ def test_shipped_versions_match_the_lock_file(shipped_config):
                     if spec.target.provisioned_throughput is not None
                     else None
                 ),
+                deployment_arn=(
+                    "arn:aws:bedrock:us-east-1:111111111111:custom-model-deployment/abcdef123456"
+                    if spec.target.custom_model is not None
+                    else None
+                ),
             )
             assert lock.versions[v.qualified_name] == v.content_hash
 

@@ -138,6 +138,7 @@ class AliasStack(cdk.Stack):
                 for name in aliases
             },
             log_group_arn=refs.value(AUDIT_LOG_GROUP_KEY),
+            deployment_group=group,
         )
         application = codedeploy.LambdaApplication.from_lambda_application_name(
             self, "Application", shared_application_name(project, environment)

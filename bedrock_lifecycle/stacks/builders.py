@@ -18,7 +18,9 @@ from constructs import Construct
 from ..config import LifecycleConfig, ResolvedAlias
 from ..config.models import target_model_ids
 from ..constructs.alarm_topic import AlarmTopic
-from ..constructs.invocation_audit import InvocationAudit, log_retention
+from ..constructs.custom_model_deployment import CustomModelDeployment
+from ..constructs.customization_role import CustomizationJobRole, InvocationLogSource
+from ..constructs.invocation_audit import INVOCATION_LOG_PREFIX, InvocationAudit, log_retention
 from ..constructs.lifecycle_watcher import LifecycleWatcher
 from ..constructs.model_alias import (
     ModelAlias,
@@ -27,7 +29,12 @@ from ..constructs.model_alias import (
 )
 from ..constructs.provisioned_throughput import TAG_PREFIX, ProvisionedThroughput
 from ..constructs.rollout import AliasRolloutProps, Rollouts
-from ..names import PARAMETER_PREFIX, throughput_name
+from ..names import (
+    PARAMETER_PREFIX,
+    customization_parameter_name,
+    deployment_name,
+    throughput_name,
+)
 from ..values import VersionSpec
 from ..versions import ModelVersion
 
@@ -57,7 +64,7 @@ def throughputs_of_environment(
         out[name] = ProvisionedThroughput(
             parent,
             name,
-            model=spec.model,
+            model=config.throughput_model(name, environment),
             model_units=spec.model_units,
             provisioned_model_name=throughput_name(config.file.project, environment, name),
             commitment=spec.commitment,
@@ -99,6 +106,7 @@ def aliases_of_environment(
     only: Collection[str] | None = None,
     function_names: Mapping[str, str] | None = None,
     log_group_arn: str | None = None,
+    deployment_group: int = 0,
 ) -> dict[str, ModelAlias]:
     """Every alias of every family ``config`` declares in ``environment``, by ``family/alias``.
 
@@ -113,6 +121,12 @@ def aliases_of_environment(
         CloudFormation names them.
     :param log_group_arn: the ARN to grant log writes on, with a ``log_group``
         imported from another stack. Default: ``log_group``'s.
+    :param deployment_group: the stack group of ``scope`` (0: the main stack), part of
+        the Bedrock name of each custom model deployment it makes. Default: 0.
+
+    A version that targets a ``custom_model`` is served by an on-demand deployment of
+    it (``CustomModelDeployments/<name>``), one per stack and custom model, made for
+    the aliases of that stack that serve or may move to such a version.
 
     Construct path: ``Aliases/<Family><Alias>``, for example ``Aliases/SummarizerPinnedV1``.
     SSM parameter: ``/bedrock-lifecycle/<project>/<environment>/aliases/<family>/<alias>``.
@@ -142,6 +156,7 @@ def aliases_of_environment(
                     f"which targets provisioned throughput {target.value!r}; none is built in "
                     f"{environment} (built: {', '.join(sorted(throughputs)) or 'none'})"
                 )
+    deployments = _DeploymentsOf(scope, config, environment, deployment_group)
     parent = Construct(scope, "Aliases")
     out: dict[str, ModelAlias] = {}
     for alias in resolved:
@@ -149,12 +164,19 @@ def aliases_of_environment(
         def model_version_of(
             label: str, spec: VersionSpec, alias: ResolvedAlias = alias
         ) -> ModelVersion:
-            """``label`` of the alias's family; a throughput target takes its ARN and purchase."""
+            """``label`` of the alias's family; a throughput target takes its ARN and purchase,
+            a custom model its deployment's."""
             throughput = (
                 throughputs[spec.target.value]
                 if spec.target.provisioned_throughput is not None
                 else None
             )
+            deployment = (
+                deployments.of(spec.target.custom_model)
+                if spec.target.custom_model is not None
+                else None
+            )
+            served = throughput if throughput is not None else deployment
             return ModelVersion.from_spec(
                 alias.family,
                 label,
@@ -163,7 +185,8 @@ def aliases_of_environment(
                 provisioned_model_arn=(
                     throughput.provisioned_model_arn if throughput is not None else None
                 ),
-                purchase_key=getattr(throughput, "purchase_key", None),
+                purchase_key=getattr(served, "purchase_key", None),
+                deployment_arn=deployment.deployment_arn if deployment is not None else None,
             )
 
         model_version = model_version_of(alias.version_label, alias.version)
@@ -275,3 +298,87 @@ def rollouts_of_environment(
         alarm_topic=alarm_topic,
         with_hooks=with_hooks,
     )
+
+
+class _DeploymentsOf:
+    """The on-demand deployments of custom models one stack makes, on first use."""
+
+    def __init__(
+        self, scope: Construct, config: LifecycleConfig, environment: str, group: int
+    ) -> None:
+        self._scope, self._config, self._environment, self._group = (
+            scope,
+            config,
+            environment,
+            group,
+        )
+        self._parent: Construct | None = None
+        self._made: dict[str, CustomModelDeployment] = {}
+
+    def of(self, name: str) -> CustomModelDeployment:
+        if name in self._made:
+            return self._made[name]
+        config, environment = self._config, self._environment
+        arn = config.custom_model_arn(name, environment)
+        if arn is None:
+            raise ValueError(
+                f"custom model {name} has no model in {environment} yet: run "
+                f"`bedrock-lifecycle customize status {name}` once its job has completed "
+                "(docs/fine-tuning.md)"
+            )
+        if self._parent is None:
+            self._parent = Construct(self._scope, "CustomModelDeployments")
+        project = config.file.project
+        self._made[name] = CustomModelDeployment(
+            self._parent,
+            name,
+            model_arn=arn,
+            deployment_name=deployment_name(project, environment, name, self._group),
+            # Not the file's description: editing free text must not replace a deployment.
+            description=f"bedrock-lifecycle {project}/{environment}: {name}",
+            tags={
+                **config.file.environments[environment].tags,
+                f"{TAG_PREFIX}:project": project,
+                f"{TAG_PREFIX}:custom-model": name,
+            },
+            environment=environment,
+        )
+        return self._made[name]
+
+
+def customizations_of_environment(
+    scope: Construct, *, config: LifecycleConfig, environment: str, audit: InvocationAudit
+) -> dict[str, CustomizationJobRole]:
+    """The job role (or the file's ``role_arn``) and the SSM parameter of every
+    customization the file runs in ``environment``, by custom model name.
+
+    Construct path: ``Customizations/<name>``. SSM parameter:
+    ``/bedrock-lifecycle/<project>/<environment>/custom-models/<name>``.
+    """
+    jobs = {
+        name: spec.customization
+        for name, spec in config.file.custom_models.items()
+        if spec.customization is not None and environment in spec.customization.environments
+    }
+    if not jobs:
+        return {}
+    parent = Construct(scope, "Customizations")
+    out: dict[str, CustomizationJobRole] = {}
+    for name, job in jobs.items():
+        training = job.training_data
+        out[name] = CustomizationJobRole(
+            parent,
+            name,
+            parameter_name=customization_parameter_name(config.file.project, environment, name),
+            reads=[u for u in (training.s3_uri, *job.validation_data) if u is not None],
+            output_uri=job.output_uri,
+            kms_key_arn=job.kms_key,
+            invocation_logs=(
+                InvocationLogSource(audit.bucket, INVOCATION_LOG_PREFIX, audit.key)
+                if training.invocation_logs is not None
+                else None
+            ),
+            subnet_ids=job.network.subnet_ids if job.network is not None else (),
+            role_arn=job.role_arn,
+        )
+    return out

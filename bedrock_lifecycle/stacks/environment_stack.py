@@ -27,6 +27,7 @@ from ..names import environment_prefix, hook_function_name, shared_application_n
 from .builders import (
     aliases_of_environment,
     audit_for_environment,
+    customizations_of_environment,
     rollouts_of_environment,
     throughputs_of_environment,
     watcher_for_environment,
@@ -128,6 +129,10 @@ class LifecycleStack(cdk.Stack):
         self.throughputs = throughputs_of_environment(self, config=config, environment=environment)
         # -- audit (invocation audit trail) --
         self.audit = audit_for_environment(self, "Audit", config=config, environment=environment)
+        # -- customizations (the job roles customize start uses) --
+        self.customizations = customizations_of_environment(
+            self, config=config, environment=environment, audit=self.audit
+        )
         # -- aliases (router functions) --
         self.aliases = aliases_of_environment(
             self,

@@ -31,6 +31,7 @@ from bedrock_lifecycle.stacks.builders import rollout_props
 from bedrock_lifecycle.versions import ModelVersion
 from tests.conftest import new_app
 
+DEPLOYMENT_ARN = "arn:aws:bedrock:us-east-1:111111111111:custom-model-deployment/a1b2c3d4e5f6"
 CANARY_25_7 = RolloutPolicy(strategy="canary", percent=25, interval_minutes=7)
 LINEAR_20_3 = RolloutPolicy(strategy="linear", percent=20, interval_minutes=3)
 OVERRIDES = {
@@ -56,7 +57,12 @@ def _stack(app: cdk.App, name: str, resolved: list[ResolvedAlias]) -> tuple:
     aliases = {}
     for spec in resolved:
         version = ModelVersion.from_spec(
-            spec.family, spec.version_label, spec.version, kind=spec.family_kind
+            spec.family,
+            spec.version_label,
+            spec.version,
+            kind=spec.family_kind,
+            # A custom model's deployment, as the stack would make it (ARN written out).
+            deployment_arn=DEPLOYMENT_ARN if spec.version.target.custom_model else None,
         )
         aliases[spec.qualified_name] = ModelAlias(
             stack,

@@ -31,7 +31,9 @@ def new_stack(context: dict | None = None) -> cdk.Stack:
 def test_unknown_source_is_refused_with_the_known_ones_before_any_resource():
     stack = new_stack()
     with pytest.raises(
-        ValueError, match=r"source must be a folder of .*\(evaluation_gate, .*router\), got 'routr'"
+        ValueError,
+        match=r"source must be a folder of .*\(custom_model_deployment, evaluation_gate, "
+        r".*router\), got 'routr'",
     ):
         LifecycleFunction(stack, "Fn", source="routr", description="typo")
     assert stack.node.try_find_child("Fn") is None

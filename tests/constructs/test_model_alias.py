@@ -877,6 +877,11 @@ def test_shipped_routers_send_metadata_and_model_ids_bedrock_accepts(synthesized
     for throughput in stack.throughputs.values():  # a throughput's ARN exists after deploy only
         ref = stack.resolve(throughput.provisioned_model_arn)["Ref"]
         pseudo[ref] = f"arn:aws:bedrock:us-east-1:111111111111:provisioned-model/{'a' * 12}"
+    for lid, resource in template.to_json()["Resources"].items():  # so is a deployment's
+        if resource["Type"] == "Custom::BedrockCustomModelDeployment":
+            pseudo[lid] = (
+                f"arn:aws:bedrock:us-east-1:111111111111:custom-model-deployment/{'b' * 12}"
+            )
     standin = shared_standin()
     checked = []
     for name, alias in stack.aliases.items():

@@ -442,13 +442,19 @@ def test_the_description_lists_every_term_with_its_limit(built, resources):
 
 def test_the_longest_description_fits_cloudwatch(shipped_config, tmp_path):
     from bedrock_lifecycle.versions import ModelVersion
+    from tests.constructs.rollout_fixtures import DEPLOYMENT_ARN
 
     spec = shipped_config.aliases_for("staging")[0]
     stack = cdk.Stack(cdk.App(outdir=str(tmp_path)), "Long")
     alias = ModelAlias(
         stack,
         "Alias",
-        model_version=ModelVersion.from_spec("f" * 32, spec.version_label, spec.version),
+        model_version=ModelVersion.from_spec(
+            "f" * 32,
+            spec.version_label,
+            spec.version,
+            deployment_arn=DEPLOYMENT_ARN if spec.version.target.custom_model else None,
+        ),
         alias_name="a" * 32,
         environment="staging",
     )

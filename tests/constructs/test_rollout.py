@@ -21,7 +21,7 @@ from bedrock_lifecycle.constructs.model_alias import ModelAlias
 from bedrock_lifecycle.constructs.rollout import AliasRollout, deployment_config_for
 from bedrock_lifecycle.versions import ModelVersion
 from tests.conftest import FIXED_TODAY, ROOT
-from tests.constructs.rollout_fixtures import rollout_app_once
+from tests.constructs.rollout_fixtures import DEPLOYMENT_ARN, rollout_app_once
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +222,12 @@ def first_staging_alias(config, stack: cdk.Stack) -> ModelAlias:
     return ModelAlias(
         stack,
         "Alias",
-        model_version=ModelVersion.from_spec(spec.family, spec.version_label, spec.version),
+        model_version=ModelVersion.from_spec(
+            spec.family,
+            spec.version_label,
+            spec.version,
+            deployment_arn=DEPLOYMENT_ARN if spec.version.target.custom_model else None,
+        ),
         alias_name=spec.name,
         environment="staging",
     )

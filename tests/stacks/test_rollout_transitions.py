@@ -12,6 +12,7 @@ outage that the rule prevents.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import json
 import shutil
@@ -22,6 +23,7 @@ import pytest
 import yaml
 
 from bedrock_lifecycle.config import load_lifecycle, semantic
+from bedrock_lifecycle.config.lockfile import Lock
 from bedrock_lifecycle.constructs import model_alias as model_alias_module
 from bedrock_lifecycle.stacks import LifecycleStack
 from tests.conftest import FIXED_TODAY, ROOT, new_app
@@ -30,7 +32,11 @@ from tests.support.rollout_simulator import Simulator, allows, topological
 SONNET_PROFILE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 HAIKU_PROFILE = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0"
-ACCOUNTS = {"prod": ("222222222222", "us-east-1"), "dev": ("123456789012", "eu-west-1")}
+ACCOUNTS = {
+    "prod": ("222222222222", "us-east-1"),
+    "staging": ("111111111111", "us-east-1"),
+    "dev": ("123456789012", "eu-west-1"),
+}
 PROMPT = (
     "You summarize customer support tickets in at most five sentences. "
     "Keep product names and error codes verbatim."
@@ -113,6 +119,12 @@ def _synth(text: str, environment: str, folder: str, variant: tuple) -> str:
     path = Path(folder) / f"{abs(hash((text, environment, variant)))}.yaml"
     path.write_text(text)
     config = load_lifecycle(path, check_lock_file=False, clock=lambda: FIXED_TODAY)
+    # The models the shipped lock records for its custom models (customize status).
+    recorded = Lock.read(ROOT / "lifecycle.lock")
+    assert recorded is not None
+    config = dataclasses.replace(
+        config, lock=Lock(versions={}, custom_models=recorded.custom_models)
+    )
     app = new_app(Path(folder) / f"out-{path.stem}")
     stack = LifecycleStack(
         app, f"BedrockLifecycle-{environment}", config=config, environment=environment

@@ -76,6 +76,14 @@ PROFILE_REGIONS = {
     "apac": ("ap-northeast-1", "ap-southeast-1", "ap-southeast-2", "ap-south-1"),
 }
 THROUGHPUT = "Custom::BedrockProvisionedThroughput"
+# An on-demand deployment of a custom model: any property change makes a new one.
+DEPLOYMENT = "Custom::BedrockCustomModelDeployment"
+# Resources whose Ref is an ARN the routers call, replaced under one logical id: the
+# property changes that make a new one (None: every change).
+CALLED: dict[str, tuple[str, ...] | None] = {
+    THROUGHPUT: ("ModelUnits", "CommitmentDuration", "ModelId"),
+    DEPLOYMENT: None,
+}
 # The one AWS managed policy modelled, by its EC2 actions (as ``ec2:*``).
 VPC_ACCESS_POLICY = ":iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
 # What a router calls from inside its VPC: Bedrock's runtime and CloudWatch Logs.
@@ -90,9 +98,9 @@ SERVING_TYPES = frozenset(
         "AWS::Lambda::Version",
         "AWS::Logs::LogGroup",
         THROUGHPUT,
+        DEPLOYMENT,
     }
 )
-REPLACING = ("ModelUnits", "CommitmentDuration", "ModelId")
 # Network resources CloudFormation replaces when these properties change (the resource
 # reference of each type): the new one is made at the update, the old one stays until
 # the clean-up. None: every property.
@@ -148,7 +156,7 @@ class _World:
     generation: dict[str, int] = field(default_factory=dict)
     versions: dict[str, _Version] = field(default_factory=dict)  # Version logical id ->
     published: dict[str, int] = field(default_factory=dict)  # function logical id -> count
-    throughputs: set[str] = field(default_factory=set)  # live provisioned model ARNs
+    throughputs: set[str] = field(default_factory=set)  # live throughput and deployment ARNs
     # Alias logical id -> {Version logical id: percent}, while CodeDeploy shifts it.
     routing: dict[str, dict[str, int]] = field(default_factory=dict)
     # Replaced network resources (NETWORK_REPLACING) still standing: (type, props).
@@ -311,6 +319,8 @@ class Simulator:
         }
         self.violations: list[Violation] = []
         self.steps = 0
+        # Every throughput and deployment ARN the replay made (the stacks' own).
+        self.made: set[str] = set()
         self.trace: list[str] = []  # every step checked, in order
 
     # -- resolution ------------------------------------------------------------
@@ -330,6 +340,11 @@ class Simulator:
         p, r, a = (self.pseudo[k] for k in ("AWS::Partition", "AWS::Region", "AWS::AccountId"))
         if kind == THROUGHPUT:
             return f"arn:{p}:bedrock:{r}:{a}:provisioned-model/{lid.lower()}{world.generation[lid]}"
+        if kind == DEPLOYMENT:
+            return (
+                f"arn:{p}:bedrock:{r}:{a}:custom-model-deployment/"
+                f"{lid.lower()}{world.generation[lid]}"
+            )
         if kind == "AWS::Lambda::Function":
             return self._name(world, lid, "FunctionName")
         if kind == "AWS::Lambda::Version":
@@ -423,11 +438,12 @@ class Simulator:
             raise
         if exists and props == world.props[lid]:
             return False
-        if kind == THROUGHPUT and exists:
+        if kind in CALLED and exists:
+            keys = CALLED[kind]
             if restore is not None and lid in restore.generation:
                 world.generation[lid] = restore.generation[lid]
-            elif any(props.get(k) != world.props[lid].get(k) for k in REPLACING):
-                world.generation[lid] += 1  # a new purchase; the old one lives until clean-up
+            elif keys is None or any(props.get(k) != world.props[lid].get(k) for k in keys):
+                world.generation[lid] += 1  # a new one; the old one lives until clean-up
             # Resolved again: properties that name the throughput follow its new ARN.
             props = self.resolve(world, resource.get("Properties", {}))
         if exists and kind in NETWORK_REPLACING:
@@ -436,8 +452,9 @@ class Simulator:
             if keys is None or any(props.get(k) != old.get(k) for k in keys):
                 world.replaced.append((kind, old))
         world.props[lid] = props
-        if kind == THROUGHPUT:
+        if kind in CALLED:
             world.throughputs.add(self._ref(world, lid))
+            self.made.add(self._ref(world, lid))
         if kind == "AWS::Lambda::Version" and lid not in world.versions:
             self._publish(world, template, lid)
         return True
@@ -472,7 +489,7 @@ class Simulator:
         return None
 
     def _delete(self, world: _World, lid: str) -> None:
-        if world.types.get(lid) == THROUGHPUT:
+        if world.types.get(lid) in CALLED:
             world.throughputs.discard(self._ref(world, lid))
         for table in (world.types, world.props, world.generation, world.versions, world.routing):
             table.pop(lid, None)  # type: ignore[attr-defined]
@@ -688,6 +705,10 @@ class Simulator:
         target = str(config["model_arn"])
         if ":provisioned-model/" in target and target not in world.throughputs:
             yield f"calls provisioned throughput {target}, which no longer exists"
+        # A deployment ARN written out (made outside the stacks) is not the stacks' to lose.
+        deployment = ":custom-model-deployment/" in target
+        if deployment and target in self.made and target not in world.throughputs:
+            yield f"calls custom model deployment {target}, which no longer exists"
 
     def reach(self, world: _World, vpc_id: str | None = None) -> dict[str, set[str]]:
         """Service (``bedrock-runtime``) -> the security groups its interface endpoint
@@ -860,7 +881,7 @@ class Simulator:
             world.replaced = []
             self._check(world, "clean-up: delete the replaced network resources")
         world.throughputs = {
-            self._ref(world, lid) for lid, kind in world.types.items() if kind == THROUGHPUT
+            self._ref(world, lid) for lid, kind in world.types.items() if kind in CALLED
         }
         self._check(world, "after the clean-up")
         self.final = world
