@@ -22,6 +22,7 @@ from .config.lockfile import moved_aliases, placed_aliases, updated_lock
 from .config.network_checks import network_moves
 from .config.problems import MAX_PRINTED_PROBLEMS, Problem, one_line
 from .config.schema import LifecycleFile
+from .customize.cli import add_customize_commands
 
 DEFAULT_FILE = "lifecycle.yaml"
 EXIT_OK = 0
@@ -273,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-lock", action="store_true", help="skip the lifecycle.lock comparison")
 
     add_catalog_commands(sub)
+    add_customize_commands(sub, DEFAULT_FILE)
     return parser
 
 

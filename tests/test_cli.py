@@ -154,22 +154,22 @@ def test_plan_names_grants_by_target_not_by_label(tmp_path, capsys):
     base = tmp_path / "base.yaml"
     base.write_text(yaml.safe_dump(data, sort_keys=False))
     versions = data["families"]["summarizer"]["versions"]
-    versions["v3"] = {**versions["v2"], "system_prompt": "Shorter."}
+    versions["v7"] = {**versions["v2"], "system_prompt": "Shorter."}
     head = tmp_path / "lifecycle.yaml"
     head.write_text(yaml.safe_dump(data, sort_keys=False))
     assert main(["plan", str(head), "--base", str(base), "--no-lock", "--today", TODAY]) == 0
     assert not [line for line in capsys.readouterr().out.splitlines() if "grants" in line]
-    versions["v4"] = {**versions["v2"], "guardrail": {"id": "abcdefghij12", "version": "3"}}
+    versions["v8"] = {**versions["v2"], "guardrail": {"id": "abcdefghij12", "version": "3"}}
     head.write_text(yaml.safe_dump(data, sort_keys=False))
     assert main(["plan", str(head), "--base", str(base), "--no-lock", "--today", TODAY]) == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if "grants" in line]
     assert lines[0] == (
         "dev: summarizer routers' Bedrock grants widen to "
-        "v4 (us.anthropic.claude-haiku-4-5-20251001-v1:0, guardrail abcdefghij12)"
+        "v8 (us.anthropic.claude-haiku-4-5-20251001-v1:0, guardrail abcdefghij12)"
     )
     # Another version of the same guardrail: the same ARN, nothing widens.
     base.write_text(yaml.safe_dump(data, sort_keys=False))
-    versions["v5"] = {**versions["v2"], "guardrail": {"id": "abcdefghij12", "version": "4"}}
+    versions["v9"] = {**versions["v2"], "guardrail": {"id": "abcdefghij12", "version": "4"}}
     head.write_text(yaml.safe_dump(data, sort_keys=False))
     assert main(["plan", str(head), "--base", str(base), "--no-lock", "--today", TODAY]) == 0
     assert not [line for line in capsys.readouterr().out.splitlines() if "grants" in line]
