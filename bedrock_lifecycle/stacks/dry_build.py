@@ -64,10 +64,12 @@ _RESULTS_KEPT = 32
 
 
 def _build_key(config: LifecycleConfig, context: dict[str, Any]) -> str:
-    """Everything a construction reads: the file, its folder, the golden prompts, the flags."""
+    """Everything a construction reads: the file, the lock (stack groups, custom models'
+    ARNs), the golden prompts' content, the flags. Not the folder: the same file, lock
+    and prompts build the same stacks wherever they are."""
     digest = hashlib.sha256()
     digest.update(config.file.model_dump_json().encode())
-    digest.update(str(config.base_dir.resolve()).encode())
+    digest.update(b"\0" + (config.lock.render() if config.lock is not None else "").encode())
     digest.update(json.dumps(context, sort_keys=True, default=str).encode())
     for family in config.file.families.values():
         if family.evaluation is not None:
