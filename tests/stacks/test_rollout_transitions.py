@@ -132,10 +132,17 @@ def _synth(text: str, environment: str, folder: str, variant: tuple) -> str:
     return json.dumps(app.synth().get_stack_by_name(stack.stack_name).template)
 
 
+# One folder per test process: every module replaying transitions shares the synths
+# (_synth is cached by file text, environment, folder and variant).
+_FOLDER: list[str] = []
+
+
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory):
-    folder = str(tmp_path_factory.mktemp("transitions"))
-    shutil.copytree(ROOT / "evals", Path(folder) / "evals")
+    if not _FOLDER:
+        _FOLDER.append(str(tmp_path_factory.mktemp("transitions")))
+        shutil.copytree(ROOT / "evals", Path(_FOLDER[0]) / "evals")
+    folder = _FOLDER[0]
 
     def run(data: dict[str, Any], environment: str = "prod") -> dict[str, Any]:
         # What a test took away, by name: a cached template of another variant is never reused.
