@@ -112,11 +112,15 @@ def cmd_lock(args: argparse.Namespace) -> int:
         lock_path.write_text(lock.render(), encoding="utf-8")
     for key in added:
         print(f"{lock_path.name}: locked {key}")
+    known = set((existing.custom_models or {}) if existing is not None else {})
+    new_models = sorted(set(lock.custom_models or {}) - known)
+    for name in new_models:
+        print(f"{lock_path.name}: locked custom model {name}")
     for line in moved_aliases(existing, lock):
         print(f"{lock_path.name}: {line}")
     for line in placed_aliases(existing, lock):
         print(f"{lock_path.name}: {line}")
-    if not added:
+    if not added and not new_models:
         print(f"{lock_path.name}: up to date ({len(lock.versions)} versions)")
     return EXIT_OK
 

@@ -69,7 +69,7 @@ def test_from_the_declaration_to_v3_serving_live_in_staging(tmp_path, capsys, aw
 
     # 1. Declare the custom model; lock records its hash.
     code, out, err = run(capsys, "lock", "--today", today, str(file))
-    assert code == 0, err
+    assert code == 0 and out == [f"lifecycle.lock: locked custom model {NAME}"], (out, err)
     locked = json.loads(lock_file.read_text())["custom_models"][NAME]
     assert locked["models"] == {}
 
