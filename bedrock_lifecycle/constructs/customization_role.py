@@ -72,6 +72,7 @@ class CustomizationJobRole(Construct):
         Default: none.
     :param subnet_ids: with a job in a VPC, its subnets (their interfaces are made
         there). Default: none (no network permissions).
+    :param security_group_ids: with ``subnet_ids``, the job's security groups.
     :param role_arn: a role named in the file: no role is created, the parameter names
         it. Default: create one.
 
@@ -89,6 +90,7 @@ class CustomizationJobRole(Construct):
         kms_key_arn: str | None = None,
         invocation_logs: InvocationLogSource | None = None,
         subnet_ids: Sequence[str] = (),
+        security_group_ids: Sequence[str] = (),
         role_arn: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -96,7 +98,13 @@ class CustomizationJobRole(Construct):
         self.role: iam.Role | None = None
         if role_arn is None:
             self.role = self._role(
-                stack, reads, output_uri, kms_key_arn, invocation_logs, subnet_ids
+                stack,
+                reads,
+                output_uri,
+                kms_key_arn,
+                invocation_logs,
+                subnet_ids,
+                security_group_ids,
             )
             role_arn = self.role.role_arn
         self.role_arn: str = role_arn
@@ -119,6 +127,7 @@ class CustomizationJobRole(Construct):
         kms_key_arn: str | None,
         invocation_logs: InvocationLogSource | None,
         subnet_ids: Sequence[str],
+        security_group_ids: Sequence[str],
     ) -> iam.Role:
         # Only Bedrock, only for this account's customization jobs in this region.
         role = iam.Role(
@@ -162,8 +171,12 @@ class CustomizationJobRole(Construct):
                 iam.PolicyStatement(
                     sid="ReadInvocationLogs",
                     actions=["s3:GetObject"],
+                    # Bedrock writes bodies over 100 KB under <prefix>-large-data.
                     resources=[
-                        invocation_logs.bucket.arn_for_objects(f"{invocation_logs.prefix}/*")
+                        invocation_logs.bucket.arn_for_objects(f"{invocation_logs.prefix}/*"),
+                        invocation_logs.bucket.arn_for_objects(
+                            f"{invocation_logs.prefix}-large-data/*"
+                        ),
                     ],
                 )
             )
@@ -172,7 +185,14 @@ class CustomizationJobRole(Construct):
                     sid="ListInvocationLogs",
                     actions=["s3:ListBucket"],
                     resources=[invocation_logs.bucket.bucket_arn],
-                    conditions={"StringLike": {"s3:prefix": [f"{invocation_logs.prefix}/*"]}},
+                    conditions={
+                        "StringLike": {
+                            "s3:prefix": [
+                                f"{invocation_logs.prefix}/*",
+                                f"{invocation_logs.prefix}-large-data/*",
+                            ]
+                        }
+                    },
                 )
             )
             statements.append(
@@ -190,6 +210,7 @@ class CustomizationJobRole(Construct):
                     resources=[kms_key_arn],
                 )
             )
+        network_wildcards: list[str] = []
         if subnet_ids:
             subnets = [
                 stack.format_arn(service="ec2", resource="subnet", resource_name=subnet)
@@ -198,12 +219,27 @@ class CustomizationJobRole(Construct):
             interfaces = stack.format_arn(
                 service="ec2", resource="network-interface", resource_name="*"
             )
+            groups = [
+                stack.format_arn(service="ec2", resource="security-group", resource_name=group)
+                for group in security_group_ids
+            ]
             statements.append(
                 iam.PolicyStatement(
                     sid="JobNetworkInterfaces",
                     actions=list(NETWORK_ACTIONS),
-                    resources=[interfaces, *subnets],
-                    conditions={"StringEquals": {"aws:RequestedRegion": stack.region}},
+                    resources=[interfaces, *subnets, *groups],
+                )
+            )
+            # Bedrock tags the interfaces it makes for a job BedrockManaged=true.
+            statements.append(
+                iam.PolicyStatement(
+                    sid="TagJobNetworkInterfaces",
+                    actions=["ec2:CreateTags"],
+                    resources=[interfaces],
+                    conditions={
+                        "StringEquals": {"ec2:CreateAction": "CreateNetworkInterface"},
+                        "ForAllValues:StringEquals": {"aws:TagKeys": ["BedrockManaged"]},
+                    },
                 )
             )
             statements.append(
@@ -211,6 +247,7 @@ class CustomizationJobRole(Construct):
                     sid="DescribeTheNetwork", actions=list(NETWORK_READ_ACTIONS), resources=["*"]
                 )
             )
+            network_wildcards = [str(stack.resolve(interfaces)), "*"]
         policy = iam.ManagedPolicy(
             self,
             "Policy",
@@ -218,6 +255,26 @@ class CustomizationJobRole(Construct):
             roles=[role],
             description="What one bedrock-lifecycle customization job reads and writes",
         )
+        if invocation_logs is not None:
+            bucket = invocation_logs.bucket.node.default_child
+            assert isinstance(bucket, cdk.CfnElement)
+            bucket_id = stack.resolve(stack.get_logical_id(bucket))
+            for prefix in (invocation_logs.prefix, f"{invocation_logs.prefix}-large-data"):
+                acknowledge(
+                    policy,
+                    f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{prefix}/*]",
+                    "the job reads the environment's invocation logs, every object under "
+                    "their prefix: Bedrock names them, and the job filters them by "
+                    "requestMetadata (IAM cannot)",
+                )
+        for pattern in network_wildcards:
+            acknowledge(
+                policy,
+                f"AwsSolutions-IAM5[Resource::{pattern}]",
+                "a job in a VPC makes its network interfaces in the declared subnets and "
+                "security groups; EC2 names the interfaces, and its Describe calls take no "
+                "resource",
+            )
         for pattern in wildcards:
             acknowledge(
                 policy,

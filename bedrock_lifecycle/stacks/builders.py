@@ -379,6 +379,7 @@ def customizations_of_environment(
                 else None
             ),
             subnet_ids=job.network.subnet_ids if job.network is not None else (),
+            security_group_ids=job.network.security_group_ids if job.network is not None else (),
             role_arn=job.role_arn,
         )
     return out

@@ -225,17 +225,13 @@ def test_a_distillation_role_reads_the_invocation_logs_and_uses_the_key(tmp_path
     template = Template.from_stack(stack)
     (policy,) = template.find_resources("AWS::IAM::ManagedPolicy").values()
     statements = {s.get("Sid"): s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
-    assert statements["ReadInvocationLogs"]["Resource"] == {
-        "Fn::Join": [
-            "",
-            [
-                {"Fn::GetAtt": [stack.resolve(bucket.node.default_child.logical_id), "Arn"]},
-                "/invocation-logs/*",
-            ],
-        ]
-    }
+    bucket_arn = {"Fn::GetAtt": [stack.resolve(bucket.node.default_child.logical_id), "Arn"]}
+    assert sorted(map(json.dumps, statements["ReadInvocationLogs"]["Resource"])) == sorted(
+        json.dumps({"Fn::Join": ["", [bucket_arn, f"/{prefix}/*"]]})
+        for prefix in ("invocation-logs", "invocation-logs-large-data")
+    )
     assert statements["ListInvocationLogs"]["Condition"] == {
-        "StringLike": {"s3:prefix": ["invocation-logs/*"]}
+        "StringLike": {"s3:prefix": ["invocation-logs/*", "invocation-logs-large-data/*"]}
     }
     assert statements["DecryptInvocationLogs"]["Action"] == "kms:Decrypt"
     assert statements["UseTheModelKey"] == {
@@ -307,3 +303,43 @@ def test_every_property_is_in_the_replacement_key(tmp_path):
             }
         },
     )
+
+
+def test_a_distillation_in_a_vpc_passes_every_gate(tmp_path):
+    """The job role of a distillation from the invocation logs, run in a VPC, with the
+    nag packs on: each wildcard it needs is acknowledged where it is, nothing else."""
+    from bedrock_lifecycle.constructs.invocation_audit import (
+        INVOCATION_LOG_PREFIX,
+        InvocationAudit,
+    )
+    from bedrock_lifecycle.nag import register_packs
+
+    app = new_app(tmp_path)
+    register_packs(app)
+    stack = cdk.Stack(app, "Distil", env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
+    audit = InvocationAudit(stack, "Audit", invocation_logging=False)
+    job = CustomizationJobRole(
+        stack,
+        "Job",
+        parameter_name="/p",
+        reads=["s3://acme-data/validation/"],
+        output_uri="s3://acme-out/distilled/",
+        invocation_logs=InvocationLogSource(audit.bucket, INVOCATION_LOG_PREFIX, audit.key),
+        subnet_ids=["subnet-0a1b2c3d4e5f60711"],
+        security_group_ids=["sg-0a1b2c3d4e5f60733"],
+    )
+    app.synth()  # an unacknowledged finding raises here
+    statements = {
+        s.get("Sid"): s
+        for s in Template.from_stack(stack).find_resources("AWS::IAM::ManagedPolicy")[
+            stack.resolve(job.node.find_child("Policy").node.default_child.logical_id)
+        ]["Properties"]["PolicyDocument"]["Statement"]
+    }
+    assert len(statements["ReadInvocationLogs"]["Resource"]) == 2  # and the large data
+    assert (
+        f"arn:aws:ec2:us-east-1:{ACCOUNT}:security-group/sg-0a1b2c3d4e5f60733"
+        in statements["JobNetworkInterfaces"]["Resource"]
+    )
+    assert statements["TagJobNetworkInterfaces"]["Condition"]["ForAllValues:StringEquals"] == {
+        "aws:TagKeys": ["BedrockManaged"]
+    }
