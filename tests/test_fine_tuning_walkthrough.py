@@ -123,3 +123,42 @@ def test_from_the_declaration_to_v3_serving_live_in_staging(tmp_path, capsys, aw
     assert code == 0, err
     # The shipped lock is the one this walkthrough ends with.
     assert json.loads(lock_file.read_text()) == shipped_lock
+
+
+def test_a_job_made_first_under_the_declared_name_is_neither_used_nor_recorded(
+    tmp_path, capsys, aws
+):
+    """The job name is predictable: anyone who may create jobs could take it first, with
+    other data. start and status find it, refuse it in one line, and record nothing."""
+    from bedrock_lifecycle.config import load_lifecycle
+    from bedrock_lifecycle.values import job_name
+
+    shutil.copytree(ROOT / "evals", tmp_path / "evals")
+    file = tmp_path / "lifecycle.yaml"
+    shutil.copy(ROOT / "lifecycle.yaml", file)
+    shutil.copy(ROOT / "lifecycle.lock", tmp_path / "lifecycle.lock")
+    spec = load_lifecycle(file, check_lock_file=False).file.custom_models[NAME]
+    name = job_name("acme-genai", "staging", NAME, spec, 1)
+    aws.bedrock(
+        "POST",
+        "/model-customization-jobs",
+        {
+            "jobName": name,
+            "customModelName": name,
+            "clientRequestToken": "insider",
+            "roleArn": f"arn:aws:iam::{STAGING}:role/insider",
+            "baseModelIdentifier": "amazon.nova-lite-v1:0",
+            "customizationType": "FINE_TUNING",
+            "trainingDataConfig": {"s3Uri": "s3://insider-bucket/poisoned.jsonl"},
+            "outputDataConfig": {"s3Uri": "s3://insider-bucket/out/"},
+        },
+    )
+    aws.finish(name)
+    before = (tmp_path / "lifecycle.lock").read_text()
+    for argv in (["start", NAME], ["status", NAME]):
+        code, out, err = run(capsys, "customize", *argv, "--file", str(file))
+        assert code == 2 and len(err) == 1, (out, err)
+        assert f"a job named {name} exists that this declaration did not submit" in err[0]
+        assert "s3://insider-bucket/poisoned.jsonl" in err[0]
+    assert (tmp_path / "lifecycle.lock").read_text() == before
+    assert aws.calls("bedrock").count("CreateModelCustomizationJob") == 1  # the insider's

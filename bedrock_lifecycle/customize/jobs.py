@@ -194,6 +194,13 @@ def describe(site: JobSite, attempt: int, bedrock: Any) -> JobState | None:
         if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
             return None
         raise
+    differences = _not_declared(site, name, job)
+    if differences:
+        raise CustomizeError(
+            f"a job named {name} exists that this declaration did not submit "
+            f"({'; '.join(differences)}): it is not used, nor is its model recorded; "
+            "find out who made it, and delete its custom model if it is not yours"
+        )
     return JobState(
         site=site,
         attempt=attempt,
@@ -300,3 +307,31 @@ def _details(value: object) -> str | None:
         if isinstance(info, dict) and info.get("status"):
             parts.append(f"{stage.removesuffix('Details')} {info['status']}")
     return ", ".join(parts) or None
+
+
+def _not_declared(site: JobSite, name: str, job: dict) -> list[str]:
+    """How a job found by its (predictable) name differs from what ``start`` submits:
+    anyone allowed to create jobs could take the name first."""
+    spec = site.spec.customization
+    assert spec is not None
+    found = {
+        "clientRequestToken": job.get("clientRequestToken"),
+        "customizationType": job.get("customizationType"),
+        "base model": str(job.get("baseModelArn", "")).rsplit("/", 1)[-1],
+        "output": (job.get("outputDataConfig") or {}).get("s3Uri"),
+        "training data": (job.get("trainingDataConfig") or {}).get("s3Uri"),
+    }
+    wanted = {
+        "clientRequestToken": name,
+        "customizationType": spec.type.value,
+        "base model": spec.base_model,
+        "output": spec.output_uri,
+        "training data": spec.training_data.s3_uri,
+    }
+    return [
+        f"{key} {found[key]!r}, declared {wanted[key]!r}"
+        for key in wanted
+        if found[key] is not None and found[key] != wanted[key]
+        # A base model is reported by its ARN, whose last part may carry a context suffix.
+        and not (key == "base model" and str(found[key]).startswith(f"{wanted[key]}:"))
+    ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,6 +244,15 @@ class Aws:
 
     def job(self, job: str, status: str, region: str = "us-east-1", **extra: Any) -> str:
         arn = job_arn(job, region)
+        # What Bedrock reports of the job start submitted for that declaration.
+        declared = {
+            "test-tune": ("FINE_TUNING", "tune/train.jsonl", "tune/output/"),
+            "test-own-role": ("FINE_TUNING", "own/train.jsonl", "own/output/"),
+            "test-distil": ("DISTILLATION", None, "distil/output/"),
+            "test-distil-one": ("DISTILLATION", None, "distil-one/output/"),
+        }
+        model = re.fullmatch(r"(.+)-[0-9a-f]{12}(-\d+)?", job)
+        kind, train, output = declared[model[1]] if model else declared["test-tune"]
         response = {
             "jobArn": arn,
             "jobName": job,
@@ -252,10 +262,10 @@ class Aws:
             "status": status,
             "creationTime": dt.datetime(2026, 11, 20, tzinfo=dt.UTC),
             "baseModelArn": f"arn:aws:bedrock:{region}::foundation-model/amazon.nova-lite-v1:0",
-            "trainingDataConfig": {"s3Uri": f"{BUCKET}/tune/train.jsonl"},
+            "trainingDataConfig": {"s3Uri": f"{BUCKET}/{train}"} if train else {},
             "validationDataConfig": {"validators": []},
-            "outputDataConfig": {"s3Uri": f"{BUCKET}/tune/output/"},
-            "customizationType": "FINE_TUNING",
+            "outputDataConfig": {"s3Uri": f"{BUCKET}/{output}"},
+            "customizationType": kind,
             **extra,
         }
         self.stub("bedrock", region).add_response(
