@@ -72,14 +72,18 @@ def custom_model_lock_problems(
             )
             if problem is not None:
                 yield problem
-    # A version a router of the environment may call gets its grants and deployment
-    # built there (semantic.granted_versions), so each needs its model, not only the one
-    # an alias serves now. One through a throughput is the throughput's problem (above).
+    # A version an alias serves needs its model there. One a router may only move to
+    # (granted, not served) is left out of the stacks until its model is recorded, so a
+    # customization can be added to an environment, deployed (its job role) and run.
+    # One through a throughput is the throughput's problem (above).
     for fam_name, family in file.families.items():
         for env in file.environments:
-            if not any(env in file.alias_environments(fam_name, a) for a in family.aliases):
-                continue
-            for label in granted_versions(file, fam_name, env):
+            served = {
+                (alias.environment_versions or {}).get(env, alias.version)
+                for alias_name, alias in family.aliases.items()
+                if env in file.alias_environments(fam_name, alias_name)
+            }
+            for label in sorted(served & set(granted_versions(file, fam_name, env))):
                 used = family.versions[label].target.custom_model
                 if used is None:
                     continue

@@ -88,6 +88,11 @@ def available_in(file: LifecycleFile, name: str, environment: str) -> bool:
     if spec is None:
         return False
     if spec.model_arn is not None:
+        # An environment without its account and region deploys with whatever credentials
+        # are at hand: it cannot be known to hold a model made elsewhere.
+        declared = file.environments.get(environment)
+        if declared is None or declared.account is None or declared.region is None:
+            return False
         return arn_fits(file, spec.model_arn, environment)
     assert spec.customization is not None
     return environment in spec.customization.environments

@@ -331,7 +331,8 @@ def _not_declared(site: JobSite, name: str, job: dict) -> list[str]:
     return [
         f"{key} {found[key]!r}, declared {wanted[key]!r}"
         for key in wanted
-        if found[key] is not None and found[key] != wanted[key]
+        if found[key] is not None
+        and found[key] != wanted[key]
         # A base model is reported by its ARN, whose last part may carry a context suffix.
         and not (key == "base model" and str(found[key]).startswith(f"{wanted[key]}:"))
     ]

@@ -190,7 +190,14 @@ def aliases_of_environment(
             )
 
         model_version = model_version_of(alias.version_label, alias.version)
-        standby = [model_version_of(label, other) for label, other in alias.standby]
+        # A version on a custom model not made here yet cannot be called: not granted
+        # (validate refuses it where an alias serves it).
+        standby = [
+            model_version_of(label, other)
+            for label, other in alias.standby
+            if other.target.custom_model is None
+            or config.custom_model_arn(other.target.custom_model, environment) is not None
+        ]
         out[alias.qualified_name] = ModelAlias(
             parent,
             alias_construct_id(alias.family, alias.name),

@@ -576,10 +576,14 @@ def test_a_version_before_its_job_recorded_a_model_names_the_commands(tmp_path):
     assert _errors(path) == [f"{path}: families.s.versions.v1.target: {NOT_RECORDED}"]
 
 
-def test_a_standby_version_needs_its_model_too(tmp_path):
-    # v2 serves nothing, but the router may call it (its grants and deployment are built).
+def test_a_version_nothing_serves_yet_waits_for_its_model(tmp_path):
+    """v2 serves nothing: the stacks leave it out (no grant, no deployment) until its model
+    is recorded, so the job's environment can be deployed (its role) and the job run.
+    Served, it needs the model."""
     doc = _doc({"foundation_model": TEACHER})
     doc["families"]["s"]["versions"]["v2"] = {"target": {"custom_model": "tuned"}}
+    assert _lines(_write(tmp_path, doc, models={}))[0] == []
+    doc["families"]["s"]["aliases"]["live"]["version"] = "v2"
     path = _write(tmp_path, doc, models={})
     assert _errors(path) == [f"{path}: families.s.versions.v2.target: {NOT_RECORDED}"]
 
@@ -814,3 +818,15 @@ def test_any_custom_models_mapping_is_answered_in_lines(
         assert lines
         for line in lines:
             assert "\n" not in line and line.startswith(f"{path}: "), line
+
+
+def test_a_model_made_elsewhere_is_not_served_by_an_environment_without_account(tmp_path):
+    """dev deploys with whatever credentials are at hand: it cannot be known to hold a
+    model of another account, so it is neither granted nor deployed there, and an alias
+    serving it there is refused (review: dev built a deployment of prod's model)."""
+    doc = _doc({"custom_model": "imported", "deployment": "on_demand"})
+    doc["custom_models"] = {"imported": IMPORTED}
+    doc["environments"]["dev"] = {}
+    path = _write(tmp_path, doc, models={})
+    errors = _errors(path)
+    assert len(errors) == 1 and "custom model 'imported' does not exist in dev" in errors[0]

@@ -110,3 +110,32 @@ def test_without_the_replacement_key_a_replaced_deployment_is_an_outage(synth, m
     assert any("custom model deployment" in str(v) for v in simulator.violations), [
         str(v) for v in simulator.violations
     ]
+
+
+def test_taking_the_customization_to_prod_deploys_its_job_role_before_its_model(synth, tmp_path):
+    """prod added to the customization's environments: validate passes while the job
+    has not run there (live serves v2 in prod); the prod stack makes the job role, and
+    neither a deployment nor a grant of v3 until the lock records prod's model."""
+    import json
+    import shutil
+
+    import yaml
+
+    from bedrock_lifecycle.config import load_lifecycle
+    from tests.conftest import FIXED_TODAY, ROOT
+
+    data = shipped()
+    data["custom_models"]["summarizer-lite"]["customization"]["environments"] = [
+        "staging",
+        "prod",
+    ]
+    shutil.copytree(ROOT / "evals", tmp_path / "evals")
+    (tmp_path / "lifecycle.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    shutil.copy(ROOT / "lifecycle.lock", tmp_path / "lifecycle.lock")
+    load_lifecycle(tmp_path / "lifecycle.yaml", clock=lambda: FIXED_TODAY)  # raises if refused
+    head = synth(data)
+    assert deployments(head) == []
+    roles = [lid for lid, r in head["Resources"].items() if lid.startswith("Customizations")]
+    assert any(head["Resources"][lid]["Type"] == "AWS::IAM::Role" for lid in roles)
+    assert "custom-model-deployment" not in json.dumps(head)
+    assert simulate(synth(shipped()), head).violations == []
