@@ -162,3 +162,10 @@ def test_a_job_made_first_under_the_declared_name_is_neither_used_nor_recorded(
         assert "s3://insider-bucket/poisoned.jsonl" in err[0]
     assert (tmp_path / "lifecycle.lock").read_text() == before
     assert aws.calls("bedrock").count("CreateModelCustomizationJob") == 1  # the insider's
+
+
+def test_without_the_lock_comparison_the_recorded_models_still_count(capsys):
+    """validate --no-lock skips the comparison, not what the lock records of the world:
+    the shipped file still builds staging's deployment of summarizer-lite."""
+    code, out, err = run(capsys, "validate", "--no-lock", "--today", FIXED_TODAY.isoformat())
+    assert code == 0 and out[-1].endswith("valid (3 environments, 11 aliases)"), (out, err)

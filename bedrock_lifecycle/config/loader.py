@@ -192,7 +192,9 @@ class LifecycleConfig:
         if arn is None:
             raise ValueError(
                 f"provisioned throughput {name} serves custom model {spec.custom_model}, which "
-                f"has no model in {environment} yet (docs/fine-tuning.md)"
+                f"has no model in {environment} yet: run `bedrock-lifecycle customize start "
+                f"{spec.custom_model} --environment {environment}`, then `customize status` "
+                "(docs/fine-tuning.md)"
             )
         return arn
 
@@ -324,6 +326,7 @@ def load_lifecycle(
 
     :param path: the YAML file.
     :param check_lock_file: compare with ``<file>.lock`` beside it. Default: true.
+        Without the comparison, only the custom models that lock records are read.
     :param clock: today's date for sunset and end-of-life rules. Default: UTC today.
     :param label: how the file is named in messages. Default: the path as given.
     :raises ConfigError: with every problem found at the first stage that failed.
@@ -346,5 +349,20 @@ def load_lifecycle(
         lock_problems = check_lock(file, lock, lock_path.name)
         if lock_problems:
             raise ConfigError(label, lock_problems)
+    else:
+        lock = _recorded_models_only(lock_path_for(path))
     warnings = tuple(p for p in problems if p.severity is Severity.WARNING)
     return LifecycleConfig(file=file, path=path, label=label, warnings=warnings, lock=lock)
+
+
+def _recorded_models_only(lock_path: Path) -> Lock | None:
+    """Without the lock's comparison, what it records of the world still holds: the
+    custom models ``customize status`` recorded, which the stacks deploy. Nothing else of
+    the lock is used (stack groups, aliases); an unreadable lock gives none."""
+    try:
+        lock = Lock.read(lock_path)
+    except ValueError:
+        return None
+    if lock is None or not lock.custom_models:
+        return None
+    return Lock(versions={}, custom_models=lock.custom_models)
