@@ -10,6 +10,8 @@ never read the lifecycle file: the shipped stack's builders
 """
 
 from .alarm_topic import AlarmTopic
+from .custom_model_deployment import CustomModelDeployment
+from .customization_role import CustomizationJobRole, InvocationLogSource
 from .function import LifecycleFunction
 from .invocation_audit import InvocationAudit
 from .lifecycle_watcher import LifecycleWatcher
@@ -23,8 +25,11 @@ __all__ = [
     "AlarmTopic",
     "AliasRollout",
     "AliasRolloutProps",
+    "CustomModelDeployment",
+    "CustomizationJobRole",
     "ImportedProvisionedThroughput",
     "InvocationAudit",
+    "InvocationLogSource",
     "LifecycleFunction",
     "LifecycleWatcher",
     "ModelAlias",
