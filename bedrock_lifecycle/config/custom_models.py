@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..catalog import shipped_catalog
+from ..catalog import base_model_id, shipped_catalog
 from ..values import CustomizationType, CustomModelSpec, custom_model_hash
 from .problems import Problem, Severity
 from .schema import LifecycleFile
@@ -114,7 +114,7 @@ def check_custom_models(file: LifecycleFile, base: Path) -> Iterator[Problem]:
                     f"{env!r} is not a declared environment "
                     f"(declared: {', '.join(file.environments)})",
                 )
-        entry = catalog.get(job.base_model)
+        entry = catalog.get(job.base_model) or catalog.get(base_model_id(job.base_model))
         supported = entry.supports(job.type.value) if entry is not None else None
         if supported is False:
             assert entry is not None and entry.customizations is not None

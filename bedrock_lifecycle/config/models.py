@@ -43,4 +43,5 @@ def _base_of(file: LifecycleFile, name: str) -> tuple[str, ...]:
     """A custom model inherits its base model's Legacy and end-of-life dates."""
     spec = file.custom_models.get(name)
     base = spec.foundation_model if spec is not None else None
-    return (base,) if base is not None else ()
+    # Bedrock customizes some models by their context variant (``...-v1:0:300k``).
+    return (base_model_id(base),) if base is not None else ()

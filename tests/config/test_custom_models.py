@@ -830,3 +830,14 @@ def test_a_model_made_elsewhere_is_not_served_by_an_environment_without_account(
     path = _write(tmp_path, doc, models={})
     errors = _errors(path)
     assert len(errors) == 1 and "custom model 'imported' does not exist in dev" in errors[0]
+
+
+def test_a_base_model_named_by_its_context_variant_inherits_the_same_dates(tmp_path, monkeypatch):
+    """Bedrock customizes some models by their context variant (``...:300k``): the dates
+    are the model's (review: only "not in the catalog" was said)."""
+    _use(monkeypatch, LEGACY_CATALOG)
+    doc = _targeting("customization")
+    doc["custom_models"]["tuned"]["customization"]["base_model"] = f"{BASE}:300k"
+    lines, _ = _lines(_write(tmp_path, doc), AFTER_LEGACY)
+    assert any("Bedrock marks LEGACY" in line for line in lines), lines
+    assert not any("not in the catalog" in line for line in lines), lines
