@@ -10,6 +10,9 @@ import bedrock_lifecycle.constructs as public
 DEFINED_IN = {
     "AlarmTopic": "alarm_topic",
     "AliasRollout": "rollout",
+    "CustomModelDeployment": "custom_model_deployment",
+    "CustomizationJobRole": "customization_role",
+    "InvocationLogSource": "customization_role",
     "ImportedProvisionedThroughput": "provisioned_throughput",
     "InvocationAudit": "invocation_audit",
     "LifecycleFunction": "function",
