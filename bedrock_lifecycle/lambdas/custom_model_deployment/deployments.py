@@ -244,14 +244,9 @@ def _after_refused_create(
 
 def wait_active(arn: str, bedrock: Bedrock) -> dict[str, Any]:
     """is_complete of a create: done once Active; Failed fails with Bedrock's message."""
-    try:
-        current = bedrock.describe(arn)
-    except AWS_ERRORS as error:
-        if contract.is_retryable(error):
-            return {"IsComplete": False}
-        raise DeploymentError(
-            f"could not read custom model deployment {arn}: {aws_message(error)}"
-        ) from error
+    read, current = _poll_read(arn, bedrock)
+    if not read:
+        return {"IsComplete": False}
     if current is None:
         raise DeploymentError(
             f"custom model deployment {arn} disappeared while waiting for it to be Active "
@@ -297,16 +292,24 @@ def _request_delete(arn: str, bedrock: Bedrock) -> bool:
 
 def wait_deleted(arn: str, bedrock: Bedrock) -> dict[str, Any]:
     """is_complete of a delete: done once Bedrock no longer knows the deployment."""
-    try:
-        current = bedrock.describe(arn)
-    except AWS_ERRORS as error:
-        if contract.is_retryable(error):
-            return {"IsComplete": False}
-        raise DeploymentError(
-            f"could not read custom model deployment {arn}: {aws_message(error)}"
-        ) from error
+    read, current = _poll_read(arn, bedrock)
+    if not read:
+        return {"IsComplete": False}
     if current is None:
         return {"IsComplete": True}
     if current.get("status") in ("Active", "Failed") and _request_delete(arn, bedrock):
         return {"IsComplete": True}
     return {"IsComplete": False}
+
+
+def _poll_read(arn: str, bedrock: Bedrock) -> tuple[bool, dict | None]:
+    """``(read, deployment)`` for is_complete: not read after a retryable error (the
+    framework polls again), None when Bedrock no longer knows it; any other error fails."""
+    try:
+        return True, bedrock.describe(arn)
+    except AWS_ERRORS as error:
+        if contract.is_retryable(error):
+            return False, None
+        raise DeploymentError(
+            f"could not read custom model deployment {arn}: {aws_message(error)}"
+        ) from error
