@@ -26,9 +26,9 @@ from constructs import Construct
 
 from ..shared import contract
 from .function import LifecycleFunction
-from .polling_provider import polling_provider, stack_wildcard
+from .polling_provider import polling_provider, sorted_at_synth, stack_wildcard
 from .singletons import stack_singleton
-from .throughput_provider import OWNER_TAG, _Values
+from .throughput_provider import OWNER_TAG
 
 RESOURCE_TYPE = "Custom::BedrockCustomModelDeployment"
 PROVIDER_ID = "CustomModelDeploymentProvider"
@@ -97,7 +97,7 @@ class CustomModelDeploymentProvider(Construct):
         )
         self._owners: list[str] = []
         self._models: list[str] = []
-        owners = cdk.Lazy.uncached_list(_Values(self._owners))
+        owners = sorted_at_synth(self._owners)
         read = iam.PolicyStatement(
             sid="ReadDeployments",
             actions=["bedrock:GetCustomModelDeployment"],

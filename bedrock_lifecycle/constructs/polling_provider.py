@@ -5,6 +5,7 @@ are. The throughput and custom model deployment providers are built by it."""
 from __future__ import annotations
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import custom_resources as cr
@@ -68,6 +69,23 @@ def polling_provider(
         )
     _acknowledge_framework(provider, [on_event.function, is_complete.function])
     return provider
+
+
+@jsii.implements(cdk.IStableListProducer)
+class _Values:
+    """The values of a list filled while the stack is built, sorted, at synth."""
+
+    def __init__(self, values: list[str]) -> None:
+        self._values = values
+
+    def produce(self) -> list[str]:
+        return sorted(self._values)
+
+
+def sorted_at_synth(values: list[str]) -> list[str]:
+    """A token for ``values`` (filled while the stack is built: each resource registers
+    its owner tag), rendered sorted at synth."""
+    return cdk.Lazy.uncached_list(_Values(values))
 
 
 def stack_wildcard(stack: cdk.Stack, resource: str) -> str:

@@ -6,12 +6,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aws_cdk as cdk
-import jsii
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from .function import LifecycleFunction
-from .polling_provider import polling_provider, stack_wildcard
+from .polling_provider import polling_provider, sorted_at_synth, stack_wildcard
 from .singletons import stack_singleton
 
 PROVIDER_ID = "ProvisionedThroughputProvider"
@@ -35,17 +34,6 @@ CREATE_ACTIONS = ("bedrock:CreateProvisionedModelThroughput",)
 MODEL_ACTIONS = ("bedrock:UpdateProvisionedModelThroughput",)
 # is_complete reads status (READ_ACTIONS) and retries deletes that Bedrock deferred.
 POLL_ACTIONS = ("bedrock:DeleteProvisionedModelThroughput",)
-
-
-@jsii.implements(cdk.IStableListProducer)
-class _Values:
-    """The values of a list filled while the stack is built, sorted, at synth."""
-
-    def __init__(self, values: list[str]) -> None:
-        self._values = values
-
-    def produce(self) -> list[str]:
-        return sorted(self._values)
 
 
 class ProvisionedThroughputProvider(Construct):
@@ -99,7 +87,7 @@ class ProvisionedThroughputProvider(Construct):
         # Filled by each throughput (add_owner, add_model); rendered at synth.
         self._owners: list[str] = []
         self._models: list[str] = []
-        owners = cdk.Lazy.uncached_list(_Values(self._owners))
+        owners = sorted_at_synth(self._owners)
         owned = {"StringEquals": {f"aws:ResourceTag/{OWNER_TAG}": owners}}
 
         def on_throughputs(
