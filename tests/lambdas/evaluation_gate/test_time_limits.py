@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tests.lambdas.evaluation_gate.codedeploy_stubs import EVENT, stub_report, stub_target
 from tests.lambdas.evaluation_gate.test_app import answer, chat, hook_clients, stub_invoke
 from tests.lambdas.provisioned_throughput.cfn_fuzz import HOSTILE, json_values, no_aws_calls
-from tests.support.lambda_assets import load_asset_module, stubbed_clients
+from tests.support.lambda_assets import stubbed_clients
 
 EVIL = "^(a+)+$"
 EVIL_TEXT = "a" * 40 + "b"  # about 2**40 steps for re: never finishes unaided
@@ -21,7 +21,10 @@ EVIL_TEXT = "a" * 40 + "b"  # about 2**40 steps for re: never finishes unaided
 
 @pytest.fixture(scope="module")
 def regex_check():
-    return load_asset_module("evaluation_gate", "regex_check")
+    # A shared module (bedrock_lifecycle/shared), staged beside the gate's own.
+    from bedrock_lifecycle.shared import regex_check
+
+    return regex_check
 
 
 def test_a_catastrophic_regex_is_stopped_at_its_limit(regex_check):
