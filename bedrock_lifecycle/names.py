@@ -91,3 +91,34 @@ def deployment_name(project: str, environment: str, name: str, group: int = 0) -
     (custom model names take no ``--``)."""
     suffix = f"-a{group}" if group else ""
     return f"{environment_prefix(project, environment)}-{name}{suffix}"
+
+
+# -- operations (docs/operations.md) ------------------------------------------------------
+
+
+def manifest_parameter_name(project: str, environment: str, group: int = 0) -> str:
+    """The version manifest of one stack of an environment: ``.../manifest`` for the main
+    stack (group 0), ``.../manifest-aliases<N>`` for alias stack N."""
+    suffix = "manifest" if group == 0 else f"manifest-aliases{group}"
+    return f"{PARAMETER_PREFIX}/{project}/{environment}/{suffix}"
+
+
+def audit_parameter_name(project: str, environment: str) -> str:
+    """``/bedrock-lifecycle/<project>/<environment>/audit``: where the audit trail is."""
+    return f"{PARAMETER_PREFIX}/{project}/{environment}/audit"
+
+
+# CloudWatch dashboard names: at most 255 of A-Z a-z 0-9 - _.
+DASHBOARD_NAME_LIMIT = 255
+
+
+def dashboard_name(project: str, environment: str, group: int = 0, page: int = 1) -> str:
+    """The dashboard of one stack of an environment: ``bedrock-lifecycle-<project>-<env>``
+    for the main stack's first page (the environment's overview), ``-aliases<N>`` for alias
+    stack N, ``-<page>`` for a stack's further pages."""
+    name = f"bedrock-lifecycle-{project}-{environment}"
+    if group:
+        name += f"-aliases{group}"
+    if page > 1:
+        name += f"-{page}"
+    return name

@@ -239,6 +239,13 @@ def check_evaluations(file: LifecycleFile, base: Path) -> Iterator[Problem]:
                     f"{family.evaluation.golden_prompts!r}: no such file next to the lifecycle "
                     "file",
                 )
+            continuous = family.evaluation.continuous
+            for i, env in enumerate(continuous.environments or ()):
+                if env not in file.environments:
+                    yield Problem(
+                        ("families", fam_name, "evaluation", "continuous", "environments", i),
+                        f"unknown environment {env!r} (declared: {_declared(file.environments)})",
+                    )
         for alias_name, alias in family.aliases.items():
             if (
                 alias.evaluation_gate

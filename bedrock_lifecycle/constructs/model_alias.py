@@ -23,6 +23,7 @@ from constructs import Construct
 
 from ..nag import declare_governance
 from ..names import PARAMETER_PREFIX
+from ..shared import contract
 from ..values import MAX_RESERVED_CONCURRENCY, InferenceOverride
 from ..versions import ModelVersion, ResolvedTarget, check_grants_size
 from .alias_metrics import ALIAS_WIDE_METRICS, METRIC_NAMESPACE, ROUTER_METRICS, RouterMetrics
@@ -53,7 +54,7 @@ __all__ = [
 # What the router and this construct agree on is bedrock_lifecycle/shared/contract.py,
 # which the router's asset carries as contract.py (router_config.py, alias_metrics.py).
 ROUTER_SOURCE = "router"
-LIVE_ALIAS_NAME = "live"
+LIVE_ALIAS_NAME = contract.LIVE_ALIAS
 # Construct id prefix of the router's Bedrock grants; the digest of their content follows.
 GRANTS_ID = "Grants"
 GRANTS_DIGEST_LENGTH = 8

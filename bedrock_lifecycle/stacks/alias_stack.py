@@ -29,6 +29,7 @@ from aws_cdk.aws_cloudwatch_actions import SnsAction
 from constructs import Construct
 
 from ..config import LifecycleConfig
+from ..constructs.continuous_evaluation import ContinuousEvaluationAlarm, ContinuousEvaluator
 from ..constructs.model_alias import ModelAlias
 from ..constructs.rollout import AliasRollout
 from ..names import (
@@ -38,6 +39,7 @@ from ..names import (
 )
 from .builders import aliases_of_environment, rollout_props
 from .environment_stack import LifecycleStack, prepare_environment_stack, version_manifest
+from .operations import continuous_evaluation_of_stack
 from .shared_refs import (
     ALARM_TOPIC_KEY,
     ANALYSIS_HOOK,
@@ -116,6 +118,8 @@ class AliasStack(cdk.Stack):
         self.refs = refs
         self.aliases: dict[str, ModelAlias] = {}
         self.rollouts: dict[str, AliasRollout] = {}
+        self.continuous_evaluation: ContinuousEvaluator | None = None
+        self.continuous_alarms: dict[str, ContinuousEvaluationAlarm] = {}
         if not aliases:
             # Its last alias went: the stack stays, with its manifest only ({}), so that
             # deploying it deletes what the aliases had (lockfile.Lock.alias_stacks).
@@ -171,6 +175,15 @@ class AliasStack(cdk.Stack):
             self.rollouts[name] = rollout
         self.manifest = version_manifest(
             self, self.aliases, f"manifest-aliases{group}", always=True
+        )
+        self.continuous_evaluation, self.continuous_alarms = continuous_evaluation_of_stack(
+            self,
+            config=config,
+            environment=environment,
+            aliases=self.aliases,
+            alarm_topic=topic,  # type: ignore[arg-type]
+            log_group=log_group,
+            log_group_arn=refs.value(AUDIT_LOG_GROUP_KEY),
         )
 
     def _attach_hooks(

@@ -23,7 +23,12 @@ from ..constructs.provisioned_throughput import BUILT_IN_TAG_PRIORITY, TAG_PREFI
 from ..constructs.rollout_hooks import HookedRollout
 from ..nag import declare_governance
 from ..nag.control_tower import excuse
-from ..names import environment_prefix, hook_function_name, shared_application_name
+from ..names import (
+    PARAMETER_PREFIX,
+    environment_prefix,
+    hook_function_name,
+    shared_application_name,
+)
 from .builders import (
     aliases_of_environment,
     audit_for_environment,
@@ -32,6 +37,7 @@ from .builders import (
     throughputs_of_environment,
     watcher_for_environment,
 )
+from .operations import audit_locations, continuous_evaluation_of_stack
 from .shared_refs import ANALYSIS_HOOK, GATE_HOOK, GATE_ROLE_KEY, SharedParts
 
 STACK_PREFIX = "BedrockLifecycle"
@@ -161,6 +167,18 @@ class LifecycleStack(cdk.Stack):
             alarm_topic=self.alarm_topic,
         )
         self.manifest = version_manifest(self, self.aliases, MANIFEST_SUFFIX)
+        # -- operations (continuous evaluation, where the audit trail is) --
+        self.continuous_evaluation, self.continuous_alarms = continuous_evaluation_of_stack(
+            self,
+            config=config,
+            environment=environment,
+            aliases=self.aliases,
+            alarm_topic=self.alarm_topic,
+            log_group=self.audit.log_group,
+        )
+        self.audit_locations = audit_locations(
+            self, project=config.file.project, environment=environment, audit=self.audit
+        )
         self.shared = SharedParts(self) if split else None
 
     def add_hooks(self, external: Sequence[HookedRollout]) -> None:
@@ -266,7 +284,7 @@ def version_manifest(
     parameter = ssm.StringParameter(
         stack,
         "VersionManifest",
-        parameter_name=f"/bedrock-lifecycle/{config.file.project}/{environment}/{suffix}",
+        parameter_name=f"{PARAMETER_PREFIX}/{config.file.project}/{environment}/{suffix}",
         string_value=text,
         description="alias -> version id, model ARN and lifecycle state",
         tier=manifest_tier(text),

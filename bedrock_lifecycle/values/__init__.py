@@ -50,10 +50,12 @@ from .customization import (
     job_name,
     metadata_filters,
 )
+from .evaluation import DEFAULT_SCHEDULE, ContinuousEvaluation, schedule_errors
 from .targets import Target
 
 __all__ = [
     "DEFAULT_ROLLOUT",
+    "DEFAULT_SCHEDULE",
     "LOG_RETENTION_DAYS",
     "MAX_ATTEMPTS",
     "MAX_OUTPUT_TOKENS",
@@ -67,6 +69,7 @@ __all__ = [
     "AwsRegion",
     "CanaryAnalysis",
     "Commitment",
+    "ContinuousEvaluation",
     "CustomModelName",
     "CustomModelSpec",
     "Customization",
@@ -100,6 +103,7 @@ __all__ = [
     "job_name",
     "metadata_filters",
     "policy_errors",
+    "schedule_errors",
 ]
 
 
@@ -280,6 +284,11 @@ class Evaluation(StrictModel):
         description="JSONL file, relative to lifecycle.yaml and inside its folder"
     )
     pass_rate: float = Field(default=1.0, gt=0, le=1, description="share of prompts that must pass")
+    continuous: ContinuousEvaluation = Field(
+        default=ContinuousEvaluation(),
+        description="the same prompts on a schedule, through each alias's live Lambda alias; "
+        "default daily, every prompt, every environment",
+    )
 
     @model_validator(mode="after")
     def _inside_the_folder(self) -> Evaluation:

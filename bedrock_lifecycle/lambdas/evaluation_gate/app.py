@@ -57,7 +57,7 @@ __all__ = [
 
 logger = Logger()
 
-PASS_RATE_METRIC = "EvaluationPassRate"  # noqa: S105 (a metric name)
+PASS_RATE_METRIC = contract.GATE_PASS_RATE
 # Prompts run in parallel, but few at a time: the gate must not throttle the
 # model it is about to send production traffic to.
 PARALLEL_PROMPTS = 4
