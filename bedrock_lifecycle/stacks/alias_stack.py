@@ -39,7 +39,7 @@ from ..names import (
 )
 from .builders import aliases_of_environment, rollout_props
 from .environment_stack import LifecycleStack, prepare_environment_stack, version_manifest
-from .operations import continuous_evaluation_of_stack
+from .operations import continuous_evaluation_of_stack, dashboard_of_stack
 from .shared_refs import (
     ALARM_TOPIC_KEY,
     ANALYSIS_HOOK,
@@ -184,6 +184,15 @@ class AliasStack(cdk.Stack):
             alarm_topic=topic,  # type: ignore[arg-type]
             log_group=log_group,
             log_group_arn=refs.value(AUDIT_LOG_GROUP_KEY),
+        )
+        self.dashboard = dashboard_of_stack(
+            self,
+            config=config,
+            environment=environment,
+            group=group,
+            aliases=self.aliases,
+            rollouts=self.rollouts,
+            continuous_alarms=self.continuous_alarms,
         )
 
     def _attach_hooks(

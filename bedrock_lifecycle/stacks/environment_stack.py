@@ -37,7 +37,7 @@ from .builders import (
     throughputs_of_environment,
     watcher_for_environment,
 )
-from .operations import audit_locations, continuous_evaluation_of_stack
+from .operations import audit_locations, continuous_evaluation_of_stack, dashboard_of_stack
 from .shared_refs import ANALYSIS_HOOK, GATE_HOOK, GATE_ROLE_KEY, SharedParts
 
 STACK_PREFIX = "BedrockLifecycle"
@@ -178,6 +178,20 @@ class LifecycleStack(cdk.Stack):
         )
         self.audit_locations = audit_locations(
             self, project=config.file.project, environment=environment, audit=self.audit
+        )
+        environment_alarms = list(self.watcher.alarms.values())
+        if self.continuous_evaluation is not None:
+            environment_alarms += self.continuous_evaluation.alarms.values()
+        self.dashboard = dashboard_of_stack(
+            self,
+            config=config,
+            environment=environment,
+            group=0,
+            aliases=self.aliases,
+            rollouts=self.rollouts.rollouts,
+            continuous_alarms=self.continuous_alarms,
+            environment_alarms=environment_alarms,
+            other_groups=range(1, config.alias_stack_count(environment) + 1),
         )
         self.shared = SharedParts(self) if split else None
 

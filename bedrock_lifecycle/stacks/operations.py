@@ -8,8 +8,9 @@ stack) evaluates and shows its own aliases, so that no stack names another's res
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
@@ -21,9 +22,12 @@ from ..constructs.continuous_evaluation import (
     ContinuousEvaluator,
     EvaluatedAlias,
 )
+from ..constructs.dashboard import AliasPanel, LifecycleDashboard
 from ..constructs.invocation_audit import INVOCATION_LOG_PREFIX, InvocationAudit
 from ..constructs.model_alias import ModelAlias
-from ..names import audit_parameter_name
+from ..constructs.rollout import AliasRollout
+from ..names import audit_parameter_name, dashboard_name
+from .builders import watched_models
 
 PASS_RATE_ALARM_ID = "ContinuousPassRate"  # noqa: S105 (a construct id)
 
@@ -109,4 +113,49 @@ def audit_locations(
         parameter_name=audit_parameter_name(project, environment),
         string_value=value,
         description="where the audit trail of this environment is (bedrock-lifecycle audit)",
+    )
+
+
+def dashboard_of_stack(
+    scope: Construct,
+    *,
+    config: LifecycleConfig,
+    environment: str,
+    group: int,
+    aliases: Mapping[str, ModelAlias],
+    rollouts: Mapping[str, AliasRollout],
+    continuous_alarms: Mapping[str, ContinuousEvaluationAlarm],
+    environment_alarms: Sequence[cloudwatch.IAlarm] = (),
+    other_groups: Sequence[int] = (),
+) -> LifecycleDashboard:
+    """The dashboard of one stack (construct id ``Dashboard``): its aliases in file
+    order; the main stack's (group 0) first page is the environment's overview, linking
+    to ``other_groups``' dashboards and showing ``environment_alarms`` (the watcher's,
+    the evaluators') and the days until end of life of every model the environment runs.
+    """
+    project = config.file.project
+    models = watched_models(config, environment)
+    panels = []
+    for resolved in config.aliases_for(environment):
+        name = resolved.qualified_name
+        if name not in aliases:
+            continue
+        alarms: list[cloudwatch.IAlarm] = list(rollouts[name].alarms) if name in rollouts else []
+        if name in continuous_alarms:
+            alarms.append(continuous_alarms[name].alarm)
+        panels.append(
+            AliasPanel(model_alias=aliases[name], alarms=alarms, model_ids=models.get(name, ()))
+        )
+    every_model = list(dict.fromkeys(m for ids in models.values() for m in ids))
+    return LifecycleDashboard(
+        scope,
+        "Dashboard",
+        dashboard_name=dashboard_name(project, environment, group),
+        environment=environment if group == 0 else f"{environment}, alias stack {group}",
+        panels=panels,
+        links=[(f"alias stack {n}", dashboard_name(project, environment, n)) for n in other_groups]
+        if group == 0
+        else [("environment overview", dashboard_name(project, environment))],
+        alarms=environment_alarms,
+        model_ids=every_model if group == 0 else (),
     )

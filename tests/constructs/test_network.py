@@ -24,6 +24,7 @@ KINDS = (
     ("EvaluationGate", "evaluation gate"),
     ("CanaryAnalysis", "canary analysis"),
     ("LifecycleWatcher", "lifecycle watcher"),
+    ("ContinuousEvaluation", "continuous evaluation"),
     ("/framework-", "provider framework"),
     ("ProvisionedThroughputProvider/", "throughput handler"),
     ("InvocationLoggingProviderHandler", "invocation logging handler"),
