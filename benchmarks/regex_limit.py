@@ -1,7 +1,7 @@
 """The evaluation gate's regex time limit: a check in a forked child beside plain ``re``.
 
 Each golden-prompt ``regex`` check runs in a forked child killed at its deadline
-(``lambdas/evaluation_gate/regex_check.py``), so no pattern can take the gate past
+(``shared/regex_check.py``, staged with the gate), so no pattern can take the gate past
 its budget. This prints what that costs per check: the median of ``--checks`` calls
 of ``search_within`` and of ``re.search`` on the same pattern and answer, alternating,
 and the ratio.
@@ -16,8 +16,6 @@ import re
 import statistics
 import time
 
-from tests.support.lambda_assets import load_asset_module
-
 PATTERN = r"(?i)refund.*\d+ days"
 ANSWER = "Refunds of duplicate charges take 5 days to appear on the statement."
 
@@ -26,7 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checks", type=int, default=200)
     args = parser.parse_args(argv)
-    regex_check = load_asset_module("evaluation_gate", "regex_check")
+    from bedrock_lifecycle.shared import regex_check
     limited, plain = [], []
     for _ in range(args.checks):
         start = time.perf_counter()

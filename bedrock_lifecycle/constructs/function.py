@@ -398,7 +398,10 @@ class LifecycleFunction(Construct):
         )
         if role_policy == "default":
             # aws-cdk-lib adds the X-Ray statement itself (tracing), the same as below.
-            self.log_group.grant_write(self.role)
+            if log_group_arn is None:
+                self.log_group.grant_write(self.role)
+            else:  # an imported group: its ARN attribute, not a pattern made of its name
+                self.role.add_to_principal_policy(self.base_statements()[0])
             self.role.add_to_principal_policy(self._decrypt_statement())
             acknowledge_xray(self.role)
         acknowledge_all(self.function, FUNCTION_ACKNOWLEDGEMENTS)

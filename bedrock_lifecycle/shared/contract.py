@@ -61,25 +61,19 @@ GATE_PASS_RATE = "EvaluationPassRate"  # noqa: S105 (a metric name)
 # -- the continuous evaluation ----------------------------------------------------------------
 
 CONTINUOUS_SETTINGS_ENV = "CONTINUOUS_SETTINGS"
-# The routers of the evaluator's own stack, whose names CloudFormation gives:
-# JSON {"family/alias": function name}.
-CONTINUOUS_FUNCTIONS_ENV = "ROUTER_FUNCTIONS"
+CONTINUOUS_FUNCTIONS_ENV = "ROUTER_FUNCTIONS"  # JSON {"family/alias": router function name}
 EVALUATION_NAMESPACE = "BedrockLifecycle/Evaluation"
 CONTINUOUS_PASS_RATE = "ContinuousPassRate"  # noqa: S105 (a metric name)
 CONTINUOUS_LATENCY = "ContinuousLatency"
 CONTINUOUS_PROMPTS = "ContinuousPrompts"
-# Metric name -> (CloudWatch unit, the statistic alarms and widgets read). Published
-# once per alias with ALIAS_WIDE_DIMENSIONS (every prompt of the run) and once per
-# version that answered with ROUTER_DIMENSIONS.
+# Name -> (unit, statistic read), per ALIAS_WIDE_DIMENSIONS and per ROUTER_DIMENSIONS.
 CONTINUOUS_METRICS: Mapping[str, tuple[str, str]] = {
     CONTINUOUS_PASS_RATE: ("Percent", "Minimum"),
     CONTINUOUS_LATENCY: ("Milliseconds", "p50"),
     CONTINUOUS_PROMPTS: ("Count", "Sum"),
 }
-# The Lambda alias callers invoke, and the continuous evaluation with them.
-LIVE_ALIAS = "live"
-# The record field of a continuous evaluation's report in the audit log group.
-CONTINUOUS_RECORD = "continuous-evaluation"
+LIVE_ALIAS = "live"  # the Lambda alias callers invoke, and the continuous evaluation
+CONTINUOUS_RECORD = "bedrock-lifecycle.continuous-evaluation.report"
 
 # -- the lifecycle watcher --------------------------------------------------------------------
 

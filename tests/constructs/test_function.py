@@ -32,7 +32,8 @@ def test_unknown_source_is_refused_with_the_known_ones_before_any_resource():
     stack = new_stack()
     with pytest.raises(
         ValueError,
-        match=r"source must be a folder of .*\(custom_model_deployment, evaluation_gate, "
+        match=r"source must be a folder of .*\(continuous_evaluation, custom_model_deployment, "
+        r"evaluation_gate, "
         r".*router\), got 'routr'",
     ):
         LifecycleFunction(stack, "Fn", source="routr", description="typo")

@@ -108,7 +108,8 @@ def test_the_waiter_state_machine_is_traced_and_may_write_traces(synthesized):
 
 def test_dead_letter_queues_say_they_are_ones(synthesized):
     queues = _of_type(synthesized.templates["prod"], "AWS::SQS::Queue")
-    assert len(queues) == 2
+    # The alarm topic's, the lifecycle watcher's and the continuous evaluator's.
+    assert len(queues) == 3
     for queue in queues.values():
         assert queue["Properties"]["RedriveAllowPolicy"] == {"redrivePermission": "allowAll"}
 

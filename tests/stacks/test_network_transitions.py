@@ -195,7 +195,8 @@ def test_a_split_environment_serves_in_the_vpc_from_its_alias_stacks(split_env):
     assert set(head) == {MAIN, f"{MAIN}-Aliases1", f"{MAIN}-Environment"}
     alias_stack = head[f"{MAIN}-Aliases1"]["Resources"].values()
     functions = [r for r in alias_stack if r["Type"] == "AWS::Lambda::Function"]
-    assert len(functions) == 2
+    # Two routers and the stack's continuous evaluator, all in the VPC.
+    assert len(functions) == 3
     assert all(f["Properties"]["VpcConfig"]["SubnetIds"] == NET["subnet_ids"] for f in functions)
     # The replay sees them: a rollout of every alias in the VPC, and nothing missing.
     assert replay(head, split_env(NET, version="v2")) == []

@@ -8,7 +8,7 @@ gate's own checks (``prompts.py``, shared with the gate), and then:
 - publishes, in CloudWatch's embedded metric format, ``ContinuousPassRate``,
   ``ContinuousLatency`` and ``ContinuousPrompts`` once per alias (every prompt of the
   run) and once per version that answered (a canary in progress answers with two);
-- prints one report record (``"record": "continuous-evaluation"``) into the
+- prints one report record (``record``: ``contract.CONTINUOUS_RECORD``) into the
   environment's audit log group: every prompt, its outcome and the version that
   answered.
 

@@ -115,7 +115,9 @@ def emf(records: list[dict]) -> list[dict]:
 
 
 def report(records: list[dict]) -> dict:
-    (found,) = [r for r in records if r.get("record") == "continuous-evaluation"]
+    (found,) = [
+        r for r in records if r.get("record") == "bedrock-lifecycle.continuous-evaluation.report"
+    ]
     return found
 
 
@@ -311,7 +313,7 @@ def test_the_report_stays_one_bounded_record_however_many_failures(evaluator, tm
 
     lines: list[str] = []
     run(evaluator, Client(), settings_file, lines=lines)
-    (line,) = [x for x in lines if '"continuous-evaluation"' in x]
+    (line,) = [x for x in lines if "continuous-evaluation.report" in x]
     assert len(line.encode()) <= evaluator.MAX_REPORT_BYTES
     (alias,) = json.loads(line)["aliases"]
     assert alias["prompts"] == 500 and alias["passed"] == 0
