@@ -23,6 +23,7 @@ from .config.network_checks import network_moves
 from .config.problems import MAX_PRINTED_PROBLEMS, Problem, one_line
 from .config.schema import LifecycleFile
 from .customize.cli import add_customize_commands
+from .operate.cli import add_operate_commands
 
 DEFAULT_FILE = "lifecycle.yaml"
 EXIT_OK = 0
@@ -279,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_catalog_commands(sub)
     add_customize_commands(sub, DEFAULT_FILE)
+    add_operate_commands(sub, DEFAULT_FILE)
     return parser
 
 

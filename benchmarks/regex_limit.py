@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--checks", type=int, default=200)
     args = parser.parse_args(argv)
     from bedrock_lifecycle.shared import regex_check
+
     limited, plain = [], []
     for _ in range(args.checks):
         start = time.perf_counter()

@@ -13,20 +13,19 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import botocore.session
 import pytest
-from botocore.credentials import Credentials
-from botocore.stub import Stubber
 
 from bedrock_lifecycle.cli import main
 from bedrock_lifecycle.config import load_lifecycle
 from bedrock_lifecycle.config.lockfile import updated_lock
 from bedrock_lifecycle.customize import cli as customize_cli
 from bedrock_lifecycle.names import customization_parameter_name
+
+from ..support.stubbed_aws import StubbedAws
 
 PROJECT = "acme-genai"
 STAGING, PROD = "111111111111", "222222222222"
@@ -161,42 +160,9 @@ def project(tmp_path: Path, locked_text: str) -> Project:
     return Project(file)
 
 
-_BOTOCORE = botocore.session.get_session()
-
-
 @dataclass
-class Aws:
-    """Stubbed clients per (service, region); sessions with or without credentials."""
-
-    credentials: bool = True
-    regions: list[str | None] = field(default_factory=list)
-    stubs: dict[tuple[str, str], tuple[Any, Stubber]] = field(default_factory=dict)
-
-    def stub(self, service: str, region: str = "us-east-1") -> Stubber:
-        return self._pair(service, region)[1]
-
-    def _pair(self, service: str, region: str) -> tuple[Any, Stubber]:
-        if (service, region) not in self.stubs:
-            client = _BOTOCORE.create_client(
-                service,
-                region_name=region,
-                aws_access_key_id="AKIASTUBBED",
-                aws_secret_access_key="stubbed",  # never sent anywhere
-            )
-            stubber = Stubber(client)
-            stubber.activate()
-            self.stubs[service, region] = (client, stubber)
-        return self.stubs[service, region]
-
-    def __call__(self, region: str | None) -> FakeSession:
-        self.regions.append(region)
-        return FakeSession(self, region)
-
-    def calls_left(self) -> None:
-        for client, stubber in self.stubs.values():
-            stubber.assert_no_pending_responses()
-            stubber.deactivate()
-            del client
+class Aws(StubbedAws):
+    """Stubbed clients per (service, region), with the responses of these tests."""
 
     # -- responses ---------------------------------------------------------------------
     def caller(self, account: str = STAGING, region: str = "us-east-1") -> None:
@@ -289,21 +255,6 @@ def job_arn(job: str, region: str = "us-east-1") -> str:
 def model_arn(job: str, region: str = "us-east-1") -> str:
     account = PROD if region == REGIONS["prod"] else STAGING
     return f"arn:aws:bedrock:{region}:{account}:custom-model/amazon.nova-lite-v1:0/{job[-12:]}"
-
-
-class FakeSession:
-    """What the command uses of a boto3 session: credentials, region, clients."""
-
-    def __init__(self, aws: Aws, region: str | None) -> None:
-        self._aws = aws
-        self.region_name = region
-
-    def get_credentials(self) -> Credentials | None:
-        return Credentials("AKIASTUBBED", "stubbed") if self._aws.credentials else None
-
-    def client(self, service: str) -> Any:
-        assert self.region_name is not None
-        return self._aws._pair(service, self.region_name)[0]
 
 
 @pytest.fixture
