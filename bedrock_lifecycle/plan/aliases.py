@@ -8,6 +8,7 @@ from pathlib import PurePosixPath
 from ..config import LifecycleConfig, ResolvedAlias
 from ..config.rollout_checks import regression_alarm_count, regression_term_count
 from ..config.schema import AlarmThresholds, CanaryAnalysis
+from .continuous import continuous_changes
 from .describe import (
     describe_rollout,
     first_shift_percent,
@@ -186,6 +187,7 @@ def _one_alias(
     yield from _alarm_changes(name, env, old.alarms, alias.alarms)
     yield from _canary_changes(name, env, old.canary_analysis, alias.canary_analysis)
     yield from _gate_changes(alias, old, base)
+    yield from continuous_changes(head, base, alias, old)
     if old.allowed_overrides != alias.allowed_overrides:
         shown = [
             ", ".join(o.value for o in old.allowed_overrides) or "none",

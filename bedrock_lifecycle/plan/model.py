@@ -44,6 +44,7 @@ class RiskCode(StrEnum):
     ALARM_WEAKENED = "alarm-weakened"
     GATE_REMOVED = "gate-removed"
     GATE_WEAKENED = "gate-weakened"
+    CONTINUOUS_EVALUATION_WEAKENED = "continuous-evaluation-weakened"
     ROLLOUT_FASTER = "rollout-faster"
     PROMPT_LOGGING_ON = "prompt-logging-on"
     AUDIT_RETENTION_SHORTENED = "audit-retention-shortened"

@@ -68,7 +68,7 @@ def schedule_errors(schedule: str) -> list[str]:
             f"schedule {schedule!r} must have 6 fields ({' '.join(CRON_FIELDS)}) separated "
             "by single spaces, of digits, letters and * ? , / # -"
         ]
-    if not fields[0].isdigit() or int(fields[0]) > 59:
+    if not re.fullmatch(r"[0-9]{1,2}", fields[0]) or int(fields[0]) > 59:
         return [
             f"schedule {schedule!r}: the minutes field must be one number 0-59 (at most one "
             f"run an hour), got {fields[0]!r}"

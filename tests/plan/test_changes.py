@@ -75,6 +75,20 @@ def audit(data: dict[str, Any]) -> None:
     }
 
 
+def continuous_sparser(data: dict[str, Any]) -> None:
+    evaluation = data["families"]["summarizer"]["evaluation"]
+    evaluation["continuous"] = {"schedule": "rate(2 days)", "sample": 1}
+
+
+def continuous_off(data: dict[str, Any]) -> None:
+    data["families"]["summarizer"]["evaluation"]["continuous"] = {"environments": []}
+
+
+def continuous_cron(data: dict[str, Any]) -> None:
+    evaluation = data["families"]["summarizer"]["evaluation"]
+    evaluation["continuous"] = {"schedule": "cron(0 */6 * * ? *)", "sample": 2}
+
+
 def gate_and_versions(data: dict[str, Any]) -> None:
     data["families"]["summarizer"]["aliases"]["live"]["evaluation_gate"] = False
     versions = data["families"]["summarizer"]["versions"]
@@ -240,6 +254,38 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], tuple[str, ...], list[s
             "moves to a new version",
             "risk version-retired: prod: summarizer/v1: retired: its routers lose the grants "
             "to call it; nothing can roll back onto it",
+        ],
+    ),
+    "continuous evaluation less often, on fewer prompts": (
+        continuous_sparser,
+        ("a", "b"),
+        [
+            "prod: summarizer/live continuous evaluation schedule rate(1 day) -> rate(2 days); "
+            "all prompts -> sample 1",
+            "risk continuous-evaluation-weakened: prod: summarizer/live: schedule rate(1 day) "
+            "-> rate(2 days); all prompts -> sample 1: a drift shows later or in fewer prompts",
+        ],
+    ),
+    "continuous evaluation off": (
+        continuous_off,
+        ("a", "b"),
+        [
+            "prod: summarizer/live continuous evaluation rate(1 day), all prompts -> no "
+            "continuous evaluation",
+            "risk continuous-evaluation-weakened: prod: summarizer/live: continuous evaluation "
+            "stops: a drift of the live model's answers goes unseen",
+        ],
+    ),
+    # A cron schedule is not compared with a rate: a change, no risk; a sample of 2 of
+    # the 2 prompts still runs fewer whenever the file grows, so it is flagged.
+    "continuous evaluation on a cron schedule": (
+        continuous_cron,
+        ("a", "b"),
+        [
+            "prod: summarizer/live continuous evaluation schedule rate(1 day) -> "
+            "cron(0 */6 * * ? *); all prompts -> sample 2",
+            "risk continuous-evaluation-weakened: prod: summarizer/live: all prompts -> "
+            "sample 2: a drift shows later or in fewer prompts",
         ],
     ),
 }
