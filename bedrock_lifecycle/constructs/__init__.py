@@ -10,8 +10,10 @@ never read the lifecycle file: the shipped stack's builders
 """
 
 from .alarm_topic import AlarmTopic
+from .continuous_evaluation import ContinuousEvaluationAlarm, ContinuousEvaluator, EvaluatedAlias
 from .custom_model_deployment import CustomModelDeployment
 from .customization_role import CustomizationJobRole, InvocationLogSource
+from .dashboard import AliasPanel, LifecycleDashboard
 from .function import LifecycleFunction
 from .invocation_audit import InvocationAudit
 from .lifecycle_watcher import LifecycleWatcher
@@ -23,13 +25,18 @@ from .rollout_hooks import RolloutHooks
 
 __all__ = [
     "AlarmTopic",
+    "AliasPanel",
     "AliasRollout",
     "AliasRolloutProps",
+    "ContinuousEvaluationAlarm",
+    "ContinuousEvaluator",
     "CustomModelDeployment",
     "CustomizationJobRole",
+    "EvaluatedAlias",
     "ImportedProvisionedThroughput",
     "InvocationAudit",
     "InvocationLogSource",
+    "LifecycleDashboard",
     "LifecycleFunction",
     "LifecycleWatcher",
     "ModelAlias",

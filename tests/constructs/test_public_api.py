@@ -9,6 +9,11 @@ import bedrock_lifecycle.constructs as public
 # Public name -> the module that defines it.
 DEFINED_IN = {
     "AlarmTopic": "alarm_topic",
+    "AliasPanel": "dashboard",
+    "ContinuousEvaluationAlarm": "continuous_evaluation",
+    "ContinuousEvaluator": "continuous_evaluation",
+    "EvaluatedAlias": "continuous_evaluation",
+    "LifecycleDashboard": "dashboard",
     "AliasRollout": "rollout",
     "CustomModelDeployment": "custom_model_deployment",
     "CustomizationJobRole": "customization_role",
