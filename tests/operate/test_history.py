@@ -19,7 +19,7 @@ from bedrock_lifecycle.versions import version_id
 from .conftest import MANIFEST, REGION, Aws, manifest
 
 T = [dt.datetime(2026, 11, d, 9, 30, tzinfo=dt.UTC) for d in range(1, 10)]
-V2, V3, PIN = "v2@9f8e7d6c5b4a", "v3@03db4d4c7a66", "v1@4576e86f22f1"
+V2, V3, PIN = "v2@947856f3caf5", "v3@03db4d4c7a66", "v1@4576e86f22f1"
 
 
 def test_every_version_of_the_manifest_read_across_pages(aws: Aws, run, project: Path) -> None:

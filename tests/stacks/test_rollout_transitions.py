@@ -470,3 +470,23 @@ def test_codedeploy_may_invoke_the_hooks_only_once_the_alias_waited_for_its_poli
         "CodeDeploy may not lambda:InvokeFunction" in v.problem for v in violations
     )
     assert {v.step.split(" (")[-1] for v in violations} >= {"BeforeAllowTrafficHook)"}
+
+
+def without_continuous_evaluation(data: dict[str, Any]) -> dict[str, Any]:
+    """The file before continuous evaluation: it runs in no environment."""
+    data = copy.deepcopy(data)
+    for family in data["families"].values():
+        if "evaluation" in family:
+            family["evaluation"]["continuous"] = {"environments": []}
+    return data
+
+
+def test_adding_continuous_evaluation_and_its_rollback_keep_every_version_serving(synth):
+    """The evaluator, its schedules, alarms and dashboard widgets arrive beside serving
+    routers (and leave again on a rollback) without touching what they may call."""
+    before, after = synth(without_continuous_evaluation(shipped())), synth(shipped())
+    added = set(after["Resources"]) - set(before["Resources"])
+    assert any(lid.startswith("ContinuousEvaluationFunction") for lid in added)
+    assert set(before["Resources"]) <= set(after["Resources"])  # nothing replaced or removed
+    assert_safe(simulate(before, after))
+    assert_safe(simulate(after, before))
