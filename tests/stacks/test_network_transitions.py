@@ -133,10 +133,16 @@ def test_the_functions_moving_out_keep_the_endpoints_and_vpc_access(synth):
 # -- an environment of several stacks ---------------------------------------------------
 
 
+# Templates by the whole history of commits that led to them: the lock, and so the
+# stacks' placement, depends on every commit before. Several tests start the same way.
+_BUILT: dict[tuple[tuple[str, str], ...], str] = {}
+
+
 @pytest.fixture
 def split_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Synthesize the 4-family environment (2 aliases a stack) with a ``network:``;
-    each call is one commit, its lock written from the one before."""
+    each call is one commit, its lock written from the one before (a history already
+    synthesized by another test is not synthesized again)."""
     import bedrock_lifecycle.app as app_module
 
     monkeypatch.setattr(app_module, "register_control_tower", lambda app: None)
@@ -152,6 +158,7 @@ def split_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         + "\n"
     )
     count = iter(range(100))
+    history: list[tuple[str, str]] = []
 
     def build(network: dict[str, Any] | None, *, version: str = "v1") -> dict[str, Any]:
         env: dict[str, Any] = {
@@ -181,7 +188,11 @@ def split_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         lock_path = tmp_path / "lifecycle.lock"
         lock, _ = updated_lock(config.file, Lock.read(lock_path))
         lock_path.write_text(lock.render())
-        return synth_split(path, tmp_path / f"out{next(count)}")
+        history.append((json.dumps(network, sort_keys=True), version))
+        key = tuple(history)
+        if key not in _BUILT:
+            _BUILT[key] = json.dumps(synth_split(path, tmp_path / f"out{next(count)}"))
+        return json.loads(_BUILT[key])
 
     return build
 
