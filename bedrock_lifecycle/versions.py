@@ -16,7 +16,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from . import props
 from .values import FamilyKind, Guardrail, InferenceConfig, Target, VersionSpec
+from .values.targets import GLOBAL_PROFILE_PREFIX, PROFILE_DESTINATION_REGIONS
 
 ID_HEX_LENGTH = 12
 
@@ -47,39 +49,6 @@ def version_id(label: str, version: VersionSpec) -> str:
     return f"{label}@{content_hash(version)[:ID_HEX_LENGTH]}"
 
 
-# Regions a system-defined cross-region inference profile may route to, by the
-# prefix of its id (Bedrock user guide, "Supported Regions and models for
-# inference profiles"). A superset is harmless: the grant still names one model
-# and nothing else. Set ``Target.destination_regions`` to override.
-PROFILE_DESTINATION_REGIONS: dict[str, tuple[str, ...]] = {
-    "us": ("us-east-1", "us-east-2", "us-west-1", "us-west-2"),
-    "us-gov": ("us-gov-east-1", "us-gov-west-1"),
-    "ca": ("ca-central-1", "ca-west-1"),
-    "eu": (
-        "eu-central-1",
-        "eu-central-2",
-        "eu-north-1",
-        "eu-south-1",
-        "eu-south-2",
-        "eu-west-1",
-        "eu-west-2",
-        "eu-west-3",
-    ),
-    "apac": (
-        "ap-northeast-1",
-        "ap-northeast-2",
-        "ap-northeast-3",
-        "ap-south-1",
-        "ap-south-2",
-        "ap-southeast-1",
-        "ap-southeast-2",
-        "ap-southeast-3",
-        "ap-southeast-4",
-    ),
-    "jp": ("ap-northeast-1", "ap-northeast-3"),
-    "au": ("ap-southeast-2", "ap-southeast-4"),
-}
-GLOBAL_PROFILE_PREFIX = "global"
 _PROFILE_PREFIX = re.compile(
     "^("
     + "|".join(re.escape(p) for p in (*PROFILE_DESTINATION_REGIONS, GLOBAL_PROFILE_PREFIX))
@@ -165,17 +134,16 @@ class ModelVersion:
     :param kind: what the router calls. Default: chat (Converse).
     :param provisioned_model_arn: the ARN of the provisioned throughput a
         ``provisioned_throughput`` target names (usually a token). Required for
-        that target kind, refused for the others.
+        that target kind, refused for the others. Default: none.
     :param purchase_key: with ``provisioned_model_arn`` or ``deployment_arn``, what
-        identifies the resource behind it (``ProvisionedThroughput.purchase_key``: model,
-        units, commitment; ``CustomModelDeployment.purchase_key``: its properties).
-        Replacing a throughput gives it a new ARN at deploy time under the same
-        logical id, which the template does not show; an alias mixes this key into
-        its Lambda version and its grants so that a replacement is a rollout like any
-        other. Default: none (for an ARN written out, which changes in the template).
+        identifies the resource behind it (``ProvisionedThroughput.purchase_key``,
+        ``CustomModelDeployment.purchase_key``). A replaced throughput gets a new ARN
+        under the same logical id, which the template does not show; the alias mixes
+        this key into its Lambda version and grants, so a replacement is a rollout.
+        Default: none (for an ARN written out, which changes in the template).
     :param deployment_arn: the ARN of the on-demand deployment of a ``custom_model``
-        target (``CustomModelDeployment.deployment_arn``, a token). Required for that
-        target kind, refused for the others.
+        target (``CustomModelDeployment.deployment_arn``). Required for that target kind,
+        refused for the others. Default: none.
     """
 
     family: str
@@ -232,27 +200,32 @@ class ModelVersion:
         cls,
         family: str,
         label: str,
-        spec: VersionSpec,
+        spec: props.VersionSpec | VersionSpec,
         *,
         kind: FamilyKind = FamilyKind.CHAT,
         provisioned_model_arn: str | None = None,
         purchase_key: str | None = None,
         deployment_arn: str | None = None,
     ) -> ModelVersion:
-        """The version ``family/label`` as declared in the lifecycle file.
+        """The version ``family/label`` of ``spec``, a ``VersionSpec`` (the builders pass
+        the lifecycle file's own model of it, the same content).
 
         :param kind: the family's kind. Default: chat.
         :param provisioned_model_arn: for a ``provisioned_throughput`` target, the
-            throughput's ARN (``stack.throughputs[name].provisioned_model_arn``).
-        :param purchase_key: with it, ``stack.throughputs[name].purchase_key``.
-            Default: none.
+            throughput's ARN (``ProvisionedThroughput.provisioned_model_arn``). Default: none.
+        :param purchase_key: with it, ``ProvisionedThroughput.purchase_key``. Default: none.
         :param deployment_arn: for a ``custom_model`` target, its deployment's ARN.
+            Default: none.
         :raises ValueError: when the target cannot be served as declared.
         """
+        if not isinstance(spec, props.VersionSpec | VersionSpec):
+            raise TypeError(
+                f"spec must be a bedrock_lifecycle.constructs.VersionSpec, got {spec!r}"
+            )
         return cls(
             family=family,
             label=label,
-            spec=spec,
+            spec=spec.to_model() if isinstance(spec, props.VersionSpec) else spec,
             kind=kind,
             provisioned_model_arn=provisioned_model_arn,
             purchase_key=purchase_key,

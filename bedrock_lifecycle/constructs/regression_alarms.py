@@ -36,7 +36,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from ..values import AlarmThresholds
+from ..props import AlarmThresholds, require_props
 from .alarm_topic import AlarmTopic
 
 # CodeDeploy's own limit per deployment group (docs/architecture.md).
@@ -174,6 +174,7 @@ class RegressionAlarms(Construct):
         alarm_topic: AlarmTopic | None = None,
         watch_all_versions: bool = True,
     ) -> None:
+        require_props(thresholds=(thresholds, AlarmThresholds))
         super().__init__(scope, construct_id)
         t = thresholds if thresholds is not None else AlarmThresholds()
         period = cdk.Duration.seconds(t.period_seconds)

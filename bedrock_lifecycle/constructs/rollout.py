@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -21,8 +20,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from ..nag import acknowledge
-from ..shared import golden
-from ..values import (
+from ..props import (
     DEFAULT_ROLLOUT,
     AlarmThresholds,
     CanaryAnalysis,
@@ -30,8 +28,10 @@ from ..values import (
     FamilyKind,
     RolloutPolicy,
     RolloutStrategy,
-    policy_errors,
+    require_props,
 )
+from ..shared import golden
+from ..values import policy_errors
 from .alarm_topic import AlarmTopic
 from .model_alias import ModelAlias, pascal
 from .regression_alarms import MAX_ALARMS_PER_DEPLOYMENT_GROUP, RegressionAlarms
@@ -57,7 +57,8 @@ CONFIGS_ID = "RolloutConfigs"
 
 def validate_policy(policy: RolloutPolicy) -> None:
     """Raise ValueError naming every reason CodeDeploy could not run ``policy``."""
-    errors = policy_errors(policy)
+    require_props(policy=(policy, RolloutPolicy))
+    errors = policy_errors(policy.to_model())
     if errors:
         raise ValueError(f"invalid rollout policy: {'; '.join(errors)}")
 
@@ -116,10 +117,9 @@ class AliasRollout(Construct):
     :param alarms: regression alarm thresholds. Default: ``AlarmThresholds()``.
     :param canary_analysis: what the AfterAllowTraffic hook requires. Default:
         ``CanaryAnalysis()`` (20 requests, 2 points of error rate, 25 % of p99).
-    :param evaluation: golden prompts and pass rate of the BeforeAllowTraffic gate,
-        with ``evaluation_file``. Default: no golden prompts (the gate passes).
-    :param evaluation_file: the golden-prompt JSONL file, validated now.
-        Default: none; required with ``evaluation``.
+    :param evaluation: the golden-prompt file and pass rate of the BeforeAllowTraffic
+        gate; the file is read and checked now. Default: no golden prompts (the gate
+        passes).
     :param alarm_topic: notified by every alarm. Default: no notification.
     :param application: the CodeDeploy application. Default: a new one.
     :param deployment_group_name: the group's name, which the shared hooks use
@@ -130,8 +130,8 @@ class AliasRollout(Construct):
 
     Attributes: ``deployment_group``, ``deployment_config``, ``alarms`` (every
     alarm the group watches), ``regression_alarms``, ``policy``, ``model_alias``,
-    ``deployment_group_name``, ``thresholds``, ``canary_analysis``, ``evaluation``,
-    ``evaluation_file`` (the props as applied, defaults filled in).
+    ``deployment_group_name``, ``thresholds``, ``canary_analysis``, ``evaluation``
+    (the props as applied, defaults filled in).
     """
 
     def __init__(
@@ -144,7 +144,6 @@ class AliasRollout(Construct):
         alarms: AlarmThresholds | None = None,
         canary_analysis: CanaryAnalysis | None = None,
         evaluation: Evaluation | None = None,
-        evaluation_file: Path | None = None,
         alarm_topic: AlarmTopic | None = None,
         application: codedeploy.ILambdaApplication | None = None,
         deployment_group_name: str | None = None,
@@ -158,13 +157,18 @@ class AliasRollout(Construct):
             if deployment_group_name is not None
             else f"{family}.{model_alias.alias_name}"
         )
-        _validate(model_alias, policy, evaluation, evaluation_file, group_name)
+        require_props(
+            policy=(policy, RolloutPolicy),
+            alarms=(alarms, AlarmThresholds),
+            canary_analysis=(canary_analysis, CanaryAnalysis),
+            evaluation=(evaluation, Evaluation),
+        )
+        _validate(model_alias, policy, evaluation, group_name)
         self.model_alias = model_alias
         self.policy = policy
         self.thresholds = alarms if alarms is not None else AlarmThresholds()
         self.canary_analysis = canary_analysis if canary_analysis is not None else CanaryAnalysis()
         self.evaluation = evaluation
-        self.evaluation_file = evaluation_file
         self.deployment_group_name = group_name
         self.deployment_config = deployment_config_for(self, policy)
         self.regression_alarms = RegressionAlarms(
@@ -238,22 +242,16 @@ def _validate(
     model_alias: ModelAlias,
     policy: RolloutPolicy,
     evaluation: Evaluation | None,
-    evaluation_file: Path | None,
     group_name: str,
 ) -> None:
     validate_policy(policy)
-    if (evaluation is None) != (evaluation_file is None):
-        raise ValueError(
-            "evaluation and evaluation_file go together, got "
-            f"evaluation={evaluation!r} and evaluation_file={evaluation_file!r}"
-        )
-    if evaluation_file is not None:
-        if not evaluation_file.is_file():
-            raise ValueError(f"evaluation_file {evaluation_file}: no such file")
-        kind = model_alias.model_version.kind
-        errors = golden.file_errors(evaluation_file, FamilyKind(kind).value)
+    if evaluation is not None:
+        path = evaluation.golden_prompts
+        if not path.is_file():
+            raise ValueError(f"evaluation.golden_prompts {path}: no such file")
+        errors = golden.file_errors(path, FamilyKind(model_alias.model_version.kind).value)
         if errors:
-            raise ValueError(f"{evaluation_file}: {errors[0]}")
+            raise ValueError(f"{path}: {errors[0]}")
     if not re.fullmatch(r"[A-Za-z0-9.\-_+=,@]{1,100}", group_name):
         raise ValueError(
             "deployment_group_name must be 1-100 letters, digits or . _ - + = , @, "
@@ -278,9 +276,8 @@ class AliasRolloutProps:
     :param alarms: regression alarm thresholds. Default: ``AlarmThresholds()``.
     :param canary_analysis: what the AfterAllowTraffic hook requires. Default:
         ``CanaryAnalysis()``.
-    :param evaluation: golden prompts and pass rate, with ``evaluation_file``.
-        Default: no golden prompts (no gate).
-    :param evaluation_file: the golden-prompt JSONL file. Default: none.
+    :param evaluation: the golden-prompt file and pass rate of the gate. Default: no
+        golden prompts (the gate passes).
     """
 
     model_alias: ModelAlias
@@ -288,7 +285,6 @@ class AliasRolloutProps:
     alarms: AlarmThresholds | None = None
     canary_analysis: CanaryAnalysis | None = None
     evaluation: Evaluation | None = None
-    evaluation_file: Path | None = None
 
 
 class Rollouts(Construct):
@@ -348,7 +344,6 @@ class Rollouts(Construct):
                 alarms=props.alarms,
                 canary_analysis=props.canary_analysis,
                 evaluation=props.evaluation,
-                evaluation_file=props.evaluation_file,
                 alarm_topic=alarm_topic,
                 application=self.application,
                 role=self.role,

@@ -23,8 +23,8 @@ from constructs import Construct
 
 from ..nag import acknowledge, finding_text, logical_id
 from ..nag.acknowledgements import acknowledge_inline_policy
+from ..props import CanaryAnalysis, Evaluation, RolloutPolicy
 from ..shared import contract
-from ..values import CanaryAnalysis, Evaluation, RolloutPolicy
 from .function import ARCHITECTURE, RUNTIME, LifecycleFunction
 from .model_alias import CONFIG_ENV, ModelAlias
 from .staging import stage_files
@@ -60,8 +60,6 @@ class HookedRollout(Protocol):
     def canary_analysis(self) -> CanaryAnalysis: ...
     @property
     def evaluation(self) -> Evaluation | None: ...
-    @property
-    def evaluation_file(self) -> Path | None: ...
     @property
     def deployment_group(self) -> codedeploy.LambdaDeploymentGroup: ...
     @property
@@ -103,7 +101,7 @@ def hook_settings(rollout: HookedRollout, evaluation_path: str | None) -> dict[s
             if rollout.evaluation is not None and evaluation_path is not None
             else None
         ),
-        "analysis": rollout.canary_analysis.model_dump(mode="json"),
+        "analysis": rollout.canary_analysis.to_model().model_dump(mode="json"),
         "metrics": {
             "namespace": invocations.namespace,
             "dimensions": dimensions,
@@ -129,9 +127,9 @@ def stage_settings(scope: Construct, rollouts: Sequence[HookedRollout]) -> Path:
     groups = {}
     for rollout in rollouts:
         path = None
-        if rollout.evaluation_file is not None:
+        if rollout.evaluation is not None:
             path = f"golden/{rollout.model_alias.model_version.family}.jsonl"
-            files[f"{SETTINGS_DIR}/{path}"] = rollout.evaluation_file.read_bytes()
+            files[f"{SETTINGS_DIR}/{path}"] = rollout.evaluation.golden_prompts.read_bytes()
         groups[rollout.deployment_group_name] = hook_settings(rollout, path)
     files[f"{SETTINGS_DIR}/settings.json"] = json.dumps(
         {"groups": groups}, indent=1, sort_keys=True, ensure_ascii=False
@@ -160,7 +158,9 @@ class RolloutHooks(Construct):
         stacks attach the hooks by name and let the gate invoke each version
         (:class:`~bedrock_lifecycle.stacks.alias_stack.AliasStack`). Default: none.
     :param external_application: the CodeDeploy application name of ``external``.
+        Default: none; required with ``external``.
     :param external_prefix: the function name prefix of ``external``'s routers.
+        Default: none; required with ``external``.
     :param function_names: ``{"gate": name, "analysis": name}``: physical names of the
         hook functions, for stacks that name them before they exist. Default:
         CloudFormation names them.

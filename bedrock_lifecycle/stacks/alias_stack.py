@@ -166,7 +166,6 @@ class AliasStack(cdk.Stack):
                 alarms=props.alarms,
                 canary_analysis=props.canary_analysis,
                 evaluation=props.evaluation,
-                evaluation_file=props.evaluation_file,
                 alarm_topic=topic,  # type: ignore[arg-type]
                 application=application,
                 role=role,

@@ -15,6 +15,7 @@ from typing import Any
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from .. import props
 from ..config import LifecycleConfig, ResolvedAlias
 from ..config.models import target_model_ids
 from ..constructs.alarm_topic import AlarmTopic
@@ -270,11 +271,16 @@ def rollout_props(model_alias: ModelAlias, resolved: ResolvedAlias) -> AliasRoll
     """The rollout props of ``model_alias`` from its resolved alias in the file."""
     return AliasRolloutProps(
         model_alias=model_alias,
-        policy=resolved.rollout,
-        alarms=resolved.alarms,
-        canary_analysis=resolved.canary_analysis,
-        evaluation=resolved.evaluation,
-        evaluation_file=resolved.evaluation_file,
+        policy=props.RolloutPolicy.from_model(resolved.rollout),
+        alarms=props.AlarmThresholds.from_model(resolved.alarms),
+        canary_analysis=props.CanaryAnalysis.from_model(resolved.canary_analysis),
+        evaluation=(
+            props.Evaluation(
+                golden_prompts=resolved.evaluation_file, pass_rate=resolved.evaluation.pass_rate
+            )
+            if resolved.evaluation is not None and resolved.evaluation_file is not None
+            else None
+        ),
     )
 
 

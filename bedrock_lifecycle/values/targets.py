@@ -10,6 +10,41 @@ from pydantic import Field, model_validator
 from .common import Arn, AwsRegion, InferenceProfileId, ModelId, StrictModel, ThroughputName
 from .customization import CustomModelName
 
+# Regions a system-defined cross-region inference profile may route to, by the
+# prefix of its id (Bedrock user guide, "Supported Regions and models for
+# inference profiles"). A superset is harmless: the grant still names one model
+# and nothing else. Set ``Target.destination_regions`` to override
+# (``versions.destination_regions`` reads it).
+PROFILE_DESTINATION_REGIONS: dict[str, tuple[str, ...]] = {
+    "us": ("us-east-1", "us-east-2", "us-west-1", "us-west-2"),
+    "us-gov": ("us-gov-east-1", "us-gov-west-1"),
+    "ca": ("ca-central-1", "ca-west-1"),
+    "eu": (
+        "eu-central-1",
+        "eu-central-2",
+        "eu-north-1",
+        "eu-south-1",
+        "eu-south-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+    ),
+    "apac": (
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-south-1",
+        "ap-south-2",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-southeast-3",
+        "ap-southeast-4",
+    ),
+    "jp": ("ap-northeast-1", "ap-northeast-3"),
+    "au": ("ap-southeast-2", "ap-southeast-4"),
+}
+GLOBAL_PROFILE_PREFIX = "global"
+
 
 class Target(StrictModel):
     """Where a version's requests go. Exactly one kind of target is set."""

@@ -22,6 +22,7 @@ from aws_cdk.assertions import Template
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bedrock_lifecycle.constructs import AlarmThresholds
 from bedrock_lifecycle.constructs.model_alias import ModelAlias
 from bedrock_lifecycle.constructs.regression_alarms import (
     MAX_ALARM_DESCRIPTION,
@@ -29,7 +30,6 @@ from bedrock_lifecycle.constructs.regression_alarms import (
     MAX_ALARM_METRICS,
     RegressionAlarms,
 )
-from bedrock_lifecycle.values import AlarmThresholds
 from tests.constructs.rollout_fixtures import rollout_app_once
 from tests.support.bedrock_standin import converse_reply, error_reply, shared_standin
 from tests.support.router import harness_for, render_intrinsics

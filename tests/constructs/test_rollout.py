@@ -11,7 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match
 
 from bedrock_lifecycle.config import ConfigError, load_lifecycle
-from bedrock_lifecycle.config.schema import (
+from bedrock_lifecycle.constructs import (
     AlarmThresholds,
     Evaluation,
     RolloutPolicy,
@@ -452,7 +452,9 @@ def scratch_stack(tmp_path):
 def test_a_policy_of_a_predefined_shape_uses_codedeploys_configuration(
     scratch_stack, strategy, percent, interval, name
 ):
-    policy = RolloutPolicy(strategy=strategy, percent=percent, interval_minutes=interval)
+    policy = RolloutPolicy(
+        strategy=RolloutStrategy(strategy), percent=percent, interval_minutes=interval
+    )
     config = deployment_config_for(scratch_stack, policy)
     assert scratch_stack.resolve(config.deployment_config_name) == name
     # No custom configuration (they count against a quota of 50 per account and region).
@@ -462,27 +464,39 @@ def test_a_policy_of_a_predefined_shape_uses_codedeploys_configuration(
 @pytest.mark.parametrize(
     ("strategy", "percent", "interval", "message"),
     [
-        ("canary", 0, 5, "percent must be between 1 and 99, got 0"),
-        ("canary", 100, 5, "percent must be between 1 and 99, got 100"),
-        ("linear", 10, 0, "interval_minutes must be between 1 and 2880, got 0"),
-        (
-            "linear",
-            1,
-            30,
-            "linear 1 % every 30 min reaches 100 % only after 2970 min; CodeDeploy stops a "
-            "Lambda deployment after 2880 min (48 h) of shifting",
-        ),
+        ("canary", 0, 5, "percent: Input should be greater than or equal to 1 (got 0)"),
+        ("canary", 100, 5, "percent: Input should be less than or equal to 99 (got 100)"),
+        ("linear", 10, 0, "interval_minutes: Input should be greater than or equal to 1 (got 0)"),
+        ("canary", 10, None, ": canary needs interval_minutes"),
+        ("all_at_once", 10, None, ": all_at_once takes neither percent nor interval_minutes"),
     ],
 )
-def test_construct_refuses_a_policy_codedeploy_cannot_run(
-    scratch_stack, strategy, percent, interval, message
-):
-    policy = RolloutPolicy.model_construct(
-        strategy=RolloutStrategy(strategy), percent=percent, interval_minutes=interval
-    )
-    with pytest.raises(ValueError, match="^invalid rollout policy: " + message.replace("(", r"\(")
-                       .replace(")", r"\)")):  # fmt: skip
+def test_a_policy_codedeploy_cannot_run_cannot_be_made(strategy, percent, interval, message):
+    with pytest.raises(ValueError) as raised:
+        RolloutPolicy(
+            strategy=RolloutStrategy(strategy), percent=percent, interval_minutes=interval
+        )
+    assert str(raised.value) == "RolloutPolicy" + ("" if message[0] == ":" else ".") + message
+
+
+def test_construct_refuses_a_policy_longer_than_codedeploy_runs(scratch_stack):
+    policy = RolloutPolicy(strategy=RolloutStrategy.LINEAR, percent=1, interval_minutes=30)
+    with pytest.raises(ValueError) as raised:
         deployment_config_for(scratch_stack, policy)
+    assert str(raised.value) == (
+        "invalid rollout policy: linear 1 % every 30 min reaches 100 % only after 2970 min; "
+        "CodeDeploy stops a Lambda deployment after 2880 min (48 h) of shifting: use a larger "
+        "percent or a shorter interval"
+    )
+
+
+def test_a_lifecycle_file_model_where_a_props_type_belongs_is_named(scratch_stack):
+    from bedrock_lifecycle.config.schema import RolloutPolicy as FileRolloutPolicy
+
+    file_policy = FileRolloutPolicy(strategy="canary", percent=10, interval_minutes=5)
+    with pytest.raises(TypeError) as raised:
+        deployment_config_for(scratch_stack, file_policy)  # type: ignore[arg-type]
+    assert "bedrock_lifecycle.constructs.RolloutPolicy" in str(raised.value)
 
 
 LIFECYCLE = """\
@@ -645,11 +659,17 @@ def test_construct_refuses_a_bad_golden_prompt_file(shipped_config, tmp_path):
             stack,
             "Rollout",
             model_alias=alias,
-            evaluation=Evaluation(golden_prompts="bad.jsonl"),
-            evaluation_file=bad,
+            evaluation=Evaluation(golden_prompts=bad),
         )
-    with pytest.raises(ValueError, match=r"^evaluation and evaluation_file go together"):
-        AliasRollout(stack, "Rollout2", model_alias=alias, evaluation_file=bad)
+    with pytest.raises(
+        ValueError, match=r"evaluation.golden_prompts .*missing.jsonl: no such file"
+    ):
+        AliasRollout(
+            stack,
+            "Rollout2",
+            model_alias=alias,
+            evaluation=Evaluation(golden_prompts=tmp_path / "missing.jsonl"),
+        )
 
 
 def test_provisioned_concurrency_on_a_shifted_alias_is_refused(shipped_config, tmp_path):
