@@ -28,7 +28,7 @@ from ..nag.acknowledgements import (
     acknowledge_all,
     acknowledge_inline_policy,
 )
-from ..nag.control_tower import excuse
+from ..nag.control_tower import excuse_control_tower_rule
 from ..nag.rules.audit_bucket_object_lock import AUDIT_PURPOSE, PURPOSE_TAG
 from ..values import LOG_RETENTION_DAYS, ObjectLockMode
 from .function import encrypted_log_group
@@ -189,7 +189,7 @@ class InvocationAudit(Construct):
             "s3_bucket_logging_enabled_check",
             "s3_bucket_object_lock_enabled_check",
         ):
-            excuse(self.access_log_bucket, rule)
+            excuse_control_tower_rule(self.access_log_bucket, rule)
 
         self.bucket = s3.Bucket(
             self,
@@ -208,10 +208,9 @@ class InvocationAudit(Construct):
             enforce_ssl=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=self.access_log_bucket,
-            server_access_logs_prefix="audit-bucket/",
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
+        allow_access_logs(self.bucket, self.access_log_bucket, "audit-bucket/")
         # The project's AuditBucketObjectLock rule judges buckets with this tag: on the L1
         # before the tag aspects run, at the built-in priority so no user tag replaces it.
         cfn_bucket = self.bucket.node.default_child
@@ -237,7 +236,7 @@ class InvocationAudit(Construct):
 
         self.log_group = encrypted_log_group(self, "LogGroup", retention=retention_of_logs)
         if log_retention_days < CONTROL_TOWER_LOG_RETENTION_DAYS:
-            excuse(self.log_group, "cloudwatch_log_group_retention_period_check")
+            excuse_control_tower_rule(self.log_group, "cloudwatch_log_group_retention_period_check")
 
         self.delivery_role = iam.Role(
             self,
@@ -353,3 +352,27 @@ def _logging_owner(stack: cdk.Stack) -> InvocationAudit | None:
         if isinstance(node, InvocationAudit) and node.logging is not None:
             return node
     return None
+
+
+def allow_access_logs(bucket: s3.Bucket, target: s3.Bucket, prefix: str) -> None:
+    """S3 server access logs of ``bucket`` into ``target`` under ``prefix``, delivered by
+    the logging service under a bucket policy (never an ACL: ``target`` enforces bucket
+    ownership). ``server_access_logs_bucket`` does the same only in apps with the
+    feature flag ``@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy``; a construct library
+    cannot rely on its users' flags."""
+    cfn = bucket.node.default_child
+    assert isinstance(cfn, s3.CfnBucket)
+    cfn.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
+        destination_bucket_name=target.bucket_name, log_file_prefix=prefix
+    )
+    target.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+            actions=["s3:PutObject"],
+            resources=[target.arn_for_objects(f"{prefix}*")],
+            conditions={
+                "ArnLike": {"aws:SourceArn": bucket.bucket_arn},
+                "StringEquals": {"aws:SourceAccount": cdk.Stack.of(bucket).account},
+            },
+        )
+    )
