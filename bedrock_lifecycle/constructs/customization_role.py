@@ -49,7 +49,12 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class InvocationLogSource:
-    """The environment's invocation logs, for a job that learns from them."""
+    """The environment's invocation logs, for a job that learns from them.
+
+    :param bucket: the bucket Bedrock writes them to (``InvocationAudit.bucket``).
+    :param prefix: their key prefix, no slash at either end.
+    :param key: the KMS key they are encrypted with (``InvocationAudit.key``).
+    """
 
     bucket: s3.IBucket
     prefix: str
@@ -72,7 +77,8 @@ class CustomizationJobRole(Construct):
         Default: none.
     :param subnet_ids: with a job in a VPC, its subnets (their interfaces are made
         there). Default: none (no network permissions).
-    :param security_group_ids: with ``subnet_ids``, the job's security groups.
+    :param security_group_ids: with ``subnet_ids``, the job's security groups. Default:
+        none.
     :param role_arn: a role named in the file: no role is created, the parameter names
         it. Default: create one.
 

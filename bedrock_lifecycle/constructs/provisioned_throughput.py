@@ -159,6 +159,9 @@ class _ThroughputBase(Construct):
 class ImportedProvisionedThroughput(_ThroughputBase):
     """A throughput bought elsewhere; see :meth:`ProvisionedThroughput.from_provisioned_model_arn`.
 
+    :param provisioned_model_arn: its ARN, ``arn:<partition>:bedrock:<region>:<account>:
+        provisioned-model/<id>``, or a token.
+
     Attributes: ``provisioned_model_arn``, ``model`` (``aws_bedrock.IModel``).
     """
 

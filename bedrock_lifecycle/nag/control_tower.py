@@ -8,7 +8,7 @@ fails the synth on any finding, like the cdk-nag packs.
 
 What the project cannot satisfy is in one reviewed list, :data:`EXCUSED_RULES`:
 each rule with the reason, and each excuse applies only to the constructs that
-call :func:`excuse` for it (a bucket, an environment's stack), never to a rule as a
+call :func:`excuse_control_tower_rule` for it (a bucket, a stack), never to a rule as a
 whole, so a new resource that breaks an excused rule still fails the synth.
 
 Why a gate of its own rather than ``Validations.of(scope).acknowledge`` for the
@@ -104,7 +104,7 @@ def rules_without_resources(types: set[str]) -> list[str]:
     )
 
 
-def excuse(scope: IConstruct, rule: str) -> None:
+def excuse_control_tower_rule(scope: IConstruct, rule: str) -> None:
     """Excuse ``rule`` (a key of :data:`EXCUSED_RULES`) for the CloudFormation resources
     of ``scope`` and below it (a stack excuses all of its resources).
 
@@ -121,7 +121,7 @@ def excuse(scope: IConstruct, rule: str) -> None:
 
 
 def excused_logical_ids(stack: cdk.Stack) -> dict[str, set[str]]:
-    """``{rule: logical ids}`` that :func:`excuse` excused in ``stack``."""
+    """``{rule: logical ids}`` that :func:`excuse_control_tower_rule` excused in ``stack``."""
     found: dict[str, set[str]] = {}
     for scope, rule in stack.__dict__.get(_EXCUSES_ATTRIBUTE, []):
         for construct in scope.node.find_all():
@@ -150,7 +150,7 @@ class _Templates:
 @jsii.implements(cdk.IPolicyValidationPluginBeta1)
 class ControlTowerGate:
     """The Control Tower proactive controls of ``cdklabs.cdk-validator-cfnguard`` over
-    every template of ``app``, less the findings :func:`excuse` excused.
+    every template of ``app``, less the findings :func:`excuse_control_tower_rule` excused.
 
     :param app: the app whose stacks carry the excuses.
     """

@@ -33,8 +33,10 @@ PRODUCTION_NAMES = ("prod", "production")
 class Governance:
     """What the rules know of a resource's environment.
 
-    :ivar environment: the nearest declared environment name, or None.
-    :ivar requires_evaluation_gate: some declaration above requires the gate.
+    :ivar environment: the nearest declared environment name. Default: None (none
+        declared).
+    :ivar requires_evaluation_gate: some declaration above requires the gate. Default:
+        false.
     """
 
     environment: str | None = None

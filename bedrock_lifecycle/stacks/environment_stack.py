@@ -22,7 +22,7 @@ from ..constructs.network import ServiceEndpoints, network_of, use_network
 from ..constructs.provisioned_throughput import BUILT_IN_TAG_PRIORITY, TAG_PREFIX
 from ..constructs.rollout_hooks import HookedRollout
 from ..nag import declare_governance
-from ..nag.control_tower import excuse
+from ..nag.control_tower import excuse_control_tower_rule
 from ..names import (
     PARAMETER_PREFIX,
     environment_prefix,
@@ -217,7 +217,7 @@ def prepare_environment_stack(stack: cdk.Stack, config: LifecycleConfig, environ
     the project's rules, nag/governance.py) and its tags."""
     spec = config.file.environments[environment]
     if spec.network is None or not spec.network.functions_in_vpc:
-        excuse(stack, "lambda_inside_vpc_check")
+        excuse_control_tower_rule(stack, "lambda_inside_vpc_check")
     if spec.network is not None:
         use_network(
             stack,

@@ -1,38 +1,166 @@
-"""The package's public constructs import from ``bedrock_lifecycle.constructs``."""
+"""``bedrock_lifecycle.constructs`` is the API: pinned, documented, props with defaults.
+
+A name in ``__all__`` is public (CHANGELOG.md's versioning policy applies to it): the
+list is pinned in ``public_api.txt``, so adding or removing a name is a reviewed change.
+Every public name has a docstring; every prop of a construct and every field of a props
+type has one documented default; the props types are frozen dataclasses with the same
+fields and defaults as the lifecycle file's model they are checked by.
+"""
 
 from __future__ import annotations
 
-import importlib
+import ast
+import dataclasses
+import enum
+import inspect
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+from constructs import Construct
 
 import bedrock_lifecycle.constructs as public
+from bedrock_lifecycle.props import Props
 
-# Public name -> the module that defines it.
-DEFINED_IN = {
-    "AlarmTopic": "alarm_topic",
-    "AliasPanel": "dashboard",
-    "ContinuousEvaluationAlarm": "continuous_evaluation",
-    "ContinuousEvaluator": "continuous_evaluation",
-    "EvaluatedAlias": "continuous_evaluation",
-    "LifecycleDashboard": "dashboard",
-    "AliasRollout": "rollout",
-    "CustomModelDeployment": "custom_model_deployment",
-    "CustomizationJobRole": "customization_role",
-    "InvocationLogSource": "customization_role",
-    "ImportedProvisionedThroughput": "provisioned_throughput",
-    "InvocationAudit": "invocation_audit",
-    "LifecycleFunction": "function",
-    "LifecycleWatcher": "lifecycle_watcher",
-    "ModelAlias": "model_alias",
-    "ProvisionedThroughput": "provisioned_throughput",
-    "RegressionAlarms": "regression_alarms",
-    "RolloutHooks": "rollout_hooks",
-    "AliasRolloutProps": "rollout",
-    "Rollouts": "rollout",
+PINNED = Path(__file__).with_name("public_api.txt")
+NAMES = sorted(public.__all__)
+PARAM = re.compile(
+    r"^\s*:(?:param|ivar) (\w+):(.*?)(?=^\s*:(?:param|ivar|raises|returns?)\b|^\s*Attributes?:|\Z)",
+    re.M | re.S,
+)
+
+
+def test_the_public_names_are_the_pinned_ones():
+    pinned = PINNED.read_text(encoding="utf-8").split()
+    assert pinned == NAMES, (
+        "a public name was added or removed: update public_api.txt and the CHANGELOG"
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_public_name_is_exported_and_documented(name):
+    obj = getattr(public, name)
+    assert inspect.isclass(obj) or inspect.isfunction(obj), f"{name}: a class or a function"
+    assert (obj.__doc__ or "").strip(), f"{name} has no docstring"
+
+
+def documented_params(obj) -> dict[str, str]:
+    docs = "\n".join(
+        textwrap.dedent(d) for d in (obj.__doc__, getattr(obj.__init__, "__doc__", None)) if d
+    )
+    return {m.group(1): " ".join(m.group(2).split()) for m in PARAM.finditer(docs)}
+
+
+def field_docstrings(cls) -> dict[str, str]:
+    """The attribute docstring under each field of a dataclass (what pdoc renders)."""
+    (tree,) = ast.parse(textwrap.dedent(inspect.getsource(cls))).body
+    docs, body = {}, tree.body
+    for node, after in zip(body, [*body[1:], None], strict=True):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+        ):
+            docs[node.target.id] = " ".join(str(after.value.value).split())
+    return docs
+
+
+CONSTRUCTS = [
+    n
+    for n in NAMES
+    if inspect.isclass(getattr(public, n)) and issubclass(getattr(public, n), Construct)
+]
+PROPS = [
+    n
+    for n in NAMES
+    if inspect.isclass(getattr(public, n)) and dataclasses.is_dataclass(getattr(public, n))
+]
+
+
+@pytest.mark.parametrize("name", CONSTRUCTS)
+def test_every_prop_of_a_construct_has_a_documented_default(name):
+    cls = getattr(public, name)
+    docs = documented_params(cls)
+    problems = []
+    for param in list(inspect.signature(cls.__init__).parameters.values())[3:]:
+        if param.name not in docs:
+            problems.append(f"{param.name}: not documented")
+        elif param.default is not inspect.Parameter.empty and "Default" not in docs[param.name]:
+            problems.append(f"{param.name}: no documented default")
+    assert problems == []
+
+
+@pytest.mark.parametrize("name", PROPS)
+def test_every_field_of_a_props_type_has_one_line_and_its_default(name):
+    cls = getattr(public, name)
+    assert cls.__dataclass_params__.frozen, f"{name} is not frozen"
+    docs = {**documented_params(cls), **field_docstrings(cls)}
+    problems = []
+    for field in dataclasses.fields(cls):
+        if field.name not in docs:
+            problems.append(f"{field.name}: not documented")
+        elif has_default(field) and "Default" not in docs[field.name]:
+            problems.append(f"{field.name}: no documented default")
+    assert problems == []
+
+
+def has_default(field: dataclasses.Field) -> bool:
+    return (
+        field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING
+    )
+
+
+PROPS_TYPES = [n for n in PROPS if issubclass(getattr(public, n), Props)]
+
+
+@pytest.mark.parametrize("name", PROPS_TYPES)
+def test_a_props_type_has_the_fields_and_defaults_of_its_file_model(name):
+    cls = getattr(public, name)
+    model = cls._MODEL
+    assert [f.name for f in dataclasses.fields(cls)] == list(model.model_fields)
+    for field in dataclasses.fields(cls):
+        info = model.model_fields[field.name]
+        if info.is_required():
+            assert (
+                field.default is dataclasses.MISSING
+                and field.default_factory is dataclasses.MISSING
+            )
+            continue
+        default = field.default_factory() if field.default is dataclasses.MISSING else field.default  # type: ignore[misc]
+        mine = default.to_model() if isinstance(default, Props) else default
+        assert mine == info.default, field.name
+
+
+EXAMPLES = {
+    "RolloutPolicy": public.RolloutPolicy(
+        strategy=public.RolloutStrategy.LINEAR, percent=20, interval_minutes=3
+    ),
+    "Guardrail": public.Guardrail(id="abcdefghij12", version="3"),
+    "Target": public.Target(inference_profile="us.anthropic.claude-haiku-4-5-20251001-v1:0"),
+    "VersionSpec": public.VersionSpec(
+        target=public.Target(foundation_model="amazon.nova-lite-v1:0"),
+        inference=public.InferenceConfig(max_tokens=300, stop_sequences=("END",)),
+        guardrail=public.Guardrail(id="abcdefghij12", version="DRAFT"),
+        lifecycle=public.VersionLifecycle(
+            state=public.LifecycleState.DEPRECATED,
+            sunset=__import__("datetime").date(2027, 1, 31),
+            replacement="v4",
+        ),
+    ),
 }
 
 
-def test_every_public_construct_is_exported_from_the_package():
-    assert sorted(public.__all__) == sorted(DEFINED_IN)
-    for name, module in DEFINED_IN.items():
-        defining = importlib.import_module(f"bedrock_lifecycle.constructs.{module}")
-        assert getattr(public, name) is getattr(defining, name), name
+@pytest.mark.parametrize("name", PROPS_TYPES)
+def test_a_props_value_survives_the_round_trip_through_its_model(name):
+    cls = getattr(public, name)
+    value = EXAMPLES[name] if name in EXAMPLES else cls()
+    assert cls.from_model(value.to_model()) == value
+
+
+def test_enums_are_plain_enums():
+    for name in NAMES:
+        obj = getattr(public, name)
+        if inspect.isclass(obj) and issubclass(obj, enum.Enum):
+            assert obj.__doc__ and list(obj), name

@@ -12,7 +12,7 @@ from bedrock_lifecycle.nag.control_tower import (
     EXCUSED_RULES,
     ControlTowerGate,
     _Templates,
-    excuse,
+    excuse_control_tower_rule,
     register_control_tower,
     rule_resource_types,
     rules_without_resources,
@@ -59,7 +59,7 @@ def _bucket_app(tmp_path: Path, *, excused: bool) -> tuple[cdk.App, cdk.Stack]:
     first = s3.Bucket(stack, "First", versioned=True)
     s3.Bucket(stack, "Second", versioned=True)
     if excused:
-        excuse(first, "s3_bucket_logging_enabled_check")
+        excuse_control_tower_rule(first, "s3_bucket_logging_enabled_check")
     return app, stack
 
 
@@ -87,7 +87,7 @@ def test_an_excuse_covers_the_resource_it_names_and_no_other(tmp_path: Path):
 def test_only_rules_of_the_reviewed_list_can_be_excused():
     stack = cdk.Stack(cdk.App(), "S")
     with pytest.raises(ValueError, match="not in the reviewed list"):
-        excuse(stack, "s3_bucket_public_read_prohibited")
+        excuse_control_tower_rule(stack, "s3_bucket_public_read_prohibited")
 
 
 def test_a_rule_is_spared_only_when_none_of_its_resource_types_is_present():
