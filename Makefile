@@ -15,7 +15,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 SETUP := $(VENV)/.setup-done
 
-.PHONY: setup synth test lint typecheck benchmark schema validate plan diff deploy clean
+.PHONY: setup synth test lint typecheck benchmark schema docs validate plan diff deploy clean
 
 setup: $(SETUP)
 
@@ -72,9 +72,14 @@ typecheck: $(SETUP)
 benchmark: $(SETUP)
 	$(BIN)/python -m benchmarks
 
+# The API reference of docs/api/, from the docstrings of bedrock_lifecycle.constructs.
+docs: $(SETUP)
+	$(BIN)/python -m tools.api_reference docs/api
+
 # Regenerate what is derived from the schema: the JSON Schema and the docs tables.
 schema: $(SETUP)
 	$(BIN)/bedrock-lifecycle schema > lifecycle.schema.json
+	cp lifecycle.schema.json bedrock_lifecycle/lifecycle.schema.json  # shipped in the wheel
 	$(BIN)/python -c 'import pathlib, subprocess, sys; \
 	  from bedrock_lifecycle.config.reference import BEGIN, END, render_reference; \
 	  p = pathlib.Path("docs/config-reference.md"); t = p.read_text(); \

@@ -1,3 +1,9 @@
-"""bedrock-lifecycle: Amazon Bedrock model lifecycle as code on the AWS CDK."""
+"""bedrock-lifecycle: Amazon Bedrock model lifecycle as code on the AWS CDK.
 
-__version__ = "0.1.0"
+The public API is :mod:`bedrock_lifecycle.constructs` (docs/extending.md); the command
+line is ``bedrock-lifecycle`` (docs/README.md). Versions follow CHANGELOG.md.
+"""
+
+__version__ = "0.2.0"
+
+__all__ = ["__version__"]

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from . import __version__
 from .catalog.cli import add_catalog_commands
 from .config import ConfigError, LifecycleConfig, Lock, load_lifecycle, lock_path_for, utc_today
 from .config.loader import check_lock
@@ -225,10 +226,42 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def version_line() -> str:
+    """``bedrock-lifecycle X.Y.Z (aws-cdk-lib A, cdk-nag B, constructs C, Python D)``:
+    what a bug report needs, read from the installed distributions (no jsii start)."""
+    from importlib import metadata
+
+    def installed(name: str) -> str:
+        try:
+            return f"{name} {metadata.version(name)}"
+        except metadata.PackageNotFoundError:
+            return f"{name} not installed"
+
+    runs_on = [installed(n) for n in ("aws-cdk-lib", "cdk-nag", "constructs")]
+    python = ".".join(str(part) for part in sys.version_info[:3])
+    return f"bedrock-lifecycle {__version__} ({', '.join(runs_on)}, Python {python})"
+
+
+class _PrintVersion(argparse.Action):
+    """``--version``: one line, never wrapped (argparse's own action wraps it)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help=str(kwargs.get("help", "")))
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        print(version_line())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bedrock-lifecycle",
         description="Amazon Bedrock model lifecycle as code.",
+    )
+    parser.add_argument(
+        "--version",
+        action=_PrintVersion,
+        help="print the package's version and the versions it runs on, then exit",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -79,9 +79,25 @@ def test_schema_validates_the_shipped_file_and_rejects_a_typo(capsys):
 
 def test_committed_schema_is_up_to_date(capsys):
     assert main(["schema"]) == 0
-    assert capsys.readouterr().out == (ROOT / "lifecycle.schema.json").read_text(), (
-        "run `make schema` and commit lifecycle.schema.json"
-    )
+    printed = capsys.readouterr().out
+    for committed in ("lifecycle.schema.json", "bedrock_lifecycle/lifecycle.schema.json"):
+        assert printed == (ROOT / committed).read_text(), (
+            f"run `make schema` and commit {committed}"
+        )
+
+
+def test_version_names_the_package_and_what_it_runs_on(capsys):
+    import importlib.metadata as metadata
+
+    import bedrock_lifecycle
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"bedrock-lifecycle {bedrock_lifecycle.__version__} (aws-cdk-lib ")
+    assert f"cdk-nag {metadata.version('cdk-nag')}" in line
+    assert metadata.version("bedrock-lifecycle") == bedrock_lifecycle.__version__
 
 
 def test_plan_names_alias_moves_and_throughput_changes(tmp_path, capsys):
