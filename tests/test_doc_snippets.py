@@ -1,0 +1,296 @@
+"""Every code block of the README and docs/ runs in the suite, or says why it cannot.
+
+- Every block names its language; ``text`` and ``markdown`` are output or diagrams.
+- ``python`` runs (cwd: the repository; CDK output into a temporary folder).
+- ``sh`` and ``console`` (its ``$`` lines): each command is checked without running:
+  ``make`` targets exist, ``bedrock-lifecycle`` arguments parse with the real parser,
+  ``aws`` commands name an operation and parameters of botocore's service model, and
+  any other program is one of a short list of tools a reader has.
+- ``yaml`` is merged into the shipped lifecycle.yaml, which must still validate.
+- ``json`` parses (a JSON document or JSON lines).
+
+A block that cannot run as written is marked on the line before it with
+``<!-- fragment: reason -->``. A fragment ``excerpt of PATH`` must appear verbatim in
+PATH, up to layout; python fragments must still compile.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import shlex
+import shutil
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import botocore.session
+import pytest
+import yaml
+
+from bedrock_lifecycle.cli import build_parser
+from bedrock_lifecycle.config import ConfigError, load_lifecycle
+from bedrock_lifecycle.config.schema import LifecycleFile
+from tests.conftest import ROOT
+
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+LANGUAGES = {"python", "sh", "console", "yaml", "json", "text", "markdown"}
+FENCE = re.compile(r"^```(\S*)\s*$")
+FRAGMENT = re.compile(r"^<!-- fragment: (.+?) -->$")
+RUNS_IN = re.compile(r"^<!-- runs in (tests/\S+\.py)::(\w+) -->$")
+CONTINUES = "<!-- continues the python block above -->"
+# Programs a reader has besides the project's own; their commands are not run here.
+OTHER_TOOLS = {
+    "cd", "cp", "mkdir", "export", ".", "source", "git", "npx", "npm", "cdk", "$EDITOR",
+    "python", "python3", ".venv/bin/python", ".venv/bin/pip", "pip", "cat",
+}  # fmt: skip
+CDK_COMMANDS = {"synth", "deploy", "diff", "destroy", "bootstrap", "ls", "watch"}
+# Options of the AWS CLI itself, not of an operation.
+AWS_CLI_OPTIONS = {
+    "query", "output", "region", "profile", "cli-binary-format", "cli-read-timeout",
+    "no-paginate",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Block:
+    page: Path
+    line: int
+    language: str
+    text: str
+    fragment: str | None
+    marker: str  # the line before the fence
+
+    @property
+    def id(self) -> str:
+        return f"{self.page.relative_to(ROOT)}:{self.line}"
+
+
+def blocks() -> list[Block]:
+    found = []
+    for page in PAGES:
+        lines = page.read_text(encoding="utf-8").splitlines()
+        i = 0
+        while i < len(lines):
+            opening = FENCE.match(lines[i])
+            if opening is None:
+                i += 1
+                continue
+            end = next(j for j in range(i + 1, len(lines)) if lines[j].startswith("```"))
+            marker = FRAGMENT.match(lines[i - 1]) if i else None
+            found.append(
+                Block(
+                    page=page,
+                    line=i + 1,
+                    language=opening.group(1),
+                    text="\n".join(lines[i + 1 : end]) + "\n",
+                    fragment=marker.group(1) if marker else None,
+                    marker=lines[i - 1] if i else "",
+                )
+            )
+            i = end + 1
+    return found
+
+
+BLOCKS = blocks()
+
+
+def of(*languages: str) -> list[Block]:
+    return [b for b in BLOCKS if b.language in languages]
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=[b.id for b in BLOCKS])
+def test_every_block_names_its_language(block: Block):
+    assert block.language in LANGUAGES, f"{block.id}: ```{block.language}"
+
+
+FRAGMENTS = [b for b in BLOCKS if b.fragment is not None]
+
+
+def code_only(text: str) -> str:
+    """``text`` without whitespace and magic trailing commas: what a formatter changes."""
+    return re.sub(r",([)\]}])", r"\1", re.sub(r"\s+", "", text))
+
+
+@pytest.mark.parametrize("block", FRAGMENTS, ids=[b.id for b in FRAGMENTS])
+def test_a_fragment_says_why_and_an_excerpt_is_verbatim(block: Block):
+    assert block.fragment and len(block.fragment) >= 12, f"{block.id}: give the reason"
+    excerpt = re.fullmatch(r"excerpt of (\S+)", block.fragment)
+    if excerpt is not None:
+        source = (ROOT / excerpt.group(1)).read_text(encoding="utf-8")
+        # As written, up to layout: ruff formats both the file and the block, at
+        # different indentations (an excerpt of a function body is dedented).
+        assert code_only(block.text) in code_only(source), (
+            f"{block.id} is not in {excerpt.group(1)} as written"
+        )
+    if block.language == "python":
+        compile(textwrap.dedent(block.text), block.id, "exec")
+
+
+# -- python --
+
+ELSEWHERE = [b for b in of("python") if RUNS_IN.match(b.marker)]
+RUNNABLE_PYTHON = [b for b in of("python") if b.fragment is None and not RUNS_IN.match(b.marker)]
+
+
+def chain(block: Block) -> list[Block]:
+    """The block, after the runnable python blocks of its page that it continues."""
+    if block.marker != CONTINUES:
+        return [block]
+    before = [b for b in RUNNABLE_PYTHON if b.page == block.page and b.line < block.line]
+    assert before, f"{block.id} continues no block"
+    return [*chain(before[-1]), block]
+
+
+@pytest.mark.parametrize("block", RUNNABLE_PYTHON, ids=[b.id for b in RUNNABLE_PYTHON])
+def test_python_blocks_run(block: Block, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("CDK_OUTDIR", str(tmp_path / "cdk.out"))
+    namespace: dict = {"__name__": "docs_snippet"}
+    for part in chain(block):  # an app's synth runs its gates
+        exec(compile(part.text, part.id, "exec"), namespace)
+
+
+@pytest.mark.parametrize("block", ELSEWHERE, ids=[b.id for b in ELSEWHERE])
+def test_a_block_run_by_another_test_names_one_that_exists(block: Block):
+    match = RUNS_IN.match(block.marker)
+    assert match is not None
+    source = (ROOT / match.group(1)).read_text(encoding="utf-8")
+    assert f"def {match.group(2)}(" in source, block.id
+
+
+# -- sh and console --
+
+
+def commands(block: Block) -> list[list[str]]:
+    lines = block.text.splitlines()
+    if block.language == "console":
+        lines = [line[2:] for line in lines if line.startswith("$ ")]
+    joined = re.sub(r"\\\n\s*", " ", "\n".join(lines))
+    found = []
+    for line in joined.splitlines():
+        for part in line.split("&&"):
+            words = shlex.split(part, comments=True)
+            if words:
+                found.append(words)
+    return found
+
+
+def make_targets() -> set[str]:
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    return set(re.findall(r"^([a-z][\w-]*):", text, re.M))
+
+
+def aws_problems(words: list[str]) -> list[str]:
+    session = botocore.session.get_session()
+    service, operation, *rest = words[1:]
+    model = session.get_service_model(service)
+    names = {re.sub(r"(?<!^)(?=[A-Z])", "-", op).lower(): op for op in model.operation_names}
+    if operation not in names:
+        return [f"aws {service} has no operation {operation!r}"]
+    members = {
+        re.sub(r"(?<!^)(?=[A-Z])", "-", m).lower()
+        for m in model.operation_model(names[operation]).input_shape.members
+    }
+    given = [w[2:] for w in rest if w.startswith("--")]
+    return [
+        f"aws {service} {operation} takes no --{name}"
+        for name in given
+        if name not in members and name not in AWS_CLI_OPTIONS
+    ]
+
+
+def command_problems(words: list[str]) -> list[str]:
+    program = words[0]
+    if program == "make":
+        unknown = [w for w in words[1:] if "=" not in w and w not in make_targets()]
+        return [f"make has no target {w!r}" for w in unknown]
+    if program.endswith("bedrock-lifecycle"):
+        try:
+            build_parser().parse_args(words[1:])
+        except SystemExit as done:
+            return [] if done.code == 0 else [f"bedrock-lifecycle refuses {words[1:]}"]
+        return []
+    if program == "aws":
+        return aws_problems(words)
+    if program == "cdk" and words[1] not in CDK_COMMANDS:
+        return [f"cdk has no command {words[1]!r}"]
+    if program in OTHER_TOOLS:
+        return []
+    return [f"unknown program {program!r}: add it to OTHER_TOOLS if a reader has it"]
+
+
+SHELL = [b for b in of("sh", "console") if b.fragment is None]
+
+
+@pytest.mark.parametrize("block", SHELL, ids=[b.id for b in SHELL])
+def test_shell_commands_name_what_exists(block: Block, capsys):
+    problems = [p for words in commands(block) for p in command_problems(words)]
+    capsys.readouterr()  # argparse's help and usage
+    assert commands(block), f"{block.id}: no command"
+    assert problems == [], block.id
+
+
+def test_the_command_check_can_fail():
+    assert command_problems(["make", "sinth"]) == ["make has no target 'sinth'"]
+    assert command_problems(["bedrock-lifecycle", "histroy", "prod"])
+    assert command_problems(["aws", "lambda", "invoke", "--function", "x"]) == [
+        "aws lambda invoke takes no --function"
+    ]
+    assert command_problems(["rm", "-rf", "/"])
+
+
+# -- yaml --
+
+
+def merged(base: dict, patch: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+YAML = [b for b in of("yaml") if b.fragment is None]
+
+
+@pytest.mark.parametrize("block", YAML, ids=[b.id for b in YAML])
+def test_yaml_blocks_are_valid_lifecycle_file_parts(block: Block, tmp_path):
+    patch = yaml.safe_load(block.text)
+    assert isinstance(patch, dict), f"{block.id}: not a mapping"
+    unknown = set(patch) - set(LifecycleFile.model_fields)
+    assert not unknown, f"{block.id}: not lifecycle.yaml keys: {sorted(unknown)}"
+    shipped = yaml.safe_load((ROOT / "lifecycle.yaml").read_text(encoding="utf-8"))
+    folder = tmp_path / "project"
+    shutil.copytree(ROOT / "evals", folder / "evals")
+    if (ROOT / "docs/examples").is_dir():
+        shutil.copytree(ROOT / "docs/examples", folder / "docs/examples")
+    (folder / "lifecycle.yaml").write_text(yaml.safe_dump(merged(shipped, patch)))
+    try:
+        load_lifecycle(folder / "lifecycle.yaml", check_lock_file=False)
+    except ConfigError as error:
+        pytest.fail(f"{block.id}: {error}")
+
+
+# -- json --
+
+JSON = [b for b in of("json") if b.fragment is None]
+
+
+@pytest.mark.parametrize("block", JSON, ids=[b.id for b in JSON])
+def test_json_blocks_parse(block: Block):
+    try:
+        json.loads(block.text)
+    except json.JSONDecodeError:
+        for line in block.text.splitlines():
+            if line.strip():
+                json.loads(line)  # JSON lines
+
+
+def test_every_page_is_scanned():
+    assert {b.page for b in BLOCKS} >= {ROOT / "README.md", ROOT / "docs/extending.md"}
+    assert len(BLOCKS) > 30 and os.sep  # the parser found the blocks
