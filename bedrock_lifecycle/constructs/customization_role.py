@@ -253,7 +253,7 @@ class CustomizationJobRole(Construct):
                     sid="DescribeTheNetwork", actions=list(NETWORK_READ_ACTIONS), resources=["*"]
                 )
             )
-            network_wildcards = [str(stack.resolve(interfaces)), "*"]
+            network_wildcards = [interfaces, "*"]  # acknowledge writes tokens as cdk-nag does
         policy = iam.ManagedPolicy(
             self,
             "Policy",

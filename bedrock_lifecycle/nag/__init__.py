@@ -54,8 +54,15 @@ def acknowledge(scope: IConstruct, finding: str, reason: str) -> None:
         ``AwsSolutions-IAM5[Resource::*]``.
     :param reason: why it is acceptable here; shown in reports and reviews.
 
-    The acknowledgement covers ``scope`` and everything below it.
+    The acknowledgement covers ``scope`` and everything below it. A finding id built from
+    tokens (``f"...Resource::arn:{stack.partition}:s3:::bucket/*]"``) is written as
+    cdk-nag shows it (``arn:<AWS::Partition>:s3:::bucket/*``, see :func:`finding_text`):
+    which parts are tokens depends on the app's context (a known region's partition is a
+    literal with the flag ``@aws-cdk/core:enablePartitionLiterals``), and the id must
+    match in every app.
     """
+    if cdk.Token.is_unresolved(finding):
+        finding = finding_text(scope, finding)
     cdk.Validations.of(scope).acknowledge(acknowledgment(finding, reason))
 
 

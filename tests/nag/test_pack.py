@@ -267,3 +267,32 @@ def test_an_alias_cannot_lift_the_gate_of_an_environment_named_prod(tmp_path):
 def test_governance_needs_an_environment_name():
     with pytest.raises(ValueError, match=r"^environment must be a non-empty name, got ''$"):
         declare_governance(cdk.Stack(), environment="")
+
+
+@pytest.mark.parametrize("literals", [False, True], ids=["partition-token", "partition-literal"])
+def test_an_acknowledgement_built_from_tokens_matches_in_any_app(tmp_path, literals):
+    """Whether ``stack.partition`` is a token depends on the app's context: the same
+    acknowledgement must silence the finding either way."""
+    import cdk_nag
+    from aws_cdk import aws_iam as iam
+
+    app = cdk.App(outdir=str(tmp_path), context={"@aws-cdk/core:enablePartitionLiterals": literals})
+    pack = cdk_nag.AwsSolutionsChecks()
+    stack = cdk.Stack(app, "S", env=cdk.Environment(account="111111111111", region="us-east-1"))
+    objects = f"arn:{stack.partition}:s3:::team-bucket/data/*"
+    assert cdk.Token.is_unresolved(objects) != literals
+
+    def role(name: str) -> iam.Role:
+        made = iam.Role(stack, name, assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com"))
+        made.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[objects]))
+        return made
+
+    acknowledge(role("Acknowledged"), f"AwsSolutions-IAM5[Resource::{objects}]", "a test")
+    role("Plain")
+    found = [
+        r.construct_path
+        for v in pack.validate_scope(stack).violations
+        if v.rule_name.startswith("AwsSolutions-IAM5")
+        for r in v.violating_resources
+    ]
+    assert found == ["S/Plain/DefaultPolicy/Resource"]

@@ -138,3 +138,20 @@ def test_lifecycle_warnings_are_annotations_in_the_one_line_form(synthesized):
     assert texts and all(t.startswith(f"{label}: families.summarizer.") for t in texts)
     # The annotation's level already says warning; the text does not repeat it.
     assert not any(": warning:" in t for t in texts)
+
+
+def test_the_shipped_app_synthesizes_in_an_app_without_this_repositorys_context(
+    shipped_config, tmp_path
+):
+    """A platform team's own cdk.json sets none of this repository's feature flags (no
+    ``@aws-cdk/core:enablePartitionLiterals``): the partition is then a token, and every
+    construct, acknowledgement and gate must still hold (they once did not: an access-log
+    bucket needed a flag, an acknowledgement id held a token)."""
+    from bedrock_lifecycle.app import build_app
+
+    app = cdk.App(outdir=str(tmp_path))  # no context at all
+    _, stacks, _ = build_app(shipped_config, app=app)
+    assembly = app.synth()  # the cdk-nag packs and the Control Tower gate run here
+    template = assembly.get_stack_by_name(stack_name("prod")).template
+    assert '"Ref": "AWS::Partition"' in json.dumps(template)  # the partition was a token
+    assert set(stacks) == {"dev", "staging", "prod"}
