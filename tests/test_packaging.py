@@ -145,7 +145,7 @@ def test_the_wheel_installed_alone_synthesizes_the_example(installed: Installed,
     env = system_env(activated=installed)
     env["CDK_OUTDIR"] = str(tmp_path / "cdk.out")
     where = subprocess.run(
-        [str(installed.python), "-c", "import bedrock_lifecycle; print(bedrock_lifecycle.__file__)"],
+        [str(installed.python), "-c", "import bedrock_lifecycle as p; print(p.__file__)"],
         cwd=team, env=env, capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
     assert where.startswith(str(installed.site)), where
