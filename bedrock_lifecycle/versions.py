@@ -10,6 +10,7 @@ and the permissions they get").
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -17,13 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import props
-from .values import FamilyKind, Guardrail, InferenceConfig, Target, VersionSpec
+from .values import FamilyKind, Target, VersionSpec
 from .values.targets import GLOBAL_PROFILE_PREFIX, PROFILE_DESTINATION_REGIONS
 
 ID_HEX_LENGTH = 12
 
 
-def canonical_content(version: VersionSpec) -> dict[str, Any]:
+def canonical_content(version: VersionSpec | props.VersionSpec) -> dict[str, Any]:
     """The content of a version as plain JSON values, defaults left out.
 
     A version's content is everything that changes what the model answers: its
@@ -31,12 +32,13 @@ def canonical_content(version: VersionSpec) -> dict[str, Any]:
     state and description are not content. Only values that differ from the
     defaults count, so adding an optional setting later changes no existing id.
     """
-    return version.model_dump(
+    model = version.to_model() if isinstance(version, props.VersionSpec) else version
+    return model.model_dump(
         mode="json", exclude=set(VersionSpec.NON_CONTENT), exclude_defaults=True
     )
 
 
-def content_hash(version: VersionSpec) -> str:
+def content_hash(version: VersionSpec | props.VersionSpec) -> str:
     """Full sha256 hex digest of the canonical JSON of a version's content."""
     text = json.dumps(
         canonical_content(version), sort_keys=True, separators=(",", ":"), ensure_ascii=False
@@ -44,7 +46,7 @@ def content_hash(version: VersionSpec) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def version_id(label: str, version: VersionSpec) -> str:
+def version_id(label: str, version: VersionSpec | props.VersionSpec) -> str:
     """``label@<first 12 hex of the content hash>``: what audit records carry."""
     return f"{label}@{content_hash(version)[:ID_HEX_LENGTH]}"
 
@@ -92,7 +94,7 @@ def profile_model_id(profile_id: str) -> str:
     return _PROFILE_PREFIX.sub("", profile_id, count=1)
 
 
-def destination_regions(target: Target) -> tuple[str, ...]:
+def destination_regions(target: Target | props.Target) -> tuple[str, ...]:
     """Regions a system inference profile routes to: explicit, else from its prefix.
 
     :raises ValueError: for a prefix with no known regions and no explicit list.
@@ -130,7 +132,8 @@ class ModelVersion:
 
     :param family: the family name.
     :param label: the version label (``v2``).
-    :param spec: the version as declared in the lifecycle file.
+    :param spec: the version's content (``VersionSpec``; the lifecycle file's own model
+        of it is converted).
     :param kind: what the router calls. Default: chat (Converse).
     :param provisioned_model_arn: the ARN of the provisioned throughput a
         ``provisioned_throughput`` target names (usually a token). Required for
@@ -148,13 +151,21 @@ class ModelVersion:
 
     family: str
     label: str
-    spec: VersionSpec
+    spec: props.VersionSpec
     kind: FamilyKind = FamilyKind.CHAT
     provisioned_model_arn: str | None = None
     purchase_key: str | None = None
     deployment_arn: str | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.spec, VersionSpec):  # the file's model: the builders' input
+            object.__setattr__(self, "spec", props.VersionSpec.from_model(self.spec))
+        if not isinstance(self.spec, props.VersionSpec):
+            raise TypeError(
+                f"spec must be a bedrock_lifecycle.constructs.VersionSpec, got {self.spec!r}"
+            )
+        if not isinstance(self.kind, FamilyKind):
+            raise TypeError(f"kind must be a FamilyKind (CHAT or EMBEDDING), got {self.kind!r}")
         kind = self.target.kind
         if (kind == "custom_model") != (self.deployment_arn is not None):
             raise ValueError(
@@ -218,14 +229,10 @@ class ModelVersion:
             Default: none.
         :raises ValueError: when the target cannot be served as declared.
         """
-        if not isinstance(spec, props.VersionSpec | VersionSpec):
-            raise TypeError(
-                f"spec must be a bedrock_lifecycle.constructs.VersionSpec, got {spec!r}"
-            )
         return cls(
             family=family,
             label=label,
-            spec=spec.to_model() if isinstance(spec, props.VersionSpec) else spec,
+            spec=spec,  # type: ignore[arg-type]  # the file's model is converted
             kind=kind,
             provisioned_model_arn=provisioned_model_arn,
             purchase_key=purchase_key,
@@ -233,12 +240,12 @@ class ModelVersion:
         )
 
     @property
-    def target(self) -> Target:
+    def target(self) -> props.Target:
         """Where requests go."""
         return self.spec.target
 
     @property
-    def inference(self) -> InferenceConfig:
+    def inference(self) -> props.InferenceConfig:
         """The inference settings the version fixes."""
         return self.spec.inference
 
@@ -248,11 +255,11 @@ class ModelVersion:
         return self.spec.system_prompt
 
     @property
-    def guardrail(self) -> Guardrail | None:
+    def guardrail(self) -> props.Guardrail | None:
         """The guardrail applied to every request, or None."""
         return self.spec.guardrail
 
-    @property
+    @functools.cached_property
     def content_hash(self) -> str:
         """Full sha256 of the canonical content: the value the lock file records."""
         return content_hash(self.spec)
@@ -260,7 +267,7 @@ class ModelVersion:
     @property
     def version_id(self) -> str:
         """``label@<first 12 hex of content_hash>``: what requests and audit records carry."""
-        return version_id(self.label, self.spec)
+        return f"{self.label}@{self.content_hash[:ID_HEX_LENGTH]}"
 
     @property
     def qualified_name(self) -> str:

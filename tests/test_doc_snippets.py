@@ -16,12 +16,15 @@ PATH, up to layout; python fragments must still compile.
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import os
 import re
 import shlex
 import shutil
+import subprocess
+import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,15 +39,16 @@ from bedrock_lifecycle.config.schema import LifecycleFile
 from tests.conftest import ROOT
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+RUFF = str(Path(sys.executable).parent / "ruff")
 LANGUAGES = {"python", "sh", "console", "yaml", "json", "text", "markdown"}
-FENCE = re.compile(r"^```(\S*)\s*$")
+FENCE = re.compile(r"^(\s*)```(\S*)\s*$")  # indented too: a block inside a list item
 FRAGMENT = re.compile(r"^<!-- fragment: (.+?) -->$")
 RUNS_IN = re.compile(r"^<!-- runs in (tests/\S+\.py)::(\w+) -->$")
 CONTINUES = "<!-- continues the python block above -->"
 # Programs a reader has besides the project's own; their commands are not run here.
 OTHER_TOOLS = {
     "cd", "cp", "mkdir", "export", ".", "source", "git", "npx", "npm", "cdk", "$EDITOR",
-    "python", "python3", ".venv/bin/python", ".venv/bin/pip", "pip", "cat",
+    "python", "python3", ".venv/bin/python", ".venv/bin/pip", "pip", "cat", "jq",
 }  # fmt: skip
 CDK_COMMANDS = {"synth", "deploy", "diff", "destroy", "bootstrap", "ls", "watch"}
 # Options of the AWS CLI itself, not of an operation.
@@ -78,16 +82,19 @@ def blocks() -> list[Block]:
             if opening is None:
                 i += 1
                 continue
-            end = next(j for j in range(i + 1, len(lines)) if lines[j].startswith("```"))
-            marker = FRAGMENT.match(lines[i - 1]) if i else None
+            indent = opening.group(1)
+            end = next(j for j in range(i + 1, len(lines)) if lines[j] == f"{indent}```")
+            before = lines[i - 1].strip() if i else ""
+            marker = FRAGMENT.match(before)
+            body = [line.removeprefix(indent) for line in lines[i + 1 : end]]
             found.append(
                 Block(
                     page=page,
                     line=i + 1,
-                    language=opening.group(1),
-                    text="\n".join(lines[i + 1 : end]) + "\n",
+                    language=opening.group(2),
+                    text="\n".join(body) + "\n",
                     fragment=marker.group(1) if marker else None,
-                    marker=lines[i - 1] if i else "",
+                    marker=before,
                 )
             )
             i = end + 1
@@ -109,6 +116,17 @@ def test_every_block_names_its_language(block: Block):
 FRAGMENTS = [b for b in BLOCKS if b.fragment is not None]
 
 
+def undefined_names(code: str) -> list[str]:
+    """The names ``code`` uses and never defines or imports (ruff's F821)."""
+    result = subprocess.run(
+        [RUFF, "check", "--isolated", "--select", "F821", "--output-format", "json",
+         "--stdin-filename", "snippet.py", "-"],
+        input=code, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return sorted({re.sub(r"^Undefined name `(.*)`.*$", r"\1", d["message"])
+                   for d in json.loads(result.stdout)})  # fmt: skip
+
+
 def code_only(text: str) -> str:
     """``text`` without whitespace and magic trailing commas: what a formatter changes."""
     return re.sub(r",([)\]}])", r"\1", re.sub(r"\s+", "", text))
@@ -126,7 +144,14 @@ def test_a_fragment_says_why_and_an_excerpt_is_verbatim(block: Block):
             f"{block.id} is not in {excerpt.group(1)} as written"
         )
     if block.language == "python":
-        compile(textwrap.dedent(block.text), block.id, "exec")
+        code = textwrap.dedent(block.text)
+        tree = ast.parse(code, block.id)
+        # Its imports run: a misspelt module or name fails here.
+        imports = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+        exec(compile(ast.Module(body=imports, type_ignores=[]), block.id, "exec"), {})
+        if excerpt is None:  # an excerpt's names are its file's, which ruff checks
+            unnamed = [n for n in undefined_names(code) if f"`{n}`" not in block.fragment]
+            assert unnamed == [], f"{block.id}: say in the reason what `name` stands for"
 
 
 # -- python --
@@ -171,11 +196,26 @@ def commands(block: Block) -> list[list[str]]:
     joined = re.sub(r"\\\n\s*", " ", "\n".join(lines))
     found = []
     for line in joined.splitlines():
-        for part in line.split("&&"):
-            words = shlex.split(part, comments=True)
-            if words:
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.commenters = "#"
+        lexer.wordchars += "$:@,%+[]{}!^"  # parts of words in these commands
+        words: list[str] = []
+        for token in [*lexer, ";"]:
+            if token in ("|", "||", "&&", ";", "&"):  # the next command starts
                 found.append(words)
-    return found
+                words = []
+            elif not (words and words[-1] in (">", ">>", "<")):
+                words.append(token)
+        found = [w for w in found if w]
+    # A redirection and its file are not arguments; NAME=value before a command is not one.
+    cleaned = []
+    for words in found:
+        words = [w for w in words if w not in (">", ">>", "<")]
+        while words and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0]):
+            words = words[1:]
+        if words:
+            cleaned.append(words)
+    return cleaned
 
 
 def make_targets() -> set[str]:

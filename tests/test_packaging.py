@@ -221,3 +221,46 @@ def test_the_example_installs_the_package_with_its_node_extra_and_nothing_else()
     ]
     assert lines == ["../..[node]"]
     assert "node" in PYPROJECT["project"]["optional-dependencies"]
+
+
+def test_every_third_party_import_of_the_package_is_a_dependency():
+    """The wheel test installs with --no-deps on this venv's packages, where a module
+    missing from pyproject.toml would still import: the imports are checked here."""
+    import ast
+    from importlib import metadata
+
+    from packaging.utils import canonicalize_name
+
+    declared = {
+        canonicalize_name(Requirement(r).name) for r in PYPROJECT["project"]["dependencies"]
+    }
+    # What the declared ones bring (boto3 brings botocore; aws-cdk-lib brings jsii).
+    brought = set(declared)
+    for name in declared:
+        for spec in metadata.requires(name) or []:
+            requirement = Requirement(spec)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                brought.add(canonicalize_name(requirement.name))
+    owners = metadata.packages_distributions()
+    # The shared modules import each other by their own names inside a Lambda asset.
+    siblings = {p.stem for p in (ROOT / "bedrock_lifecycle/shared").glob("*.py")}
+    missing = set()
+    for path in (ROOT / "bedrock_lifecycle").rglob("*.py"):
+        if "lambdas" in path.relative_to(ROOT).parts:  # Lambda's runtime provides theirs
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+                else []
+            )
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top in {"bedrock_lifecycle", *siblings}:
+                    continue
+                dists = {canonicalize_name(d) for d in owners.get(top, [top])}
+                if not dists & brought:
+                    missing.add(f"{path.relative_to(ROOT)}: {name}")
+    assert sorted(missing) == []

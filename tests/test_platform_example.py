@@ -9,7 +9,10 @@ ids are pinned (construct ids are public API).
 from __future__ import annotations
 
 import os
+import re
 import runpy
+import subprocess
+import sys
 from collections import Counter
 
 import aws_cdk as cdk
@@ -86,12 +89,21 @@ def test_cfn_lint_reports_no_errors(synthesized):
 
 
 def construct_ids(stack: cdk.Stack) -> list[str]:
-    """``<logical id> <construct path>`` of every CloudFormation resource of ``stack``."""
+    """``<logical id> <construct path>`` of every CloudFormation resource of ``stack``.
+
+    A Lambda version's logical id ends in the hash of its function's code and
+    configuration (aws-cdk-lib's ``currentVersion``): a new version on every change is
+    its purpose, so the hash is shown as ``<hash>``; the rest is the construct path's."""
     lines = []
     for node in stack.node.find_all():
         if isinstance(node, cdk.CfnResource):
             path = node.node.path.removeprefix(stack.node.path + "/")
-            lines.append(f"{stack.resolve(node.logical_id)} {path}")
+            logical_id = re.sub(
+                r"(CurrentVersion[0-9A-F]{8})[0-9a-f]{32}$",
+                r"\1<hash>",
+                stack.resolve(node.logical_id),
+            )
+            lines.append(f"{logical_id} {path}")
     return sorted(lines)
 
 
@@ -104,3 +116,30 @@ def test_construct_ids_are_pinned(synthesized):
         PINNED_IDS.write_text("\n".join(found) + "\n", encoding="utf-8")
     pinned = PINNED_IDS.read_text(encoding="utf-8").splitlines()
     assert found == pinned, "construct ids changed: see CHANGELOG.md's deprecation policy"
+
+
+def test_cdk_json_runs_the_app_with_no_flags_of_this_repository():
+    """The test above builds the app with no context: that is what cdk.json gives it."""
+    import json
+
+    settings = json.loads((EXAMPLE / "cdk.json").read_text(encoding="utf-8"))
+    assert settings["app"] == "python3 app.py"
+    assert set(settings.get("context", {})) <= {"@aws-cdk/core:target-partitions"}
+
+
+def test_requirements_resolve_to_the_package_with_its_node_extra(tmp_path):
+    """pip reads the example's requirements.txt from its folder: one distribution, this
+    package, with the node extra (a dry run: nothing is installed)."""
+    import json
+
+    report = tmp_path / "report.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps", "--quiet",
+         "--no-build-isolation", "--disable-pip-version-check", "--report", str(report),
+         "-r", "requirements.txt"],
+        cwd=EXAMPLE, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    (install,) = json.loads(report.read_text())["install"]
+    assert install["metadata"]["name"] == "bedrock-lifecycle"
+    assert install["requested_extras"] == ["node"]

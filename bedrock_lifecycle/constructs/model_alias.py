@@ -23,6 +23,7 @@ from constructs import Construct
 
 from ..nag import declare_governance
 from ..names import PARAMETER_PREFIX
+from ..props import require_props
 from ..shared import contract
 from ..values import MAX_RESERVED_CONCURRENCY, InferenceOverride
 from ..versions import ModelVersion, ResolvedTarget, check_grants_size
@@ -163,6 +164,10 @@ class ModelAlias(RouterMetrics, Construct):
         log_group_arn: str | None = None,
         max_concurrency: int | None = None,
     ) -> None:
+        require_props(
+            model_version=(model_version, ModelVersion),
+            **{f"standby_versions[{i}]": (v, ModelVersion) for i, v in enumerate(standby_versions)},
+        )
         if max_concurrency is not None and not (1 <= max_concurrency <= MAX_RESERVED_CONCURRENCY):
             raise ValueError(
                 f"max_concurrency must be between 1 and {MAX_RESERVED_CONCURRENCY}, "

@@ -149,7 +149,7 @@ class AliasRollout(Construct):
         deployment_group_name: str | None = None,
         role: iam.IRole | None = None,
     ) -> None:
-        super().__init__(scope, construct_id)
+        require_props(model_alias=(model_alias, ModelAlias))
         policy = policy if policy is not None else DEFAULT_ROLLOUT
         family = model_alias.model_version.family
         group_name = (
@@ -164,6 +164,7 @@ class AliasRollout(Construct):
             evaluation=(evaluation, Evaluation),
         )
         _validate(model_alias, policy, evaluation, group_name)
+        super().__init__(scope, construct_id)  # every prop checked: nothing half made
         self.model_alias = model_alias
         self.policy = policy
         self.thresholds = alarms if alarms is not None else AlarmThresholds()

@@ -11,6 +11,8 @@ builders convert the file's models with :meth:`Props.from_model`; the constructs
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ValidationError
@@ -47,6 +49,11 @@ class Props:
             _PROPS_OF[cls._MODEL] = cls
 
     def __post_init__(self) -> None:
+        problems = [
+            f"{type(self).__name__}.{name}: {problem}" for name, problem in _kind_problems(self)
+        ]
+        if problems:
+            raise ValueError("\n".join(problems))
         self.to_model()
 
     def _model_input(self) -> dict[str, Any]:
@@ -108,3 +115,58 @@ def require_props(**props: tuple[object, type]) -> None:
             raise TypeError(
                 f"{name} must be a bedrock_lifecycle.constructs.{kind.__name__}, got {what}"
             )
+
+
+def _kind_problems(value: Props) -> list[tuple[str, str]]:
+    """What strict validation lets through and a frozen props value must not hold: a
+    nested value given as a dict or as a lifecycle-file model (unhashable, or internal),
+    a float where the field takes whole numbers (``Literal[10, 30, 60]``)."""
+    problems = []
+    for field in dataclasses.fields(value):  # type: ignore[arg-type]
+        given = getattr(value, field.name)
+        nested, whole = _field_kinds(type(value))[field.name]
+        if nested is not None and isinstance(given, dict | BaseModel):
+            what = (
+                f"a dict {given!r}"
+                if isinstance(given, dict)
+                else f"the lifecycle file's model {type(given).__module__}."
+                f"{type(given).__qualname__}"
+            )
+            problems.append(
+                (
+                    field.name,
+                    f"must be a bedrock_lifecycle.constructs.{nested.__name__}, got {what}",
+                )
+            )
+        if whole and given is not None and type(given) is not int:
+            allowed = ", ".join(map(str, whole))
+            problems.append((field.name, f"must be one of {allowed} (got {given!r})"))
+    return problems
+
+
+_FIELD_KINDS: dict[type, dict[str, tuple[type[Props] | None, tuple[int, ...]]]] = {}
+
+
+def _field_kinds(cls: type[Props]) -> dict[str, tuple[type[Props] | None, tuple[int, ...]]]:
+    """Per field: the props type it nests (or None) and the whole numbers a ``Literal``
+    of integers allows (or none); read once per class."""
+    if cls in _FIELD_KINDS:
+        return _FIELD_KINDS[cls]
+    kinds = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        members = _members(hint)
+        nested = next((m for m in members if isinstance(m, type) and issubclass(m, Props)), None)
+        literal = [
+            v for m in members if typing.get_origin(m) is typing.Literal for v in typing.get_args(m)
+        ]
+        whole = tuple(literal) if literal and all(type(v) is int for v in literal) else ()
+        kinds[name] = (nested, whole)
+    _FIELD_KINDS[cls] = kinds
+    return kinds
+
+
+def _members(hint: Any) -> tuple[Any, ...]:
+    """``A | B | None`` -> ``(A, B, NoneType)``; any other hint -> ``(hint,)``."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return typing.get_args(hint)
+    return (hint,)

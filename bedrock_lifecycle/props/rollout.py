@@ -33,6 +33,12 @@ class RolloutPolicy(Props):
     """Canary: minutes before the rest shifts; linear: minutes between steps (1-2880).
     Default: none; required for canary and linear, refused for all at once."""
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        problems = values.policy_errors(self.to_model())  # a linear policy of over 48 h
+        if problems:
+            raise ValueError("\n".join(f"RolloutPolicy: {p}" for p in problems))
+
     @property
     def total_minutes(self) -> int:
         """Minutes from the first shift until all traffic is on the new version."""
@@ -84,7 +90,11 @@ class CanaryAnalysis(Props):
 
 @dataclass(frozen=True, kw_only=True)
 class Evaluation:
-    """The evaluation gate: golden prompts that must pass before any traffic moves."""
+    """The evaluation gate: golden prompts that must pass before any traffic moves.
+
+    The same prompts on a schedule after the rollout (the file's ``continuous``) are
+    :class:`ContinuousEvaluator`'s, one :class:`EvaluatedAlias` per alias.
+    """
 
     golden_prompts: Path
     """The golden-prompt JSONL file, read and checked when the rollout is made (its format:

@@ -34,7 +34,8 @@ class Target(Props):
     """The name of a custom model served on demand by a ``CustomModelDeployment``;
     ``ModelVersion.from_spec`` then takes its ``deployment_arn``. Default: none."""
     deployment: Literal["on_demand"] | None = None
-    """``custom_model``: how it is served. Default: on demand."""
+    """``custom_model``: how it is served; unset, it is served on demand too, but
+    ``"on_demand"`` spelt out is content (another ``version_id``). Default: none."""
     model: str | None = None
     """The foundation model behind an application inference profile or a custom deployment,
     for the grants and the end-of-life watch. Default: none."""
@@ -44,7 +45,7 @@ class Target(Props):
     @property
     def kind(self) -> str:
         """Which of the target kinds is set (``foundation_model``, ``inference_profile``, ...)."""
-        return str(self.to_model().kind)
+        return next(k for k in values.Target.KINDS if getattr(self, k) is not None)
 
     @property
     def value(self) -> str:

@@ -35,6 +35,9 @@ ANY_VALUE = st.one_of(
     st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2030, 12, 31)),
     st.just(float("nan")),
     st.just(Path("x.jsonl")),
+    st.dictionaries(st.sampled_from(["foundation_model", "max_tokens", "id"]), st.text(max_size=5)),
+    st.just(public.Target(foundation_model="amazon.nova-lite-v1:0")),
+    st.just(public.InferenceConfig(max_tokens=10)),
 )
 
 
@@ -118,3 +121,32 @@ def test_a_bad_value_is_named_with_what_is_allowed(make, message):
     with pytest.raises(ValueError) as raised:
         make()
     assert str(raised.value) == message
+
+
+def test_a_nested_value_is_a_props_value_not_a_dict_or_a_file_model():
+    from bedrock_lifecycle import values
+
+    with pytest.raises(ValueError) as raised:
+        public.VersionSpec(target={"foundation_model": "amazon.nova-lite-v1:0"})
+    assert str(raised.value) == (
+        "VersionSpec.target: must be a bedrock_lifecycle.constructs.Target, got a dict "
+        "{'foundation_model': 'amazon.nova-lite-v1:0'}"
+    )
+    with pytest.raises(ValueError, match="got the lifecycle file's model bedrock_lifecycle"):
+        public.VersionSpec(target=values.Target(foundation_model="amazon.nova-lite-v1:0"))
+    with pytest.raises(ValueError, match=r"period_seconds: must be one of 10, 30, 60 \(got 10.0\)"):
+        public.AlarmThresholds(period_seconds=10.0)
+
+
+def test_a_model_version_holds_props_and_the_same_id_either_way():
+    spec = public.VersionSpec(target=public.Target(foundation_model="amazon.nova-lite-v1:0"))
+    from_props = public.ModelVersion(family="f", label="v1", spec=spec)
+    from_file = public.ModelVersion.from_spec("f", "v1", spec.to_model())
+    assert from_file.spec == spec and isinstance(from_file.target, public.Target)
+    assert from_props.version_id == from_file.version_id
+    with pytest.raises(TypeError, match="kind must be a FamilyKind"):
+        public.ModelVersion.from_spec("f", "v1", spec, kind="embedding")  # type: ignore[arg-type]
+    with pytest.raises(
+        TypeError, match=r"spec must be a bedrock_lifecycle\.constructs\.VersionSpec"
+    ):
+        public.ModelVersion(family="f", label="v1", spec={"target": {}})  # type: ignore[arg-type]

@@ -42,7 +42,37 @@ def test_the_public_names_are_the_pinned_ones():
 def test_every_public_name_is_exported_and_documented(name):
     obj = getattr(public, name)
     assert inspect.isclass(obj) or inspect.isfunction(obj), f"{name}: a class or a function"
-    assert (obj.__doc__ or "").strip(), f"{name} has no docstring"
+    doc = (obj.__doc__ or "").strip()
+    assert doc, f"{name} has no docstring"
+    # @dataclass writes the signature as __doc__ when the class has none of its own.
+    assert not doc.startswith(f"{name}("), f"{name} has only the docstring @dataclass wrote"
+
+
+DEFAULT = re.compile(r"Default: `{0,2}([^`.,;:]+?)`{0,2}(?:[.,;]|$)")
+
+
+def default_problem(name: str, text: str, actual: object) -> str | None:
+    """Where ``text`` documents a plain default (a number, none, true or false), whether
+    it is ``actual``; other defaults (words, calls) are not judged."""
+    match = DEFAULT.search(text)
+    if match is None:
+        return None
+    written = match.group(1).strip()
+    if written.lower() in ("none", "true", "false"):
+        expected: object = {"none": None, "true": True, "false": False}[written.lower()]
+        if written.lower() == "none" and "required" in text[match.end() : match.end() + 12]:
+            return None  # "Default: none, required": no default at all
+        empty = isinstance(actual, tuple | list | dict | frozenset | set | str) and not actual
+        if actual is expected or (expected is None and empty):  # none: nothing, or no items
+            return None
+        return f"{name}: documented {written}, is {actual!r}"
+    try:
+        number = float(written.replace("_", ""))
+    except ValueError:
+        return None
+    if isinstance(actual, bool) or not isinstance(actual, int | float) or actual != number:
+        return f"{name}: documented {written}, is {actual!r}"
+    return None
 
 
 def documented_params(obj) -> dict[str, str]:
@@ -89,7 +119,9 @@ def test_every_prop_of_a_construct_has_a_documented_default(name):
             problems.append(f"{param.name}: not documented")
         elif param.default is not inspect.Parameter.empty and "Default" not in docs[param.name]:
             problems.append(f"{param.name}: no documented default")
-    assert problems == []
+        elif param.default is not inspect.Parameter.empty:
+            problems.append(default_problem(param.name, docs[param.name], param.default))
+    assert [p for p in problems if p] == []
 
 
 @pytest.mark.parametrize("name", PROPS)
@@ -103,7 +135,9 @@ def test_every_field_of_a_props_type_has_one_line_and_its_default(name):
             problems.append(f"{field.name}: not documented")
         elif has_default(field) and "Default" not in docs[field.name]:
             problems.append(f"{field.name}: no documented default")
-    assert problems == []
+        elif field.default is not dataclasses.MISSING:
+            problems.append(default_problem(field.name, docs[field.name], field.default))
+    assert [p for p in problems if p] == []
 
 
 def has_default(field: dataclasses.Field) -> bool:
@@ -157,6 +191,13 @@ def test_a_props_value_survives_the_round_trip_through_its_model(name):
     cls = getattr(public, name)
     value = EXAMPLES[name] if name in EXAMPLES else cls()
     assert cls.from_model(value.to_model()) == value
+
+
+def test_a_wrong_documented_default_is_found():
+    assert default_problem("x", "Share. Default: 5.", 5.0) is None
+    assert default_problem("x", "Share. Default: 50.", 5.0) == "x: documented 50, is 5.0"
+    assert default_problem("x", "Default: none.", 3) == "x: documented none, is 3"
+    assert default_problem("x", "Default: ``AlarmThresholds()``.", None) is None
 
 
 def test_enums_are_plain_enums():
