@@ -41,7 +41,8 @@ from tests.conftest import ROOT
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 RUFF = str(Path(sys.executable).parent / "ruff")
 LANGUAGES = {"python", "sh", "console", "yaml", "json", "text", "markdown"}
-FENCE = re.compile(r"^(\s*)```(\S*)\s*$")  # indented too: a block inside a list item
+# Indented too (a block inside a list item); the language is the info string's first word.
+FENCE = re.compile(r"^(\s*)(```|~~~)\s*(\S*)[^`]*$")
 FRAGMENT = re.compile(r"^<!-- fragment: (.+?) -->$")
 RUNS_IN = re.compile(r"^<!-- runs in (tests/\S+\.py)::(\w+) -->$")
 CONTINUES = "<!-- continues the python block above -->"
@@ -82,8 +83,10 @@ def blocks() -> list[Block]:
             if opening is None:
                 i += 1
                 continue
-            indent = opening.group(1)
-            end = next(j for j in range(i + 1, len(lines)) if lines[j] == f"{indent}```")
+            indent, fence = opening.group(1), opening.group(2)
+            closing = [j for j in range(i + 1, len(lines)) if lines[j].rstrip() == indent + fence]
+            assert closing, f"{page.relative_to(ROOT)}:{i + 1}: a block that never ends"
+            end = closing[0]
             before = lines[i - 1].strip() if i else ""
             marker = FRAGMENT.match(before)
             body = [line.removeprefix(indent) for line in lines[i + 1 : end]]
@@ -91,7 +94,7 @@ def blocks() -> list[Block]:
                 Block(
                     page=page,
                     line=i + 1,
-                    language=opening.group(2),
+                    language=opening.group(3),
                     text="\n".join(body) + "\n",
                     fragment=marker.group(1) if marker else None,
                     marker=before,
@@ -189,28 +192,51 @@ def test_a_block_run_by_another_test_names_one_that_exists(block: Block):
 # -- sh and console --
 
 
-def commands(block: Block) -> list[list[str]]:
+SEPARATORS = {"|", "||", "&&", ";", "&"}
+REDIRECTION = re.compile(r"\d*(>>?|<)(&\d*)?")  # >, >>, <, 2>, 2>&1, &>
+
+
+def command_lines(block: Block) -> list[str]:
+    """Its commands, one a line: a console block's ``$`` lines with the lines that
+    continue them, a shell block's lines; backslash continuations joined."""
     lines = block.text.splitlines()
     if block.language == "console":
-        lines = [line[2:] for line in lines if line.startswith("$ ")]
-    joined = re.sub(r"\\\n\s*", " ", "\n".join(lines))
+        kept, continuing = [], False
+        for line in lines:
+            if line.startswith("$ ") or continuing:
+                kept.append(line.removeprefix("$ "))
+            continuing = (line.startswith("$ ") or continuing) and line.endswith("\\")
+        lines = kept
+    return re.sub(r"\\\n\s*", " ", "\n".join(lines)).splitlines()
+
+
+def commands(block: Block) -> list[list[str]]:
+    """The words of each command of ``block``, without redirections, their targets and
+    leading ``NAME=value`` assignments; a ``#`` starts a comment only after a space."""
     found = []
-    for line in joined.splitlines():
-        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
-        lexer.commenters = "#"
-        lexer.wordchars += "$:@,%+[]{}!^"  # parts of words in these commands
+    for line in command_lines(block):
+        lexer = shlex.shlex(re.sub(r"(^|\s)#.*$", "", line), posix=True, punctuation_chars=True)
+        lexer.commenters = ""
+        lexer.wordchars += "$:@,%+[]{}!^#"  # parts of words in these commands
         words: list[str] = []
+        skip_next = False
         for token in [*lexer, ";"]:
-            if token in ("|", "||", "&&", ";", "&"):  # the next command starts
+            if token in SEPARATORS:  # the next command starts
                 found.append(words)
                 words = []
-            elif not (words and words[-1] in (">", ">>", "<")):
+            elif skip_next:
+                skip_next = False
+            elif words and REDIRECTION.fullmatch(words[-1] + token):  # 2 + >, 2> + &1
+                words[-1] += token
+                skip_next = not token.endswith(("&1", "&2"))
+            elif REDIRECTION.fullmatch(token):
                 words.append(token)
-        found = [w for w in found if w]
-    # A redirection and its file are not arguments; NAME=value before a command is not one.
+                skip_next = not token.endswith(("&1", "&2"))
+            else:
+                words.append(token)
     cleaned = []
     for words in found:
-        words = [w for w in words if w not in (">", ">>", "<")]
+        words = [w for w in words if not REDIRECTION.fullmatch(w)]
         while words and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0]):
             words = words[1:]
         if words:
@@ -223,17 +249,27 @@ def make_targets() -> set[str]:
     return set(re.findall(r"^([a-z][\w-]*):", text, re.M))
 
 
+# Commands of the AWS CLI that are its own, not an API operation.
+AWS_CLI_COMMANDS = {("s3", "*"), ("logs", "tail"), ("deploy", "*"), ("configure", "*")}
+
+
 def aws_problems(words: list[str]) -> list[str]:
-    session = botocore.session.get_session()
-    service, operation, *rest = words[1:]
-    model = session.get_service_model(service)
-    names = {re.sub(r"(?<!^)(?=[A-Z])", "-", op).lower(): op for op in model.operation_names}
+    """An ``aws`` command names an operation of botocore's model and its parameters
+    (names as the CLI spells them: botocore's ``xform_name``)."""
+    rest = words[1:]
+    while rest and rest[0].startswith("--"):  # global options: aws --region r lambda ...
+        rest = rest[2:] if rest[0][2:] in AWS_CLI_OPTIONS else rest[1:]
+    if len(rest) < 2:
+        return [f"aws: no service and command in {words}"]
+    service, operation, *rest = rest
+    if (service, "*") in AWS_CLI_COMMANDS or (service, operation) in AWS_CLI_COMMANDS:
+        return []
+    model = botocore.session.get_session().get_service_model(service)
+    names = {botocore.xform_name(op, "-"): op for op in model.operation_names}
     if operation not in names:
         return [f"aws {service} has no operation {operation!r}"]
-    members = {
-        re.sub(r"(?<!^)(?=[A-Z])", "-", m).lower()
-        for m in model.operation_model(names[operation]).input_shape.members
-    }
+    shape = model.operation_model(names[operation]).input_shape
+    members = {botocore.xform_name(m, "-") for m in (shape.members if shape else {})}
     given = [w[2:] for w in rest if w.startswith("--")]
     return [
         f"aws {service} {operation} takes no --{name}"
@@ -255,8 +291,8 @@ def command_problems(words: list[str]) -> list[str]:
         return []
     if program == "aws":
         return aws_problems(words)
-    if program == "cdk" and words[1] not in CDK_COMMANDS:
-        return [f"cdk has no command {words[1]!r}"]
+    if program == "cdk" and (len(words) < 2 or words[1] not in CDK_COMMANDS):
+        return [f"cdk has no command {words[1:2]}"]
     if program in OTHER_TOOLS:
         return []
     return [f"unknown program {program!r}: add it to OTHER_TOOLS if a reader has it"]
@@ -271,6 +307,50 @@ def test_shell_commands_name_what_exists(block: Block, capsys):
     capsys.readouterr()  # argparse's help and usage
     assert commands(block), f"{block.id}: no command"
     assert problems == [], block.id
+
+
+def test_the_command_parser_reads_what_a_shell_reads():
+    console = Block(
+        ROOT,
+        1,
+        "console",
+        "$ bedrock-lifecycle plan \\\n  --base origin/main\nout\n$ make test\n",
+        None,
+        "",
+    )
+    assert commands(console) == [
+        ["bedrock-lifecycle", "plan", "--base", "origin/main"],
+        ["make", "test"],
+    ]
+    shell = Block(
+        ROOT,
+        1,
+        "sh",
+        "make plan 2>/dev/null | cat > out.txt 2>&1  # done\npip install 'a @ git+https://x/y.git#egg=a'\n",
+        None,
+        "",
+    )
+    assert commands(shell) == [
+        ["make", "plan"],
+        ["cat"],
+        ["pip", "install", "a @ git+https://x/y.git#egg=a"],
+    ]
+    assert (
+        command_problems(
+            [
+                "aws",
+                "--region",
+                "us-east-1",
+                "rds",
+                "create-db-instance",
+                "--db-instance-identifier",
+                "x",
+            ]
+        )
+        == []
+    )
+    assert command_problems(["aws", "s3", "cp", "a", "s3://b/"]) == []
+    assert command_problems(["cdk"]) == ["cdk has no command []"]
 
 
 def test_the_command_check_can_fail():

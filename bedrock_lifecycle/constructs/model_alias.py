@@ -164,6 +164,7 @@ class ModelAlias(RouterMetrics, Construct):
         log_group_arn: str | None = None,
         max_concurrency: int | None = None,
     ) -> None:
+        standby_versions = tuple(standby_versions)  # read once: any iterable will do
         require_props(
             model_version=(model_version, ModelVersion),
             **{f"standby_versions[{i}]": (v, ModelVersion) for i, v in enumerate(standby_versions)},

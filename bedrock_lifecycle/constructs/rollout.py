@@ -164,7 +164,7 @@ class AliasRollout(Construct):
             evaluation=(evaluation, Evaluation),
         )
         _validate(model_alias, policy, evaluation, group_name)
-        super().__init__(scope, construct_id)  # every prop checked: nothing half made
+        super().__init__(scope, construct_id)  # after the props' own checks
         self.model_alias = model_alias
         self.policy = policy
         self.thresholds = alarms if alarms is not None else AlarmThresholds()

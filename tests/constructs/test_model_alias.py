@@ -1041,3 +1041,32 @@ def test_the_grants_bound_covers_the_whole_policy_document_the_router_gets(count
         "bedrock:InvokeModel",
     } <= actions
     assert len(json.dumps(document, separators=(",", ":"))) <= grants_document_size(versions)
+
+
+def test_standby_versions_may_come_from_any_iterable():
+    """A generator is read once: the type check does not use it up before the grants."""
+    versions = _wide_versions(3)
+    stacks = {}
+    for name, standby in (("List", list(versions[1:])), ("Generator", (v for v in versions[1:]))):
+        stack = cdk.Stack(cdk.App(), name, env=cdk.Environment(account=ACCOUNT, region=REGION))
+        alias = ModelAlias(
+            stack,
+            "Alias",
+            model_version=versions[0],
+            standby_versions=standby,
+            alias_name="live",
+            environment="prod",
+        )
+        stacks[name] = (stack, alias)
+    (_, list_alias), (_, generator_alias) = stacks["List"], stacks["Generator"]
+    assert list_alias.standby_versions == generator_alias.standby_versions
+    assert len(generator_alias.standby_versions) == 2  # and so granted, as from a list
+    with pytest.raises(TypeError, match=r"standby_versions\[0\] must be a bedrock_lifecycle"):
+        ModelAlias(
+            stacks["List"][0],
+            "Bad",
+            model_version=versions[0],
+            standby_versions=["v1"],  # type: ignore[list-item]
+            alias_name="pinned",
+            environment="prod",
+        )
