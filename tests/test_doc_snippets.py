@@ -9,9 +9,15 @@
 - ``yaml`` is merged into the shipped lifecycle.yaml, which must still validate.
 - ``json`` parses (a JSON document or JSON lines).
 
-A block that cannot run as written is marked on the line before it with
-``<!-- fragment: reason -->``. A fragment ``excerpt of PATH`` must appear verbatim in
-PATH, up to layout; python fragments must still compile.
+The line before a block may say more:
+
+- ``<!-- continues the python block above -->``: it runs after that block, in its names.
+- ``<!-- runs in tests/FILE.py::test_name -->``: that test runs it (against a stand-in);
+  the test must exist.
+- ``<!-- fragment: reason -->``: it cannot run as written. A fragment ``excerpt of PATH``
+  must appear in PATH, up to layout. Any other python fragment's imports run, and each
+  name it uses without defining must be named in the reason (`` `my_role` stands for
+  ...``).
 """
 
 from __future__ import annotations
@@ -19,7 +25,6 @@ from __future__ import annotations
 import ast
 import copy
 import json
-import os
 import re
 import shlex
 import shutil
@@ -413,4 +418,4 @@ def test_json_blocks_parse(block: Block):
 
 def test_every_page_is_scanned():
     assert {b.page for b in BLOCKS} >= {ROOT / "README.md", ROOT / "docs/extending.md"}
-    assert len(BLOCKS) > 30 and os.sep  # the parser found the blocks
+    assert len(BLOCKS) > 30  # the parser found the blocks
