@@ -54,7 +54,14 @@ class Props:
         ]
         if problems:
             raise ValueError("\n".join(problems))
-        self.to_model()
+        self._check_model(self.to_model())
+
+    def _check_model(self, model: Any) -> None:
+        """What a subclass refuses beyond its model's bounds, given the validated model
+        (so a value is validated once). Default: nothing more.
+
+        :raises ValueError: one line per problem.
+        """
 
     def _model_input(self) -> dict[str, Any]:
         """The fields as the model takes them: nested props as their models."""

@@ -33,9 +33,8 @@ class RolloutPolicy(Props):
     """Canary: minutes before the rest shifts; linear: minutes between steps (1-2880).
     Default: none; required for canary and linear, refused for all at once."""
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        problems = values.policy_errors(self.to_model())  # a linear policy of over 48 h
+    def _check_model(self, model: values.RolloutPolicy) -> None:
+        problems = values.policy_errors(model)  # a linear policy of over 48 h
         if problems:
             raise ValueError("\n".join(f"RolloutPolicy: {p}" for p in problems))
 
@@ -117,8 +116,3 @@ class Evaluation:
             raise ValueError(
                 f"Evaluation.pass_rate: must be a number more than 0 and at most 1 (got {rate!r})"
             )
-
-    @classmethod
-    def from_model(cls, model: values.Evaluation, base_dir: Path) -> Evaluation:
-        """The gate of a family of the lifecycle file that sits in ``base_dir``."""
-        return cls(golden_prompts=base_dir / model.golden_prompts, pass_rate=model.pass_rate)
