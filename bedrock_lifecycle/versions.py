@@ -48,7 +48,12 @@ def content_hash(version: VersionSpec | props.VersionSpec) -> str:
 
 def version_id(label: str, version: VersionSpec | props.VersionSpec) -> str:
     """``label@<first 12 hex of the content hash>``: what audit records carry."""
-    return f"{label}@{content_hash(version)[:ID_HEX_LENGTH]}"
+    return id_of_hash(label, content_hash(version))
+
+
+def id_of_hash(label: str, digest: str) -> str:
+    """The version id of ``label`` whose content hash is ``digest``."""
+    return f"{label}@{digest[:ID_HEX_LENGTH]}"
 
 
 _PROFILE_PREFIX = re.compile(
@@ -267,7 +272,7 @@ class ModelVersion:
     @property
     def version_id(self) -> str:
         """``label@<first 12 hex of content_hash>``: what requests and audit records carry."""
-        return f"{self.label}@{self.content_hash[:ID_HEX_LENGTH]}"
+        return id_of_hash(self.label, self.content_hash)
 
     @property
     def qualified_name(self) -> str:

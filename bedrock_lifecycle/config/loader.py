@@ -19,6 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..formats import read_text_bounded
+from ..versions import id_of_hash
 from . import semantic
 from .custom_model_lock import custom_model_lock_problems
 from .custom_models import recorded_model_arn
@@ -275,9 +276,9 @@ def check_lock(file: LifecycleFile, lock: Lock | None, lock_label: str) -> list[
                 problems.append(
                     Problem(
                         path,
-                        f"content changed since it was locked ({label}@{recorded[:12]} -> "
-                        f"{label}@{digest[:12]}); versions are immutable: declare a new version "
-                        f"label instead and point the aliases at it",
+                        f"content changed since it was locked ({id_of_hash(label, recorded)} "
+                        f"-> {id_of_hash(label, digest)}); versions are immutable: declare a new "
+                        "version label instead and point the aliases at it",
                     )
                 )
     for env in file.environments:

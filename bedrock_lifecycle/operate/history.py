@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ..versions import id_of_hash
 from .session import OperateError
 
 # GetParameterHistory answers at most 50 versions a page; SSM keeps 100 per parameter.
@@ -187,7 +188,7 @@ def lock_snapshots(lock_path: Path, environment: str) -> Iterator[Snapshot]:
             family = str(alias).split("/")[0]
             digest = versions.get(f"{family}/{label}")
             if isinstance(digest, str):
-                aliases[str(alias)] = (f"{label}@{digest[:12]}", None)
+                aliases[str(alias)] = (id_of_hash(str(label), digest), None)
         yield Snapshot(dt.datetime.fromisoformat(when), f"git:{commit[:12]}", aliases)
 
 
